@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole service on this machine, on embedded defaults, with the seed list loaded.
+ * Environment: PORT (default 3000; 0 picks a free port), HASHCHECK_DATA_DIR (default ./.hashcheck).
+ */
+import { resolve } from 'node:path';
+import { startLocalServer } from '../local/server.js';
+
+function readPort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 3000;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`hashcheck: PORT must be a number from 0 to 65535, got '${raw}'`);
+    process.exit(2);
+  }
+  return port;
+}
+
+const port = readPort(process.env['PORT']);
+const dataDir = resolve(process.env['HASHCHECK_DATA_DIR'] || '.hashcheck');
+
+try {
+  const server = await startLocalServer({ port, dataDir });
+  console.log(`hashcheck is listening on ${server.url}`);
+  console.log(
+    `known-bad records: ${server.knownRecords}${server.seeded ? ' (seed list loaded into an empty table)' : ''}; data in ${dataDir}`,
+  );
+  console.log(`try: curl -s ${server.url}/v1/hashes/aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal} received, shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('hashcheck: shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') console.error(`hashcheck: port ${port} is in use; set PORT to another port, or PORT=0 for a free one`);
+  else console.error('hashcheck: could not start:', error);
+  process.exit(1);
+}

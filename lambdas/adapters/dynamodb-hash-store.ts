@@ -1,0 +1,204 @@
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  GetItemCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type KeysAndAttributes,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { UpstreamUnavailableError } from '../core/errors.js';
+import type { HashHex } from '../core/hashes.js';
+import type { RecordStore } from '../core/import.js';
+import { recordDigests, type KnownRecord, type RecordKind } from '../core/records.js';
+import { KNOWN_HASHES_KEY } from './table-schemas.js';
+
+type Item = Record<string, AttributeValue>;
+
+/** BatchGetItem takes at most 100 keys per call, BatchWriteItem 25 items. */
+const READ_BATCH = 100;
+const WRITE_BATCH = 25;
+
+export interface DynamoDbHashStoreOptions {
+  readonly tableName: string;
+  /** Batch calls in flight at once for one lookup. @default 4 */
+  readonly concurrency?: number;
+  /** Milliseconds a read may spend retrying unprocessed keys. @default 3000 */
+  readonly readDeadlineMs?: number;
+  /** Milliseconds a write may spend retrying unprocessed items. @default 60000 */
+  readonly writeDeadlineMs?: number;
+  /** First backoff step in milliseconds; each retry doubles it, up to 1 s, with full jitter. @default 20 */
+  readonly backoffBaseMs?: number;
+  /** The clock and the pause, passed in so tests of the retry loop need not wait. */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+const STRING_FIELDS = ['sha256', 'sha1', 'md5', 'fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence', 'addedAt'] as const;
+
+/** One item per known digest; every item carries the whole record, so any digest finds it in one read. */
+function toItems(record: KnownRecord): Item[] {
+  const base: Item = {};
+  for (const field of STRING_FIELDS) {
+    const value = record[field];
+    if (value) base[field] = { S: value };
+  }
+  base['sources'] = { L: record.sources.map((s) => ({ S: s })) };
+  const primary = recordDigests(record)[0]!.hash;
+  base['recordKey'] = { S: primary };
+  return recordDigests(record).map(({ hash, algorithm }) => ({
+    ...base,
+    [KNOWN_HASHES_KEY]: { S: hash },
+    algorithm: { S: algorithm },
+  }));
+}
+
+function fromItem(item: Item): KnownRecord {
+  const text = (name: string) => item[name]?.S;
+  const record: Record<string, unknown> = {};
+  for (const field of STRING_FIELDS) {
+    const value = text(field);
+    if (value !== undefined) record[field] = value;
+  }
+  record['kind'] = (text('kind') ?? 'other') as RecordKind;
+  record['sources'] = (item['sources']?.L ?? []).flatMap((v) => (v.S === undefined ? [] : [v.S]));
+  return record as unknown as KnownRecord;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** Runs `work` over `items` with at most `limit` calls in flight; the first failure rejects the whole. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * The KnownHashes table behind the `HashStore` port. Reads use GetItem for one hash and BatchGetItem in
+ * chunks of 100 with bounded parallelism; unprocessed keys are retried with exponential backoff and full
+ * jitter until a deadline. Every SDK failure and every retry that runs out becomes
+ * `UpstreamUnavailableError`: the answer is complete or it is an error.
+ */
+export class DynamoDbHashStore implements RecordStore {
+  private readonly tableName: string;
+  private readonly concurrency: number;
+  private readonly readDeadlineMs: number;
+  private readonly writeDeadlineMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    options: DynamoDbHashStoreOptions,
+  ) {
+    this.tableName = options.tableName;
+    this.concurrency = options.concurrency ?? 4;
+    this.readDeadlineMs = options.readDeadlineMs ?? 3000;
+    this.writeDeadlineMs = options.writeDeadlineMs ?? 60_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? 20;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  async getMany(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
+    const found = new Map<HashHex, KnownRecord>();
+    if (hashes.length === 0) return found;
+    if (hashes.length === 1) {
+      const item = await this.call('read', () =>
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [KNOWN_HASHES_KEY]: { S: hashes[0]! } } })),
+      );
+      if (item.Item) found.set(hashes[0]!, fromItem(item.Item));
+      return found;
+    }
+    const deadline = this.now() + this.readDeadlineMs;
+    await forEachLimited(chunk(hashes, READ_BATCH), this.concurrency, async (keys) => {
+      let pending: KeysAndAttributes | undefined = { Keys: keys.map((hash) => ({ [KNOWN_HASHES_KEY]: { S: hash } })) };
+      for (let attempt = 0; pending?.Keys?.length; attempt++) {
+        if (attempt > 0) await this.backoff(attempt, deadline, `${pending.Keys.length} keys stayed unprocessed`);
+        const request: KeysAndAttributes = pending;
+        const output = await this.call('read', () =>
+          this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } })),
+        );
+        for (const item of output.Responses?.[this.tableName] ?? []) {
+          found.set(item[KNOWN_HASHES_KEY]!.S as HashHex, fromItem(item));
+        }
+        pending = output.UnprocessedKeys?.[this.tableName];
+      }
+    });
+    return found;
+  }
+
+  async putRecords(records: readonly KnownRecord[]): Promise<void> {
+    const requests: WriteRequest[] = records.flatMap((r) => toItems(r).map((Item) => ({ PutRequest: { Item } })));
+    const deadline = this.now() + this.writeDeadlineMs;
+    await forEachLimited(chunk(requests, WRITE_BATCH), this.concurrency, async (batch) => {
+      let pending: WriteRequest[] | undefined = batch;
+      for (let attempt = 0; pending?.length; attempt++) {
+        if (attempt > 0) await this.backoff(attempt, deadline, `${pending.length} writes stayed unprocessed`);
+        const request: WriteRequest[] = pending;
+        const output = await this.call('write', () =>
+          this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: request } })),
+        );
+        pending = output.UnprocessedItems?.[this.tableName];
+      }
+    });
+  }
+
+  /** The number of distinct known-bad records (not of digests), read by a paginated scan. */
+  async countRecords(): Promise<number> {
+    let count = 0;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call('read', () =>
+        this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            ProjectionExpression: '#h, recordKey',
+            ExpressionAttributeNames: { '#h': KNOWN_HASHES_KEY },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      count += (page.Items ?? []).filter((item) => item[KNOWN_HASHES_KEY]?.S === item['recordKey']?.S).length;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  private async backoff(attempt: number, deadline: number, what: string): Promise<void> {
+    const cap = Math.min(1000, this.backoffBaseMs * 2 ** (attempt - 1));
+    const delay = Math.floor(this.random() * cap);
+    if (this.now() + delay >= deadline) {
+      throw new UpstreamUnavailableError(`The known-bad list could not be read in time: ${what} after ${attempt} attempts.`);
+    }
+    await this.sleep(delay);
+  }
+
+  /** Translates every SDK failure into the domain error, keeping the cause for the log. */
+  private async call<T>(kind: 'read' | 'write', send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof UpstreamUnavailableError) throw error;
+      throw new UpstreamUnavailableError(
+        kind === 'read' ? 'The known-bad list could not be read; try again shortly.' : 'The known-bad list could not be written.',
+        { cause: error },
+      );
+    }
+  }
+}

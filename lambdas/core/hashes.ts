@@ -1,0 +1,72 @@
+import { InvalidHashError } from './errors.js';
+
+/** The digest algorithms the service knows, told apart by the length of their hex form. */
+export type HashAlgorithm = 'md5' | 'sha1' | 'sha256';
+
+declare const hashHexBrand: unique symbol;
+/** A lower-case hexadecimal digest of 32, 40 or 64 characters, validated by {@link parseHash}. */
+export type HashHex = string & { readonly [hashHexBrand]: true };
+
+/** A validated hash and the algorithm its length implies. */
+export interface ParsedHash {
+  readonly hash: HashHex;
+  readonly algorithm: HashAlgorithm;
+}
+
+const ALGORITHM_BY_LENGTH: Readonly<Record<number, HashAlgorithm>> = { 32: 'md5', 40: 'sha1', 64: 'sha256' };
+const HEX = /^[0-9a-f]+$/;
+
+/**
+ * Validates one hash: surrounding white space is dropped, case is ignored, and the algorithm follows
+ * from the length (32 md5, 40 sha1, 64 sha256).
+ * @throws InvalidHashError for anything else, with a message saying what is wrong.
+ */
+export function parseHash(input: string): ParsedHash {
+  const hash = input.trim().toLowerCase();
+  if (hash.length === 0) {
+    throw new InvalidHashError('The hash is empty: expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters.');
+  }
+  if (!HEX.test(hash)) {
+    throw new InvalidHashError(
+      'The hash contains characters other than 0-9 and a-f: expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters.',
+    );
+  }
+  const algorithm = ALGORITHM_BY_LENGTH[hash.length];
+  if (algorithm === undefined) {
+    throw new InvalidHashError(
+      `The hash has ${hash.length} hex characters: expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256).`,
+    );
+  }
+  return { hash: hash as HashHex, algorithm };
+}
+
+/** The result of checking one input of a list: a parsed hash, or the reason it is not one. */
+export type HashInput =
+  | { readonly input: string; readonly parsed: ParsedHash }
+  | { readonly input: string; readonly error: InvalidHashError };
+
+/** Parses each input independently, so one bad entry never spoils the others. */
+export function parseHashList(inputs: readonly string[]): HashInput[] {
+  return inputs.map((input) => {
+    try {
+      return { input, parsed: parseHash(input) };
+    } catch (error) {
+      if (error instanceof InvalidHashError) return { input, error };
+      throw error;
+    }
+  });
+}
+
+/**
+ * Splits a plain-text hash list into its entries: one per line, CRLF or LF, blank lines and lines
+ * starting with `#` dropped. Entries are returned untrimmed so results can echo what the caller sent.
+ */
+export function splitHashLines(text: string): string[] {
+  const entries: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    entries.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+  }
+  return entries;
+}

@@ -1,0 +1,81 @@
+import type { HashAlgorithm, HashHex, HashInput, ParsedHash } from './hashes.js';
+import { toRecordView, type KnownRecord, type RecordView } from './records.js';
+
+/**
+ * The port through which core reads the known-bad list. Implementations answer for every hash they
+ * were asked about or throw `UpstreamUnavailableError`: a partial answer must never be returned, since
+ * a missing entry would read as `unknown`.
+ */
+export interface HashStore {
+  /** Returns the records of those hashes that are known-bad; hashes not in the map are not on the list. */
+  getMany(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>>;
+}
+
+export type Verdict = 'malicious' | 'unknown';
+
+/** The answer for one valid hash. */
+export interface HashVerdict {
+  hash: HashHex;
+  algorithm: HashAlgorithm;
+  verdict: Verdict;
+  match: RecordView | null;
+}
+
+/** The answer for one input of a bulk lookup. */
+export type BulkResult =
+  | ({ input: string } & HashVerdict)
+  | { input: string; error: { code: string; message: string } };
+
+export interface BulkSummary {
+  total: number;
+  malicious: number;
+  unknown: number;
+  invalid: number;
+}
+
+function verdictOf(parsed: ParsedHash, found: ReadonlyMap<HashHex, KnownRecord>): HashVerdict {
+  const record = found.get(parsed.hash);
+  return {
+    hash: parsed.hash,
+    algorithm: parsed.algorithm,
+    verdict: record ? 'malicious' : 'unknown',
+    match: record ? toRecordView(record) : null,
+  };
+}
+
+/**
+ * Looks up validated hashes. Each distinct hash is asked of the store once; the answer keeps the
+ * order of the input, duplicates included. Store failures propagate (fail closed).
+ */
+export async function lookupHashes(
+  hashes: readonly ParsedHash[],
+  deps: { store: HashStore },
+): Promise<HashVerdict[]> {
+  const distinct = [...new Set(hashes.map((h) => h.hash))];
+  const found = distinct.length === 0 ? new Map<HashHex, KnownRecord>() : await deps.store.getMany(distinct);
+  return hashes.map((parsed) => verdictOf(parsed, found));
+}
+
+/**
+ * Answers a bulk list: one result per input in input order, invalid inputs reported in place, and a
+ * summary of the counts.
+ */
+export async function lookupHashList(
+  inputs: readonly HashInput[],
+  deps: { store: HashStore },
+): Promise<{ results: BulkResult[]; summary: BulkSummary }> {
+  const valid = inputs.flatMap((item) => ('parsed' in item ? [item.parsed] : []));
+  const verdicts = await lookupHashes(valid, deps);
+  const summary: BulkSummary = { total: inputs.length, malicious: 0, unknown: 0, invalid: 0 };
+  let next = 0;
+  const results = inputs.map((item): BulkResult => {
+    if ('error' in item) {
+      summary.invalid += 1;
+      return { input: item.input, error: { code: item.error.code, message: item.error.message } };
+    }
+    const verdict = verdicts[next++]!;
+    summary[verdict.verdict] += 1;
+    return { input: item.input, ...verdict };
+  });
+  return { results, summary };
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { PayloadTooLargeError } from '../core/errors.js';
+import { parseHash, parseHashList, splitHashLines } from '../core/hashes.js';
+import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
+import { makeDynamoDbClient } from '../adapters/clients.js';
+import { readConfig } from '../adapters/config.js';
+import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
+import { makeLogger } from '../adapters/logger.js';
+import { makeHttpHandler, type Log } from '../http/handler.js';
+import { jsonBody, bodyText, requireMediaType } from '../http/request.js';
+import { MAX_BULK_HASHES, ROUTES, routeKey } from '../http/routes.js';
+
+const bulkBodyLimit = ROUTES.find((r) => routeKey(r) === 'POST /v1/hashes/lookup')!.maxBodyBytes;
+const bulkJsonSchema = z.object({ hashes: z.array(z.string()) }).strict();
+
+/** `GET /v1/hashes/{hash}` and `POST /v1/hashes/lookup`. */
+export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
+  return makeHttpHandler(
+    {
+      'GET /v1/hashes/{hash}': async (event) => {
+        const [verdict] = await lookupHashes([parseHash(event.pathParameters?.['hash'] ?? '')], deps);
+        return { statusCode: 200, json: verdict };
+      },
+      'POST /v1/hashes/lookup': async (event) => {
+        const type = requireMediaType(event, ['application/json', 'text/plain']);
+        const inputs =
+          type === 'application/json'
+            ? jsonBody(event, bulkJsonSchema, bulkBodyLimit).hashes
+            : splitHashLines(bodyText(event, bulkBodyLimit));
+        if (inputs.length > MAX_BULK_HASHES) {
+          throw new PayloadTooLargeError(
+            `${inputs.length} hashes sent; the limit is ${MAX_BULK_HASHES} per request. Split the list into batches.`,
+            { details: { limit: MAX_BULK_HASHES } },
+          );
+        }
+        return { statusCode: 200, json: await lookupHashList(parseHashList(inputs), deps) };
+      },
+    },
+    deps,
+  );
+}
+
+function defaultDeps() {
+  const config = readConfig();
+  return {
+    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
+      tableName: config.knownHashesTable,
+      readDeadlineMs: config.lookupDeadlineMs,
+    }),
+    log: makeLogger(),
+  };
+}
+
+export const handler = makeLookupHandler(defaultDeps());

@@ -1,0 +1,56 @@
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+
+/** A running dynalite: DynamoDB's HTTP API on loopback, with its data on disk (or in memory). */
+export interface LocalDynamoDb {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite on a free loopback port. `dir` keeps the tables across restarts; omit it for memory. */
+export async function startLocalDynamoDb(dir?: string, port = 0): Promise<LocalDynamoDb> {
+  if (dir) await mkdir(dir, { recursive: true });
+  const server = dynalite({ ...(dir ? { path: dir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${bound}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections?.();
+        server.close((error?: Error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+/**
+ * Creates a table with a string partition key unless it exists, then polls until it is ACTIVE (dynalite
+ * takes milliseconds; the SDK waiter would wait 20 s at least).
+ */
+export async function ensureTable(client: DynamoDBClient, tableName: string, partitionKey: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      }),
+    );
+  }
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { importRecords } from '../lambdas/core/import.js';
+import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, type AppError } from '../lambdas/core/errors.js';
+import { makeDynamoDbClient } from '../lambdas/adapters/clients.js';
+import { DynamoDbHashStore } from '../lambdas/adapters/dynamodb-hash-store.js';
+import { readRecordFile } from '../lambdas/adapters/seed-file.js';
+import { KNOWN_HASHES_KEY } from '../lambdas/adapters/table-schemas.js';
+import { mapError } from '../lambdas/http/errors.js';
+import { BINARY_MEDIA_TYPES, FUNCTIONS, matchPath, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
+import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The seed list loaded into an empty table: the 3CX compromise and the EICAR test file. */
+export const SEED_FILE = join(PROJECT_ROOT, 'data', 'known-bad.jsonl');
+export const KNOWN_HASHES_TABLE = 'KnownHashes';
+
+type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+export interface LocalServerOptions {
+  /** Where dynalite keeps its data. */
+  readonly dataDir: string;
+  /** @default 3000; 0 picks a free port */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+}
+
+export interface LocalServer {
+  readonly url: string;
+  readonly port: number;
+  /** Distinct known-bad records in the table when the server started. */
+  readonly knownRecords: number;
+  /** Whether this start loaded the seed list into an empty table. */
+  readonly seeded: boolean;
+  /** The embedded DynamoDB emulator, so tests can stop it to see the service fail closed. */
+  readonly dynamoDb: LocalDynamoDb;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the whole service in this process: dynalite, the tables and seed list, and an HTTP server that
+ * turns each request into an API Gateway REST proxy event for the same handler modules Lambda runs.
+ */
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const dynamoDb = await startLocalDynamoDb(join(options.dataDir, 'dynamodb'));
+  try {
+    // The handler modules read their configuration at import, exactly as on a Lambda cold start.
+    process.env['KNOWN_HASHES_TABLE'] = KNOWN_HASHES_TABLE;
+    process.env['HASHCHECK_DYNAMODB_ENDPOINT'] = dynamoDb.endpoint;
+    process.env['POWERTOOLS_LOG_LEVEL'] ??= 'WARN';
+
+    const client = makeDynamoDbClient({ endpoint: dynamoDb.endpoint });
+    await ensureTable(client, KNOWN_HASHES_TABLE, KNOWN_HASHES_KEY);
+    const store = new DynamoDbHashStore(client, { tableName: KNOWN_HASHES_TABLE });
+    let knownRecords = await store.countRecords();
+    const seeded = knownRecords === 0;
+    if (seeded) {
+      await importRecords(await readRecordFile(SEED_FILE), { store, now: () => new Date() });
+      knownRecords = await store.countRecords();
+    }
+    client.destroy();
+
+    const handlers = new Map<FunctionId, Handler>();
+    for (const spec of FUNCTIONS) {
+      const module = (await import(pathToFileURL(join(PROJECT_ROOT, spec.entry)).href)) as { handler: Handler };
+      handlers.set(spec.id, module.handler);
+    }
+
+    const server = createServer((req, res) => {
+      serve(req, res, handlers).catch((error: unknown) => {
+        // serve() answers every request itself; this only guards against a socket that broke mid-answer.
+        if (!res.headersSent) sendError(res, error, 'local');
+        else res.destroy();
+      });
+    });
+    await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+      port,
+      knownRecords,
+      seeded,
+      dynamoDb,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await dynamoDb.close().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    await dynamoDb.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, handlers: Map<FunctionId, Handler>): Promise<void> {
+  const requestId = randomUUID();
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = (req.method ?? 'GET').toUpperCase();
+  const candidates = matchPath(url.pathname);
+  const matched = candidates.find((c) => c.route.method === method);
+  try {
+    if (candidates.length === 0) throw new NotFoundError(`No route ${url.pathname}. See GET /v1/openapi.json for the API.`);
+    if (!matched) {
+      const allow = candidates.map((c) => c.route.method);
+      throw new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}; use ${allow.join(' or ')}.`, allow);
+    }
+  } catch (error) {
+    req.resume();
+    return sendError(res, error, requestId);
+  }
+  const body = await readBody(req, matched.route);
+  if (body instanceof Error) {
+    req.resume();
+    res.setHeader('connection', 'close');
+    return sendError(res, body, requestId);
+  }
+  const event = toEvent(req, url, matched.route, matched.pathParameters, body, requestId);
+  const result = await handlers.get(matched.route.function)!(event);
+  res.writeHead(result.statusCode, result.headers as Record<string, string>);
+  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+}
+
+/** Reads the body up to the route's limit; past it, stops reading and answers 413 as API Gateway would. */
+async function readBody(req: IncomingMessage, route: RouteSpec): Promise<Buffer | AppError> {
+  const tooLarge = () =>
+    new PayloadTooLargeError(`The body is larger than the ${route.maxBodyBytes} bytes this route takes.`, {
+      details: { limitBytes: route.maxBodyBytes },
+    });
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > route.maxBodyBytes) return tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > route.maxBodyBytes) return tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  route: RouteSpec,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    (multiQuery[name] ??= []).push(value);
+  }
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const isBase64Encoded = BINARY_MEDIA_TYPES.includes(mediaType);
+  const hasQuery = Object.keys(query).length > 0;
+  return {
+    resource: route.path,
+    path: url.pathname,
+    httpMethod: route.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: body.length === 0 ? null : body.toString(isBase64Encoded ? 'base64' : 'utf8'),
+    isBase64Encoded,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${req.httpVersion}`,
+      httpMethod: route.method,
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: route.path,
+    },
+  };
+}
+
+function sendError(res: ServerResponse, error: unknown, requestId: string): void {
+  const mapped = mapError(error, requestId);
+  res.writeHead(mapped.statusCode, {
+    'content-type': 'application/json; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+    ...mapped.headers,
+  });
+  res.end(JSON.stringify(mapped.body));
+}
