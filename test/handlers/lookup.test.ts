@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
+import { DynamoDbHashStore } from '../../lambdas/adapters/dynamodb-hash-store.js';
+import { readRecordFile } from '../../lambdas/adapters/seed-file.js';
+import { importRecords } from '../../lambdas/core/import.js';
+import { makeLookupHandler } from '../../lambdas/handlers/lookup.js';
+import { SEED_FILE } from '../../local/server.js';
+import { startFaultyDynamoDb, type FaultyDynamoDb } from '../support/faulty-dynamodb.js';
+import { createKnownHashesTable, startTestDynamoDb } from '../support/dynamodb.js';
+import { fixtureEvent, getHashEvent, lookupEvent, memoryLog } from '../support/events.js';
+
+const MSI_SHA256 = 'aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868';
+const MSI_MD5 = 'f3d4144860ca10ba60f7ef4d176cc736';
+
+let emulator: Awaited<ReturnType<typeof startTestDynamoDb>>;
+let proxy: FaultyDynamoDb;
+let handler: ReturnType<typeof makeLookupHandler>;
+let log: ReturnType<typeof memoryLog>;
+
+beforeAll(async () => {
+  emulator = await startTestDynamoDb();
+  const tableName = await createKnownHashesTable(emulator.client);
+  await importRecords(await readRecordFile(SEED_FILE), {
+    store: new DynamoDbHashStore(emulator.client, { tableName }),
+    now: () => new Date(),
+  });
+  proxy = await startFaultyDynamoDb(emulator.dynamoDb.endpoint);
+  const client = makeDynamoDbClient({ endpoint: proxy.endpoint });
+  log = memoryLog();
+  handler = makeLookupHandler({ store: new DynamoDbHashStore(client, { tableName, readDeadlineMs: 300 }), log });
+});
+
+afterAll(async () => {
+  await proxy.close();
+  await emulator.close();
+});
+
+beforeEach(() => {
+  proxy.mode = 'pass';
+  log.lines.length = 0;
+});
+
+const json = (result: { body: string }) => JSON.parse(result.body);
+
+describe('GET /v1/hashes/{hash}', () => {
+  it('answers malicious with the matched record for a known SHA-256', async () => {
+    const result = await handler(fixtureEvent('api-gateway-get-hash'));
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.['content-type']).toMatch(/^application\/json/);
+    expect(json(result)).toMatchObject({
+      hash: MSI_SHA256,
+      algorithm: 'sha256',
+      verdict: 'malicious',
+      match: { fileName: '3cxdesktopapp-18.12.407.msi', md5: MSI_MD5, campaign: expect.stringContaining('3CX') },
+    });
+  });
+
+  it('answers 400 invalid_hash with the request id for a malformed hash', async () => {
+    const result = await handler(getHashEvent('xyz'));
+    expect(result.statusCode).toBe(400);
+    expect(json(result)).toEqual({
+      error: { code: 'invalid_hash', message: expect.stringMatching(/hex/), requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' },
+    });
+  });
+
+  it('answers 503 upstream_unavailable, never unknown, when the store is throttling', async () => {
+    proxy.mode = 'throttle';
+    const result = await handler(getHashEvent('0'.repeat(64)));
+    expect(result.statusCode).toBe(503);
+    expect(json(result).error.code).toBe('upstream_unavailable');
+    expect(result.body).not.toContain('unknown');
+    expect(log.lines.some((l) => l.level === 'error')).toBe(true);
+  });
+});
+
+describe('POST /v1/hashes/lookup', () => {
+  it('answers a JSON list in input order with a summary', async () => {
+    const result = await handler(lookupEvent(JSON.stringify({ hashes: [` ${MSI_MD5.toUpperCase()} `, 'nope', '0'.repeat(40)] })));
+    expect(result.statusCode).toBe(200);
+    const body = json(result);
+    expect(body.results.map((r: { verdict?: string; error?: { code: string } }) => r.verdict ?? r.error?.code)).toEqual([
+      'malicious',
+      'invalid_hash',
+      'unknown',
+    ]);
+    expect(body.results[0].input).toBe(` ${MSI_MD5.toUpperCase()} `);
+    expect(body.summary).toEqual({ total: 3, malicious: 1, unknown: 1, invalid: 1 });
+  });
+
+  it('takes text/plain with CRLF, comments and blank lines', async () => {
+    const text = `# EDR export\r\n${MSI_SHA256}\r\n\r\n${MSI_MD5}\r\n`;
+    const body = json(await handler(lookupEvent(text, 'text/plain; charset=utf-8')));
+    expect(body.summary).toEqual({ total: 2, malicious: 2, unknown: 0, invalid: 0 });
+  });
+
+  it('takes a base64-encoded body as API Gateway may pass it', async () => {
+    const body = json(await handler(lookupEvent(Buffer.from(MSI_MD5).toString('base64'), 'text/plain', true)));
+    expect(body.summary.malicious).toBe(1);
+  });
+
+  it.each([
+    ['garbage JSON', '{"hashes": [', 'application/json', 400, 'invalid_request'],
+    ['JSON of the wrong shape', '{"hash": "abc"}', 'application/json', 400, 'invalid_request'],
+    ['a list of numbers', '{"hashes": [1, 2]}', 'application/json', 400, 'invalid_request'],
+    ['a form body', 'hashes=abc', 'application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
+    ['no content type', MSI_MD5, '', 415, 'unsupported_media_type'],
+  ])('rejects %s with a clear error', async (_name, body, type, status, code) => {
+    const result = await handler(lookupEvent(body, type));
+    expect(result.statusCode).toBe(status);
+    expect(json(result).error.code).toBe(code);
+    expect(json(result).error.message.length).toBeGreaterThan(10);
+  });
+
+  it('answers 413 payload_too_large, naming the limit, for 10,001 hashes', async () => {
+    const hashes = Array.from({ length: 10_001 }, (_, i) => i.toString(16).padStart(32, '0'));
+    const result = await handler(lookupEvent(JSON.stringify({ hashes })));
+    expect(result.statusCode).toBe(413);
+    expect(json(result).error).toMatchObject({ code: 'payload_too_large', message: expect.stringContaining('10000') });
+  });
+
+  it('answers 503 when unprocessed keys never resolve, never a list of unknowns', async () => {
+    proxy.mode = 'unprocessed';
+    const result = await handler(lookupEvent(JSON.stringify({ hashes: [MSI_MD5, '0'.repeat(64)] })));
+    expect(result.statusCode).toBe(503);
+    expect(json(result).error.code).toBe('upstream_unavailable');
+    expect(result.headers?.['retry-after']).toBe('1');
+  });
+});

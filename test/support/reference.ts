@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** One row of the compiled 3CX IOC reference (`../shared/reference/3cx-iocs.csv`). */
+export interface ReferenceRow {
+  line: number;
+  sha256: string;
+  sha1: string;
+  md5: string;
+  fileName: string;
+  platform: string;
+  version: string;
+  kind: string;
+  stage: string;
+  confidence: string;
+  sources: string[];
+}
+
+export const REFERENCE_CSV = fileURLToPath(new URL('../../../shared/reference/3cx-iocs.csv', import.meta.url));
+
+/** Reads the reference CSV. Its fields hold no commas or quotes; sources are separated by semicolons. */
+export function readReferenceRows(path = REFERENCE_CSV): ReferenceRow[] {
+  const [header, ...lines] = readFileSync(path, 'utf8').trim().split(/\r?\n/);
+  if (header !== 'sha256,sha1,md5,file_name,platform,version,kind,stage,confidence,sources') {
+    throw new Error(`Unexpected reference header: ${header}`);
+  }
+  return lines.map((line, i) => {
+    const [sha256, sha1, md5, fileName, platform, version, kind, stage, confidence, sources] = line.split(',');
+    return {
+      line: i + 2,
+      sha256: sha256!,
+      sha1: sha1!,
+      md5: md5!,
+      fileName: fileName!,
+      platform: platform!,
+      version: version!,
+      kind: kind!,
+      stage: stage!,
+      confidence: confidence!,
+      sources: sources!.split(';'),
+    };
+  });
+}
+
+/** The 68-byte EICAR anti-malware test string. */
+export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
