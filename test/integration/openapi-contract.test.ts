@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, routeKey } from '../../lambdas/http/routes.js';
+import { checkSchema } from '../support/json-schema.js';
+import { fetchJson, startTestServer } from '../support/local-server.js';
+
+const MSI_MD5 = 'f3d4144860ca10ba60f7ef4d176cc736';
+
+/** Requests that reach every route and every documented outcome that can be produced without faults. */
+const PROBES: { route: string; path: string; init?: RequestInit }[] = [
+  { route: 'GET /v1/hashes/{hash}', path: `/v1/hashes/${MSI_MD5}` },
+  { route: 'GET /v1/hashes/{hash}', path: `/v1/hashes/${'0'.repeat(40)}` },
+  { route: 'GET /v1/hashes/{hash}', path: '/v1/hashes/xyz' },
+  ...[
+    { type: 'application/json', body: JSON.stringify({ hashes: [MSI_MD5, 'bad', '1'.repeat(64)] }) },
+    { type: 'text/plain', body: `${MSI_MD5}\nbad\n` },
+    { type: 'application/json', body: '{' },
+    { type: 'text/csv', body: MSI_MD5 },
+    { type: 'text/plain', body: Array.from({ length: 10_001 }, () => MSI_MD5).join('\n') },
+  ].map(({ type, body }) => ({
+    route: 'POST /v1/hashes/lookup',
+    path: '/v1/hashes/lookup',
+    init: { method: 'POST', headers: { 'content-type': type }, body },
+  })),
+  { route: 'GET /v1/health', path: '/v1/health' },
+  { route: 'GET /v1/openapi.json', path: '/v1/openapi.json' },
+];
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+let document: any;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  document = (await fetchJson(`${server.url}/v1/openapi.json`)).body;
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+describe('the OpenAPI document', () => {
+  it('describes exactly the routes of the route table', () => {
+    const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual(ROUTES.map(routeKey).sort());
+  });
+
+  it('is probed on every route', () => {
+    expect(new Set(PROBES.map((p) => p.route))).toEqual(new Set(ROUTES.map(routeKey)));
+  });
+
+  it.each(PROBES.map((p) => [`${p.init?.method ?? 'GET'} ${p.path.slice(0, 60)}`, p] as const))(
+    'documents the status and body shape of %s',
+    async (_name, probe) => {
+      const [method, path] = probe.route.split(' ') as [string, string];
+      const operation = document.paths[path][method.toLowerCase()];
+      const { status, body } = await fetchJson(`${server.url}${probe.path}`, probe.init);
+      const response = operation.responses[String(status)];
+      expect(response, `status ${status} of ${probe.route} is documented`).toBeDefined();
+      const schema = response.content['application/json'].schema;
+      expect(checkSchema(body, schema, document)).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts `bin/local-server.ts` as `npm start` does and waits for the line that names its URL. */
+function startServerProcess(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      if (url && output.includes('known-bad records')) resolve({ child, url, output: () => output });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before it was ready:\n${output}`)));
+  });
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'hashcheck-start-'));
+});
+
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('prints its URL and record count, stops cleanly on SIGTERM, and keeps its data across restarts', async () => {
+    const first = await startServerProcess({ PORT: '0', HASHCHECK_DATA_DIR: dataDir });
+    expect(first.output()).toMatch(/known-bad records: 70 \(seed list loaded into an empty table\)/);
+    const answer = await fetch(`${first.url}/v1/hashes/f3d4144860ca10ba60f7ef4d176cc736`);
+    expect(((await answer.json()) as { verdict: string }).verdict).toBe('malicious');
+    first.child.kill('SIGTERM');
+    expect(await exitCode(first.child)).toBe(0);
+
+    const second = await startServerProcess({ PORT: '0', HASHCHECK_DATA_DIR: dataDir });
+    expect(second.output()).toMatch(/known-bad records: 70; data in/);
+    second.child.kill('SIGINT');
+    expect(await exitCode(second.child)).toBe(0);
+  });
+
+  it('says which port is taken when PORT is in use', async () => {
+    const first = await startServerProcess({ PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'a') });
+    const port = new URL(first.url).port;
+    const second = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: port, HASHCHECK_DATA_DIR: join(dataDir, 'b') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    second.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    expect(await exitCode(second)).toBe(1);
+    expect(stderr).toContain(`port ${port} is in use`);
+    first.child.kill('SIGTERM');
+    await exitCode(first.child);
+  });
+});
