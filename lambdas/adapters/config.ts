@@ -1,37 +1,53 @@
 /**
- * Configuration read once at cold start from the environment. Each CDK construct that grants an access
- * sets the variable that names the resource (see `lib/`); the local server sets them for itself.
+ * Configuration read once at cold start from the environment. Each CDK construct that grants access to a
+ * resource also sets the variable that names it (see `lib/`); the local server sets them for itself.
  */
-export interface Config {
-  /** Name of the KnownHashes table (`KNOWN_HASHES_TABLE`). */
-  readonly knownHashesTable: string;
-  /** DynamoDB endpoint for the local emulator (`HASHCHECK_DYNAMODB_ENDPOINT`); unset in AWS. */
+
+/** The variable naming each resource a function may be bound to. */
+export const RESOURCE_VARIABLES = {
+  knownHashesTable: 'KNOWN_HASHES_TABLE',
+  scansTable: 'SCANS_TABLE',
+  uploadBucket: 'UPLOAD_BUCKET',
+} as const;
+export type Resource = keyof typeof RESOURCE_VARIABLES;
+
+export interface BaseConfig {
+  /** DynamoDB endpoint of the local emulator (`HASHCHECK_DYNAMODB_ENDPOINT`); unset in AWS. */
   readonly dynamoDbEndpoint?: string;
+  /** S3 endpoint of the local emulator (`HASHCHECK_S3_ENDPOINT`); unset in AWS. */
+  readonly s3Endpoint?: string;
   /** Milliseconds a lookup may spend retrying unprocessed keys before it fails (`HASHCHECK_LOOKUP_DEADLINE_MS`). */
   readonly lookupDeadlineMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`Environment variable ${name} is not set`);
-  return value;
-}
-
 function positiveInteger(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`Environment variable ${name} must be a positive integer, got '${raw}'`);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`Environment variable ${name} must be a positive integer, got '${raw}'`);
+  }
   return value;
 }
 
-/** Reads the configuration of functions that use the KnownHashes table. */
-export function readConfig(env: Env = process.env): Config {
+/**
+ * Reads the configuration of a function that uses the given resources.
+ * @throws Error naming the first variable that is missing.
+ */
+export function readConfig<R extends Resource>(resources: readonly R[], env: Env = process.env): BaseConfig & Record<R, string> {
+  const named = {} as Record<R, string>;
+  for (const resource of resources) {
+    const variable = RESOURCE_VARIABLES[resource];
+    const value = env[variable];
+    if (!value) throw new Error(`Environment variable ${variable} is not set`);
+    named[resource] = value;
+  }
   return {
-    knownHashesTable: required(env, 'KNOWN_HASHES_TABLE'),
+    ...named,
     dynamoDbEndpoint: env['HASHCHECK_DYNAMODB_ENDPOINT'] || undefined,
+    s3Endpoint: env['HASHCHECK_S3_ENDPOINT'] || undefined,
     lookupDeadlineMs: positiveInteger(env, 'HASHCHECK_LOOKUP_DEADLINE_MS', 3000),
   };
 }

@@ -41,7 +41,7 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
 }
 
 function defaultDeps() {
-  const config = readConfig();
+  const config = readConfig(['knownHashesTable']);
   return {
     store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
       tableName: config.knownHashesTable,

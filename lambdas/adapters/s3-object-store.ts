@@ -1,0 +1,43 @@
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ObjectStore, OpenedObject, PresignedUpload } from '../core/uploads.js';
+
+/**
+ * The upload bucket behind the `ObjectStore` port. The client must be built by `makeS3Client`, whose
+ * checksum settings keep presigned PUTs usable and streamed bodies intact.
+ */
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly options: { bucket: string },
+  ) {}
+
+  async presignUpload(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
+    const putUrl = await getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.options.bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
+    });
+    const post = await createPresignedPost(this.client, {
+      Bucket: this.options.bucket,
+      Key: key,
+      // S3 refuses a browser upload past the declared size before it stores a byte; the scan checks again.
+      Conditions: [['content-length-range', 0, maxBytes]],
+      Expires: expiresInSeconds,
+    });
+    return { put: { url: putUrl, headers: {} }, post: { url: post.url, fields: post.fields } };
+  }
+
+  async open(key: string): Promise<OpenedObject | undefined> {
+    try {
+      const output = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return { size: output.ContentLength ?? 0, body: output.Body as AsyncIterable<Uint8Array> };
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
+  }
+}

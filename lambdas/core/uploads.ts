@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, PayloadTooLargeError, UpstreamUnavailableError } from './errors.js';
+import type { HashStore } from './lookup.js';
+import { scanStream, type FileVerdict } from './scan.js';
+
+/** Presigned uploads take up to 5 GiB: the limit of a single S3 PUT. */
+export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
+/** How long a presigned upload URL stays valid. */
+export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
+/** How long a scan's result stays readable. */
+export const SCAN_RESULT_TTL_SECONDS = 7 * 24 * 3600;
+
+export type ScanStatus = 'pending' | 'done' | 'failed';
+
+/** Why a scan failed, in words for the caller and a stable reason for programs. */
+export type ScanFailureReason = 'missing_object' | 'too_large' | 'read_error';
+
+/** One upload's row in the Scans table. */
+export interface ScanRecord {
+  uploadId: string;
+  status: ScanStatus;
+  fileName: string;
+  /** The size the client declared when it asked for the upload URL. */
+  declaredSize: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Epoch seconds after which the row is gone (DynamoDB TTL; also checked on read). */
+  expiresAt: number;
+  file?: FileVerdict;
+  failure?: { reason: ScanFailureReason; message: string };
+}
+
+/** The Scans table. */
+export interface ScanStore {
+  put(record: ScanRecord): Promise<void>;
+  get(uploadId: string): Promise<ScanRecord | undefined>;
+}
+
+/** Where to send the file: a PUT for scripts, a form POST for browsers. */
+export interface PresignedUpload {
+  put: { url: string; headers: Record<string, string> };
+  post: { url: string; fields: Record<string, string> };
+}
+
+/** An uploaded object opened for reading. */
+export interface OpenedObject {
+  size: number;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** The upload bucket. */
+export interface ObjectStore {
+  presignUpload(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload>;
+  /** Opens an object for streaming, or `undefined` when it does not exist. */
+  open(key: string): Promise<OpenedObject | undefined>;
+  delete(key: string): Promise<void>;
+}
+
+const UPLOAD_KEY = /^uploads\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The object key of an upload. The file name is never part of it: names can be confidential. */
+export function uploadKey(uploadId: string): string {
+  return `uploads/${uploadId}`;
+}
+
+/** The upload id of an object key, or `undefined` for a key that is not an upload's. */
+export function uploadIdOfKey(key: string): string | undefined {
+  return UPLOAD_KEY.exec(key)?.[1];
+}
+
+export interface CreateUploadInput {
+  fileName: string;
+  size: number;
+}
+
+export interface CreatedUpload extends PresignedUpload {
+  uploadId: string;
+  expiresAt: string;
+  maxBytes: number;
+}
+
+/**
+ * Starts a large-file scan: records a `pending` scan and presigns a PUT and a POST for the object.
+ * The size the client declares is the cap the scan enforces.
+ */
+export async function createUpload(
+  input: CreateUploadInput,
+  deps: { scans: ScanStore; objects: ObjectStore; now: () => Date; newId?: () => string },
+): Promise<CreatedUpload> {
+  if (input.size > MAX_UPLOAD_BYTES) {
+    throw new PayloadTooLargeError(`The file is ${input.size} bytes; uploads take at most ${MAX_UPLOAD_BYTES} bytes (5 GiB).`, {
+      details: { limitBytes: MAX_UPLOAD_BYTES },
+    });
+  }
+  const uploadId = (deps.newId ?? randomUUID)();
+  const now = deps.now();
+  const presigned = await deps.objects.presignUpload(uploadKey(uploadId), input.size, UPLOAD_URL_TTL_SECONDS);
+  await deps.scans.put({
+    uploadId,
+    status: 'pending',
+    fileName: input.fileName,
+    declaredSize: input.size,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + SCAN_RESULT_TTL_SECONDS,
+  });
+  return {
+    uploadId,
+    ...presigned,
+    expiresAt: new Date(now.getTime() + UPLOAD_URL_TTL_SECONDS * 1000).toISOString(),
+    maxBytes: input.size,
+  };
+}
+
+/** What `GET /v1/uploads/{uploadId}` answers. */
+export interface UploadStatusView {
+  uploadId: string;
+  status: ScanStatus;
+  file: FileVerdict | null;
+  error?: { code: ScanFailureReason; message: string };
+}
+
+/** Reads a scan's state; unknown and expired ids are `NotFoundError`. */
+export async function getUploadStatus(uploadId: string, deps: { scans: ScanStore; now: () => Date }): Promise<UploadStatusView> {
+  const record = UPLOAD_ID.test(uploadId) ? await deps.scans.get(uploadId) : undefined;
+  if (!record || record.expiresAt * 1000 <= deps.now().getTime()) {
+    throw new NotFoundError(`No upload ${uploadId}: it never existed or its result has expired.`);
+  }
+  return {
+    uploadId,
+    status: record.status,
+    file: record.file ?? null,
+    ...(record.failure && { error: { code: record.failure.reason, message: record.failure.message } }),
+  };
+}
+
+export type ObjectScanOutcome = 'done' | 'failed' | 'duplicate' | 'not_an_upload';
+
+/**
+ * Scans one uploaded object: streams it through the digest function with the declared size as the cap,
+ * looks the digests up, records the result, then deletes the object. Safe to run twice for one object.
+ * A missing object, one over its limit or one that cannot be read ends the scan as `failed`; a store
+ * failure propagates so the event is retried, and is never recorded as `unknown`.
+ */
+export async function scanUploadedObject(
+  key: string,
+  deps: { scans: ScanStore; objects: ObjectStore; store: HashStore; now: () => Date },
+): Promise<ObjectScanOutcome> {
+  const uploadId = uploadIdOfKey(key);
+  const record = uploadId ? await deps.scans.get(uploadId) : undefined;
+  if (!record) {
+    // Nobody asked for this object: it is confidential and possibly live malware, so it goes.
+    await deps.objects.delete(key);
+    return 'not_an_upload';
+  }
+  if (record.status !== 'pending') {
+    await deps.objects.delete(key);
+    return 'duplicate';
+  }
+  const finish = async (update: Pick<ScanRecord, 'status' | 'file' | 'failure'>): Promise<void> => {
+    await deps.scans.put({ ...record, ...update, updatedAt: deps.now().toISOString() });
+    await deps.objects.delete(key);
+  };
+  const fail = async (reason: ScanFailureReason, message: string): Promise<'failed'> => {
+    await finish({ status: 'failed', failure: { reason, message } });
+    return 'failed';
+  };
+
+  const opened = await deps.objects.open(key);
+  if (!opened) return fail('missing_object', 'The uploaded file was not found; upload it again.');
+  if (opened.size > record.declaredSize) {
+    return fail('too_large', `The uploaded file has ${opened.size} bytes, more than the ${record.declaredSize} declared.`);
+  }
+  let file: FileVerdict;
+  try {
+    file = await scanStream(opened.body, { fileName: record.fileName, maxBytes: record.declaredSize }, deps);
+  } catch (error) {
+    if (error instanceof UpstreamUnavailableError) throw error;
+    if (error instanceof PayloadTooLargeError) {
+      return fail('too_large', `The uploaded file has more than the ${record.declaredSize} bytes declared.`);
+    }
+    return fail('read_error', 'The uploaded file could not be read to the end; upload it again.');
+  }
+  await finish({ status: 'done', file });
+  return 'done';
+}
