@@ -3,23 +3,33 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, S3Event } from 'aws-lambda';
 import { importRecords } from '../lambdas/core/import.js';
 import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, type AppError } from '../lambdas/core/errors.js';
 import { makeDynamoDbClient } from '../lambdas/adapters/clients.js';
 import { DynamoDbHashStore } from '../lambdas/adapters/dynamodb-hash-store.js';
 import { readRecordFile } from '../lambdas/adapters/seed-file.js';
-import { KNOWN_HASHES_KEY } from '../lambdas/adapters/table-schemas.js';
+import { KNOWN_HASHES_KEY, SCANS_KEY } from '../lambdas/adapters/table-schemas.js';
 import { mapError } from '../lambdas/http/errors.js';
 import { BINARY_MEDIA_TYPES, FUNCTIONS, matchPath, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
+import { startLocalS3, type LocalS3 } from './s3-local.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The seed list loaded into an empty table: the 3CX compromise and the EICAR test file. */
 export const SEED_FILE = join(PROJECT_ROOT, 'data', 'known-bad.jsonl');
 export const KNOWN_HASHES_TABLE = 'KnownHashes';
+export const SCANS_TABLE = 'Scans';
+export const UPLOAD_BUCKET = 'hashcheck-uploads';
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+type ObjectCreatedHandler = (event: S3Event) => Promise<void>;
+
+/**
+ * Lambda retries a failed asynchronous invocation twice before it gives the event to the failure
+ * destination; the local server does the same, with shorter pauses.
+ */
+const EVENT_RETRY_DELAYS_MS = [200, 1000];
 
 export interface LocalServerOptions {
   /** Where dynalite keeps its data. */
@@ -39,6 +49,8 @@ export interface LocalServer {
   readonly seeded: boolean;
   /** The embedded DynamoDB emulator, so tests can stop it to see the service fail closed. */
   readonly dynamoDb: LocalDynamoDb;
+  /** The embedded S3 emulator that receives large uploads. */
+  readonly s3: LocalS3;
   close(): Promise<void>;
 }
 
@@ -48,14 +60,25 @@ export interface LocalServer {
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const dynamoDb = await startLocalDynamoDb(join(options.dataDir, 'dynamodb'));
+  let scanObject: ObjectCreatedHandler | undefined;
+  let s3: LocalS3 | undefined;
   try {
+    s3 = await startLocalS3({
+      dir: join(options.dataDir, 's3'),
+      buckets: [UPLOAD_BUCKET],
+      onObjectCreated: (event) => deliver(event, scanObject),
+    });
     // The handler modules read their configuration at import, exactly as on a Lambda cold start.
     process.env['KNOWN_HASHES_TABLE'] = KNOWN_HASHES_TABLE;
+    process.env['SCANS_TABLE'] = SCANS_TABLE;
+    process.env['UPLOAD_BUCKET'] = UPLOAD_BUCKET;
     process.env['HASHCHECK_DYNAMODB_ENDPOINT'] = dynamoDb.endpoint;
+    process.env['HASHCHECK_S3_ENDPOINT'] = s3.endpoint;
     process.env['POWERTOOLS_LOG_LEVEL'] ??= 'WARN';
 
     const client = makeDynamoDbClient({ endpoint: dynamoDb.endpoint });
     await ensureTable(client, KNOWN_HASHES_TABLE, KNOWN_HASHES_KEY);
+    await ensureTable(client, SCANS_TABLE, SCANS_KEY);
     const store = new DynamoDbHashStore(client, { tableName: KNOWN_HASHES_TABLE });
     let knownRecords = await store.countRecords();
     const seeded = knownRecords === 0;
@@ -67,8 +90,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
     const handlers = new Map<FunctionId, Handler>();
     for (const spec of FUNCTIONS) {
-      const module = (await import(pathToFileURL(join(PROJECT_ROOT, spec.entry)).href)) as { handler: Handler };
-      handlers.set(spec.id, module.handler);
+      const module = (await import(pathToFileURL(join(PROJECT_ROOT, spec.entry)).href)) as { handler: unknown };
+      if (spec.trigger === 'upload-created') scanObject = module.handler as ObjectCreatedHandler;
+      else handlers.set(spec.id, module.handler as Handler);
     }
 
     const server = createServer((req, res) => {
@@ -86,15 +110,37 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       knownRecords,
       seeded,
       dynamoDb,
+      s3,
       close: async () => {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await s3?.close().catch(() => undefined);
         await dynamoDb.close().catch(() => undefined);
       },
     };
   } catch (error) {
+    await s3?.close().catch(() => undefined);
     await dynamoDb.close().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Hands an upload's ObjectCreated event to the scan-object handler as Lambda's asynchronous invocation
+ * does: a failure is retried, and one that keeps failing is reported (in AWS it goes to the failure
+ * destination; the object then expires by the bucket's lifecycle rule).
+ */
+async function deliver(event: S3Event, handler: ObjectCreatedHandler | undefined): Promise<void> {
+  if (!handler) throw new Error('An upload arrived before the scan-object handler was loaded');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await handler(event);
+      return;
+    } catch (error) {
+      const delay = EVENT_RETRY_DELAYS_MS[attempt];
+      if (delay === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 
@@ -139,7 +185,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, handlers: Map<Fu
 /** Reads the body up to the route's limit; past it, stops reading and answers 413 as API Gateway would. */
 async function readBody(req: IncomingMessage, route: RouteSpec): Promise<Buffer | AppError> {
   const tooLarge = () =>
-    new PayloadTooLargeError(`The body is larger than the ${route.maxBodyBytes} bytes this route takes.`, {
+    new PayloadTooLargeError(`The body is larger than the ${route.maxBodyBytes} bytes this route takes.${route.largeBodyHint ?? ''}`, {
       details: { limitBytes: route.maxBodyBytes },
     });
   const declared = Number(req.headers['content-length'] ?? 0);

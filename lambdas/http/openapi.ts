@@ -1,4 +1,5 @@
-import { MAX_BULK_HASHES, ROUTES, routeKey, type RouteKey } from './routes.js';
+import { MAX_UPLOAD_BYTES, UPLOAD_URL_TTL_SECONDS } from '../core/uploads.js';
+import { INLINE_UPLOAD_BYTES, MAX_BULK_HASHES, MAX_INLINE_FILES, ROUTES, routeKey, type RouteKey } from './routes.js';
 
 /** JSON Schema fragments shared by the operations below. */
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -101,6 +102,59 @@ const schemas = {
       },
     },
   },
+  FileVerdict: {
+    type: 'object',
+    required: ['fileName', 'size', 'md5', 'sha1', 'sha256', 'verdict', 'matches'],
+    properties: {
+      fileName: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+      size: { type: 'integer' },
+      md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+      sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      verdict: { type: 'string', enum: ['malicious', 'unknown'] },
+      matches: { type: 'array', items: ref('Match') },
+    },
+  },
+  Files: {
+    type: 'object',
+    required: ['files'],
+    properties: { files: { type: 'array', items: ref('FileVerdict') } },
+  },
+  CreatedUpload: {
+    type: 'object',
+    required: ['uploadId', 'put', 'post', 'expiresAt', 'maxBytes'],
+    properties: {
+      uploadId: { type: 'string' },
+      put: {
+        type: 'object',
+        description: 'For scripts: `curl -T FILE "$url"` with these headers.',
+        required: ['url', 'headers'],
+        properties: { url: { type: 'string' }, headers: { type: 'object' } },
+      },
+      post: {
+        type: 'object',
+        description: 'For browsers: a multipart form POST to `url` with these fields, then the field `file` last.',
+        required: ['url', 'fields'],
+        properties: { url: { type: 'string' }, fields: { type: 'object' } },
+      },
+      expiresAt: { type: 'string', format: 'date-time' },
+      maxBytes: { type: 'integer' },
+    },
+  },
+  UploadStatus: {
+    type: 'object',
+    required: ['uploadId', 'status', 'file'],
+    properties: {
+      uploadId: { type: 'string' },
+      status: { type: 'string', enum: ['pending', 'done', 'failed'] },
+      file: { oneOf: [ref('FileVerdict'), { type: 'null' }] },
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string', enum: ['missing_object', 'too_large', 'read_error'] }, message: { type: 'string' } },
+      },
+    },
+  },
   Health: {
     type: 'object',
     required: ['status', 'service'],
@@ -152,6 +206,59 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       '413': errorResponse(`\`payload_too_large\`: more than ${MAX_BULK_HASHES} hashes`),
       '415': errorResponse('`unsupported_media_type`: neither `application/json` nor `text/plain`'),
       '503': errorResponse('`upstream_unavailable`: the list could not be read'),
+    },
+  },
+  'POST /v1/files': {
+    operationId: 'scanFiles',
+    summary: `Digest and judge files sent in the body (up to ${INLINE_UPLOAD_BYTES / 1024 / 1024} MiB in all)`,
+    description: `The raw bytes as \`application/octet-stream\` (name in an optional \`X-File-Name\` header), or up to ${MAX_INLINE_FILES} file parts as \`multipart/form-data\`. Larger files go through \`POST /v1/uploads\`.`,
+    requestBody: {
+      required: true,
+      content: {
+        'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+        'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } } },
+      },
+    },
+    responses: {
+      '200': { description: 'One verdict per file, in order', content: { 'application/json': { schema: ref('Files') } } },
+      '400': errorResponse('`invalid_request`: an empty body, no file part, or a truncated or malformed multipart body'),
+      '413': errorResponse('`payload_too_large`: over the inline limit; use `POST /v1/uploads`'),
+      '415': errorResponse('`unsupported_media_type`: neither `application/octet-stream` nor `multipart/form-data`'),
+      '503': errorResponse('`upstream_unavailable`: the list could not be read'),
+    },
+  },
+  'POST /v1/uploads': {
+    operationId: 'createUpload',
+    summary: `Presign the upload of a large file (up to ${MAX_UPLOAD_BYTES / 1024 ** 3} GiB) for scanning`,
+    description: `The URLs are valid for ${UPLOAD_URL_TTL_SECONDS / 60} minutes. Once the file is stored it is scanned and deleted; poll \`GET /v1/uploads/{uploadId}\` for the verdict.`,
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            required: ['fileName', 'size'],
+            properties: { fileName: { type: 'string' }, size: { type: 'integer', minimum: 0, maximum: MAX_UPLOAD_BYTES } },
+          },
+        },
+      },
+    },
+    responses: {
+      '201': { description: 'Where to send the file', content: { 'application/json': { schema: ref('CreatedUpload') } } },
+      '400': errorResponse('`invalid_request`: the JSON is malformed or has the wrong shape'),
+      '413': errorResponse('`payload_too_large`: over 5 GiB'),
+      '415': errorResponse('`unsupported_media_type`: not `application/json`'),
+      '503': errorResponse('`upstream_unavailable`: the scan could not be recorded'),
+    },
+  },
+  'GET /v1/uploads/{uploadId}': {
+    operationId: 'getUpload',
+    summary: 'The state of an upload scan, with the verdict once done',
+    parameters: [{ name: 'uploadId', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: {
+      '200': { description: 'pending, done or failed', content: { 'application/json': { schema: ref('UploadStatus') } } },
+      '404': errorResponse('`not_found`: no such upload, or its result has expired'),
+      '503': errorResponse('`upstream_unavailable`: the scan could not be read'),
     },
   },
   'GET /v1/health': {

@@ -13,7 +13,10 @@ export interface Permissions {
   readonly uploads?: 'put' | 'readDelete';
 }
 
-export type FunctionId = 'lookup' | 'meta';
+export type FunctionId = 'lookup' | 'meta' | 'scan-inline' | 'create-upload' | 'upload-status' | 'scan-object';
+
+/** What invokes a function: API Gateway for routes, or the upload bucket's ObjectCreated events. */
+export type FunctionTrigger = 'http' | 'upload-created';
 
 /** One Lambda function: its entry module under the project root, its size and what it may touch. */
 export interface FunctionSpec {
@@ -23,6 +26,7 @@ export interface FunctionSpec {
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   readonly permissions: Permissions;
+  readonly trigger: FunctionTrigger;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -38,10 +42,18 @@ export interface RouteSpec {
   readonly auth: RouteAuth;
   /** The largest body the route reads; the local server refuses larger ones before reading them whole. */
   readonly maxBodyBytes: number;
+  /** Appended to the 413 message: where a body that is too large should go instead. */
+  readonly largeBodyHint?: string;
 }
 
 /** 1 MiB. */
 export const MIB = 1024 * 1024;
+
+/** Inline uploads (`POST /v1/files`): API Gateway takes 10 MB and Lambda 6 MB, and base64 adds a third. */
+export const INLINE_UPLOAD_BYTES = 4 * MIB;
+
+/** File parts one inline multipart body may carry. */
+export const MAX_INLINE_FILES = 20;
 
 /** Bulk lookups: up to 10,000 hashes, each possibly followed by a file path (`sha256sum` output). */
 export const MAX_BULK_HASHES = 10_000;
@@ -54,6 +66,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memorySize: 512,
     timeoutSeconds: 10,
     permissions: { knownHashes: 'read' },
+    trigger: 'http',
   },
   {
     id: 'meta',
@@ -62,12 +75,60 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memorySize: 256,
     timeoutSeconds: 5,
     permissions: {},
+    trigger: 'http',
+  },
+  {
+    id: 'scan-inline',
+    entry: 'lambdas/handlers/scan-inline.ts',
+    description: 'Digests files sent in the request body and looks them up',
+    memorySize: 1024,
+    timeoutSeconds: 15,
+    permissions: { knownHashes: 'read' },
+    trigger: 'http',
+  },
+  {
+    id: 'create-upload',
+    entry: 'lambdas/handlers/create-upload.ts',
+    description: 'Presigns an upload of a large file and records its scan as pending',
+    memorySize: 256,
+    timeoutSeconds: 5,
+    permissions: { scans: 'write', uploads: 'put' },
+    trigger: 'http',
+  },
+  {
+    id: 'upload-status',
+    entry: 'lambdas/handlers/upload-status.ts',
+    description: 'Reports the state and result of an upload scan',
+    memorySize: 256,
+    timeoutSeconds: 5,
+    permissions: { scans: 'read' },
+    trigger: 'http',
+  },
+  {
+    id: 'scan-object',
+    entry: 'lambdas/handlers/scan-object.ts',
+    description: 'Streams an uploaded object through the digests, records the verdict, deletes the object',
+    // Hashing is CPU-bound: 3,584 MB brings a second vCPU for the MD5 worker; 15 minutes covers 5 GiB.
+    memorySize: 3584,
+    timeoutSeconds: 900,
+    permissions: { knownHashes: 'read', scans: 'readWrite', uploads: 'readDelete' },
+    trigger: 'upload-created',
   },
 ];
 
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/hashes/{hash}', function: 'lookup', auth: 'apiKey', maxBodyBytes: 0 },
   { method: 'POST', path: '/v1/hashes/lookup', function: 'lookup', auth: 'apiKey', maxBodyBytes: 6 * MIB },
+  {
+    method: 'POST',
+    path: '/v1/files',
+    function: 'scan-inline',
+    auth: 'apiKey',
+    maxBodyBytes: INLINE_UPLOAD_BYTES,
+    largeBodyHint: ' Files over 4 MiB go through POST /v1/uploads, which presigns an upload of up to 5 GiB.',
+  },
+  { method: 'POST', path: '/v1/uploads', function: 'create-upload', auth: 'apiKey', maxBodyBytes: 16 * 1024 },
+  { method: 'GET', path: '/v1/uploads/{uploadId}', function: 'upload-status', auth: 'apiKey', maxBodyBytes: 0 },
   { method: 'GET', path: '/v1/health', function: 'meta', auth: 'none', maxBodyBytes: 0 },
   { method: 'GET', path: '/v1/openapi.json', function: 'meta', auth: 'none', maxBodyBytes: 0 },
 ];

@@ -1,0 +1,59 @@
+import { Readable } from 'node:stream';
+import { InvalidRequestError } from '../core/errors.js';
+import type { HashStore } from '../core/lookup.js';
+import { scanStream } from '../core/scan.js';
+import { makeDynamoDbClient } from '../adapters/clients.js';
+import { readConfig } from '../adapters/config.js';
+import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
+import { makeLogger } from '../adapters/logger.js';
+import { makeHttpHandler, type Log } from '../http/handler.js';
+import { cleanFileName, forEachFilePart } from '../http/multipart.js';
+import { bodyBytes, header, requireMediaType } from '../http/request.js';
+import { INLINE_UPLOAD_BYTES, MAX_INLINE_FILES, ROUTES, routeKey } from '../http/routes.js';
+
+const route = ROUTES.find((r) => routeKey(r) === 'POST /v1/files')!;
+
+/** Slices a body into views of at most 1 MiB without copying, as a file source would yield them. */
+async function* chunksOf(bytes: Buffer): AsyncIterable<Uint8Array> {
+  for (let offset = 0; offset < bytes.length; offset += 1024 * 1024) yield bytes.subarray(offset, offset + 1024 * 1024);
+}
+
+/** `POST /v1/files`: a raw body or multipart file parts up to 4 MiB in all, digested and judged. */
+export function makeScanInlineHandler(deps: { store: HashStore; log: Log }) {
+  return makeHttpHandler(
+    {
+      'POST /v1/files': async (event) => {
+        const type = requireMediaType(event, ['application/octet-stream', 'multipart/form-data']);
+        const body = bodyBytes(event, INLINE_UPLOAD_BYTES, route.largeBodyHint);
+        if (type === 'application/octet-stream') {
+          if (body.length === 0) throw new InvalidRequestError('The body is empty: send the file bytes as the body.');
+          const fileName = cleanFileName(header(event, 'x-file-name'));
+          const file = await scanStream(chunksOf(body), { fileName, maxBytes: INLINE_UPLOAD_BYTES }, deps);
+          return { statusCode: 200, json: { files: [file] } };
+        }
+        if (body.length === 0) throw new InvalidRequestError('The body is empty: send a multipart form with a file part.');
+        const files = await forEachFilePart(
+          Readable.from([body]),
+          header(event, 'content-type')!,
+          { maxFiles: MAX_INLINE_FILES },
+          (part) => scanStream(part.stream, { fileName: part.fileName, maxBytes: INLINE_UPLOAD_BYTES }, deps),
+        );
+        return { statusCode: 200, json: { files } };
+      },
+    },
+    deps,
+  );
+}
+
+function defaultDeps() {
+  const config = readConfig(['knownHashesTable']);
+  return {
+    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
+      tableName: config.knownHashesTable,
+      readDeadlineMs: config.lookupDeadlineMs,
+    }),
+    log: makeLogger(),
+  };
+}
+
+export const handler = makeScanInlineHandler(defaultDeps());

@@ -1,0 +1,41 @@
+import type { S3Event } from 'aws-lambda';
+import type { HashStore } from '../core/lookup.js';
+import { scanUploadedObject, type ObjectStore, type ScanStore } from '../core/uploads.js';
+import { makeDynamoDbClient } from '../adapters/clients.js';
+import { readConfig } from '../adapters/config.js';
+import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
+import { makeLogger } from '../adapters/logger.js';
+import { decodeS3Key } from '../adapters/s3-keys.js';
+import { objectStoreFromEnv, scanStoreFromEnv } from '../adapters/upload-deps.js';
+import type { Log } from '../http/handler.js';
+
+/**
+ * The upload bucket's ObjectCreated handler. Each record's key is URL-decoded and scanned; a failure of
+ * the stores is rethrown so Lambda retries the event and, past its retries, sends it to the failure
+ * destination. Nothing about the file but its upload id and outcome is logged.
+ */
+export function makeScanObjectHandler(deps: { store: HashStore; scans: ScanStore; objects: ObjectStore; now: () => Date; log: Log }) {
+  return async (event: S3Event): Promise<void> => {
+    for (const record of event.Records) {
+      const key = decodeS3Key(record.s3.object.key);
+      const outcome = await scanUploadedObject(key, deps);
+      deps.log.info('upload scanned', { key, outcome, eventName: record.eventName });
+    }
+  };
+}
+
+function defaultDeps() {
+  const config = readConfig(['knownHashesTable']);
+  return {
+    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
+      tableName: config.knownHashesTable,
+      readDeadlineMs: config.lookupDeadlineMs,
+    }),
+    scans: scanStoreFromEnv(),
+    objects: objectStoreFromEnv(),
+    now: () => new Date(),
+    log: makeLogger(),
+  };
+}
+
+export const handler = makeScanObjectHandler(defaultDeps());

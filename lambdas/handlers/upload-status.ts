@@ -1,0 +1,19 @@
+import { getUploadStatus, type ScanStore } from '../core/uploads.js';
+import { makeLogger } from '../adapters/logger.js';
+import { scanStoreFromEnv } from '../adapters/upload-deps.js';
+import { makeHttpHandler, type Log } from '../http/handler.js';
+
+/** `GET /v1/uploads/{uploadId}`: pending, done with the file's verdict, or failed with the reason. */
+export function makeUploadStatusHandler(deps: { scans: ScanStore; now: () => Date; log: Log }) {
+  return makeHttpHandler(
+    {
+      'GET /v1/uploads/{uploadId}': async (event) => ({
+        statusCode: 200,
+        json: await getUploadStatus(event.pathParameters?.['uploadId'] ?? '', deps),
+      }),
+    },
+    deps,
+  );
+}
+
+export const handler = makeUploadStatusHandler({ scans: scanStoreFromEnv(), now: () => new Date(), log: makeLogger() });
