@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { InvalidRequestError } from '../core/errors.js';
+import { AppError, InvalidRequestError } from '../core/errors.js';
 
 /** One file part as it streams out of the body. */
 export interface FilePart {
@@ -40,17 +40,21 @@ export async function forEachFilePart<T>(
   } catch (error) {
     throw new InvalidRequestError(`The multipart body cannot be parsed: ${(error as Error).message}.`, { cause: error });
   }
-  const results: Promise<T>[] = [];
+  const results: Promise<T | typeof SKIPPED>[] = [];
   let tooMany = false;
   const finished = new Promise<void>((resolve, reject) => {
     parser.on('file', (_field, stream, info) => {
       const fileName = cleanFileName(info.filename);
-      // A file input left empty in a browser form sends a part with an empty name and no bytes.
-      if (fileName === null && info.filename === '') {
-        stream.resume();
-        return;
-      }
-      const result = onFile({ fileName, stream });
+      const result = (async () => {
+        // A file input left empty in a browser form sends a part with no file name and no bytes.
+        try {
+          if (fileName === null && (await isEmptyStream(stream))) return SKIPPED;
+          return await onFile({ fileName, stream });
+        } catch (error) {
+          if (error instanceof AppError) throw error;
+          throw new InvalidRequestError(`A file part could not be read: ${(error as Error).message}.`, { cause: error });
+        }
+      })();
       // Settled later in order; a rejection is not left unhandled in the meantime.
       result.catch(() => undefined);
       results.push(result);
@@ -70,9 +74,30 @@ export async function forEachFilePart<T>(
     await Promise.allSettled(results);
     throw error;
   }
+  const settled = (await Promise.all(results)).filter((r) => r !== SKIPPED) as T[];
   if (tooMany) throw new InvalidRequestError(`The body carries more than ${limits.maxFiles} files; send at most ${limits.maxFiles} per request.`);
-  if (results.length === 0) {
+  if (settled.length === 0) {
     throw new InvalidRequestError('The multipart body has no file part: add the file as a form field of type file.');
   }
-  return Promise.all(results);
+  return settled;
+}
+
+const SKIPPED = Symbol('skipped');
+
+/** Whether a part stream ends without a byte; a stream that has bytes is left as it was. */
+function isEmptyStream(stream: Readable): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    stream.once('error', reject);
+    stream.once('readable', () => {
+      stream.off('error', reject);
+      const chunk: Buffer | null = stream.read();
+      if (chunk === null) {
+        stream.resume();
+        resolve(true);
+      } else {
+        stream.unshift(chunk);
+        resolve(false);
+      }
+    });
+  });
 }
