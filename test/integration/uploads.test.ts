@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeS3Client } from '../../lambdas/adapters/s3-client.js';
+import { UPLOAD_BUCKET } from '../../local/server.js';
+import { fetchJson, startTestServer } from '../support/local-server.js';
+import { pollUntil } from '../support/poll.js';
+import { EICAR } from '../support/reference.js';
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+let tmp: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  tmp = mkdtempSync(join(tmpdir(), 'hashcheck-uploads-'));
+});
+
+afterAll(async () => {
+  await server.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const createUpload = (body: unknown, type = 'application/json') =>
+  fetchJson(`${server.url}/v1/uploads`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify(body) });
+
+const finished = (uploadId: string) =>
+  pollUntil(
+    async () => {
+      const { body } = await fetchJson(`${server.url}/v1/uploads/${uploadId}`);
+      return body.status === 'pending' ? undefined : body;
+    },
+    30_000,
+    `upload ${uploadId} to be scanned`,
+  );
+
+/** Files left in the local bucket: uploads are deleted once scanned. */
+function storedObjects(): string[] {
+  const bucketDir = join(server.dataDir, 's3', UPLOAD_BUCKET);
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [e.name]));
+  return walk(bucketDir).filter((name) => !name.startsWith('.') && !name.endsWith('._S3rver_metadata.json'));
+}
+
+function openssl(algorithm: string, path: string): string {
+  return execFileSync('openssl', ['dgst', `-${algorithm}`, '-r', path], { encoding: 'utf8' }).split(' ')[0]!;
+}
+
+describe('large files through presigned uploads', () => {
+  it('scans a file sent with the presigned PUT, with openssl digests, then deletes it', async () => {
+    const bytes = randomBytes(6 * 1024 * 1024 + 123);
+    const path = join(tmp, 'installer.msi');
+    writeFileSync(path, bytes);
+    const created = await createUpload({ fileName: 'installer.msi', size: bytes.length });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ uploadId: expect.any(String), maxBytes: bytes.length, put: { headers: {} } });
+    expect(new Date(created.body.expiresAt).getTime()).toBeGreaterThan(Date.now() + 10 * 60_000);
+    expect((await fetchJson(`${server.url}/v1/uploads/${created.body.uploadId}`)).body).toEqual({
+      uploadId: created.body.uploadId,
+      status: 'pending',
+      file: null,
+    });
+
+    const put = await fetch(created.body.put.url, { method: 'PUT', headers: created.body.put.headers, body: bytes });
+    expect(put.status).toBe(200);
+    const result = await finished(created.body.uploadId);
+    expect(result).toEqual({
+      uploadId: created.body.uploadId,
+      status: 'done',
+      file: {
+        fileName: 'installer.msi',
+        size: bytes.length,
+        md5: openssl('md5', path),
+        sha1: openssl('sha1', path),
+        sha256: openssl('sha256', path),
+        verdict: 'unknown',
+        matches: [],
+      },
+    });
+    expect(storedObjects()).toEqual([]);
+  });
+
+  it('scans the EICAR file sent as a browser form POST and finds it malicious', async () => {
+    const created = await createUpload({ fileName: 'eicar.com', size: 68 });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(created.body.post.fields as Record<string, string>)) form.append(name, value);
+    form.append('file', new Blob([EICAR]), 'eicar.com');
+    const post = await fetch(created.body.post.url, { method: 'POST', body: form });
+    expect(post.status).toBeLessThan(300);
+    const result = await finished(created.body.uploadId);
+    expect(result.file).toMatchObject({ fileName: 'eicar.com', size: 68, verdict: 'malicious' });
+    expect(result.file.matches[0].kind).toBe('test-file');
+    expect(storedObjects()).toEqual([]);
+  });
+
+  it('fails a file larger than declared, and deletes it', async () => {
+    const created = await createUpload({ fileName: 'liar.bin', size: 10 });
+    await fetch(created.body.put.url, { method: 'PUT', body: randomBytes(11) });
+    const result = await finished(created.body.uploadId);
+    expect(result).toMatchObject({ status: 'failed', file: null, error: { code: 'too_large' } });
+    expect(storedObjects()).toEqual([]);
+  });
+
+  it('does no harm when the same object arrives twice', async () => {
+    const created = await createUpload({ fileName: 'eicar.com', size: 68 });
+    await fetch(created.body.put.url, { method: 'PUT', body: EICAR });
+    const first = await finished(created.body.uploadId);
+    // A second ObjectCreated for the same key, with other bytes: the scan already done stands.
+    const s3 = makeS3Client({ endpoint: server.s3.endpoint });
+    await s3.send(new PutObjectCommand({ Bucket: UPLOAD_BUCKET, Key: `uploads/${created.body.uploadId}`, Body: 'other' }));
+    await pollUntil(async () => (storedObjects().length === 0 ? true : undefined), 10_000, 'the duplicate to be deleted');
+    expect((await fetchJson(`${server.url}/v1/uploads/${created.body.uploadId}`)).body).toEqual(first);
+    s3.destroy();
+  });
+
+  it.each([
+    ['over 5 GiB', { fileName: 'disk.img', size: 5 * 1024 ** 3 + 1 }, 'application/json', 413, 'payload_too_large'],
+    ['no size', { fileName: 'a' }, 'application/json', 400, 'invalid_request'],
+    ['a negative size', { fileName: 'a', size: -1 }, 'application/json', 400, 'invalid_request'],
+    ['a size that is not a number', { fileName: 'a', size: '12' }, 'application/json', 400, 'invalid_request'],
+    ['a form body', { fileName: 'a', size: 1 }, 'application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
+  ])('refuses an upload request with %s', async (_name, body, type, status, code) => {
+    const answer = await createUpload(body, type);
+    expect(answer.status).toBe(status);
+    expect(answer.body.error.code).toBe(code);
+  });
+
+  it('answers 404 for an upload id it never issued', async () => {
+    for (const id of ['0b9cf3d0-0000-4000-8000-000000000000', 'not-an-id', '..%2F..%2Fetc']) {
+      const answer = await fetchJson(`${server.url}/v1/uploads/${id}`);
+      expect(answer.status).toBe(404);
+      expect(answer.body.error.code).toBe('not_found');
+    }
+  });
+});
+
+describe('inline files on the local server', () => {
+  it('answers 413 pointing to /v1/uploads for a 5 MiB body, and keeps serving', async () => {
+    const answer = await fetchJson(`${server.url}/v1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: randomBytes(5 * 1024 * 1024),
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.body.error.message).toContain('/v1/uploads');
+    const eicar = await fetchJson(`${server.url}/v1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: EICAR,
+    });
+    expect(eicar.body.files[0].verdict).toBe('malicious');
+  });
+});
