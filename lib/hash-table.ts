@@ -1,0 +1,63 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { KNOWN_HASHES_KEY } from '../lambdas/adapters/table-schemas.js';
+
+/** The access a function gets to the KnownHashes table: lookups read, imports read and write. */
+export type TableAccess = 'read' | 'readWrite';
+
+/** The environment variable naming the table; `readConfig()` in `lambdas/adapters/config.ts` reads it. */
+export const KNOWN_HASHES_TABLE_ENV = 'KNOWN_HASHES_TABLE';
+
+export interface HashTableProps {
+  /**
+   * What happens to the table when it leaves the stack. The known-bad list and its `addedAt` history
+   * are data, not cache, so they outlive the stack unless told otherwise.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Server-side encryption. `CUSTOMER_MANAGED` creates a key; grants then include the key as well.
+   * @default TableEncryption.AWS_MANAGED
+   */
+  readonly encryption?: TableEncryption;
+  /**
+   * Continuous backups, restorable to any second of the last 35 days.
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
+}
+
+/**
+ * The KnownHashes table: one item per known digest, partition key `hash` (lower-case hex), each item
+ * carrying the whole record, so a lookup by any digest is one key read.
+ *
+ * Creates:
+ * - a DynamoDB table billed on demand, encrypted, with point-in-time recovery, retained by default.
+ *
+ * Functions get access only through {@link HashTable.bindTable}, which grants and sets the variable
+ * naming the table in one step, so neither can be forgotten.
+ */
+export class HashTable extends Construct {
+  /** The DynamoDB table. */
+  public readonly table: Table;
+
+  constructor(scope: Construct, id: string, props: HashTableProps = {}) {
+    super(scope, id);
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: KNOWN_HASHES_KEY, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: props.encryption ?? TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** Grants `fn` the given access and sets `KNOWN_HASHES_TABLE` on it. */
+  public bindTable(fn: LambdaFunction, access: TableAccess): void {
+    if (access === 'read') this.table.grantReadData(fn);
+    else this.table.grantReadWriteData(fn);
+    fn.addEnvironment(KNOWN_HASHES_TABLE_ENV, this.table.tableName);
+  }
+}
