@@ -2,13 +2,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { RESOURCE_VARIABLES } from '../lambdas/adapters/config.js';
 import { KNOWN_HASHES_KEY } from '../lambdas/adapters/table-schemas.js';
 
 /** The access a function gets to the KnownHashes table: lookups read, imports read and write. */
 export type TableAccess = 'read' | 'readWrite';
-
-/** The environment variable naming the table; `readConfig()` in `lambdas/adapters/config.ts` reads it. */
-export const KNOWN_HASHES_TABLE_ENV = 'KNOWN_HASHES_TABLE';
 
 export interface HashTableProps {
   /**
@@ -54,10 +52,10 @@ export class HashTable extends Construct {
     });
   }
 
-  /** Grants `fn` the given access and sets `KNOWN_HASHES_TABLE` on it. */
+  /** Grants `fn` the given access and sets `KNOWN_HASHES_TABLE` (the name `readConfig` reads) on it. */
   public bindTable(fn: LambdaFunction, access: TableAccess): void {
     if (access === 'read') this.table.grantReadData(fn);
     else this.table.grantReadWriteData(fn);
-    fn.addEnvironment(KNOWN_HASHES_TABLE_ENV, this.table.tableName);
+    fn.addEnvironment(RESOURCE_VARIABLES.knownHashesTable, this.table.tableName);
   }
 }
