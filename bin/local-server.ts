@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the whole service on this machine, on embedded defaults, with the seed list loaded.
- * Environment: PORT (default 3000; 0 picks a free port), HASHCHECK_DATA_DIR (default ./.hashcheck).
+ * Environment: PORT (default 3000; 0 picks a free port), HASHCHECK_DATA_DIR (default ./.hashcheck),
+ * HASHCHECK_API_KEYS (comma-separated lookup keys; open when unset), HASHCHECK_ADMIN_KEY (admin routes).
  */
 import { resolve } from 'node:path';
 import { startLocalServer } from '../local/server.js';
@@ -24,6 +25,11 @@ try {
   console.log(`hashcheck is listening on ${server.url}`);
   console.log(
     `known-bad records: ${server.knownRecords}${server.seeded ? ' (seed list loaded into an empty table)' : ''}; data in ${dataDir}`,
+  );
+  console.log(
+    server.keysRequired
+      ? 'API keys: required (HASHCHECK_API_KEYS); send one in the x-api-key header'
+      : 'API keys: none set, so the service is open to anyone who can reach it (set HASHCHECK_API_KEYS to require keys)',
   );
   console.log(`try: curl -s ${server.url}/v1/hashes/aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868`);
   let stopping = false;

@@ -14,6 +14,7 @@ import { mapError } from '../lambdas/http/errors.js';
 import { BINARY_MEDIA_TYPES, FUNCTIONS, matchPath, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
 import { startLocalS3, type LocalS3 } from './s3-local.js';
+import { authorize, readLocalKeys, type LocalKeys } from './auth.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The seed list loaded into an empty table: the 3CX compromise and the EICAR test file. */
@@ -38,6 +39,8 @@ export interface LocalServerOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
+  /** @default read from HASHCHECK_API_KEYS and HASHCHECK_ADMIN_KEY */
+  readonly keys?: LocalKeys;
 }
 
 export interface LocalServer {
@@ -47,6 +50,8 @@ export interface LocalServer {
   readonly knownRecords: number;
   /** Whether this start loaded the seed list into an empty table. */
   readonly seeded: boolean;
+  /** Whether lookups need an API key (HASHCHECK_API_KEYS is set). */
+  readonly keysRequired: boolean;
   /** The embedded DynamoDB emulator, so tests can stop it to see the service fail closed. */
   readonly dynamoDb: LocalDynamoDb;
   /** The embedded S3 emulator that receives large uploads. */
@@ -95,8 +100,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       else handlers.set(spec.id, module.handler as Handler);
     }
 
+    const keys = options.keys ?? readLocalKeys();
     const server = createServer((req, res) => {
-      serve(req, res, handlers).catch((error: unknown) => {
+      serve(req, res, handlers, keys).catch((error: unknown) => {
         // serve() answers every request itself; this only guards against a socket that broke mid-answer.
         if (!res.headersSent) sendError(res, error, 'local');
         else res.destroy();
@@ -109,6 +115,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       port,
       knownRecords,
       seeded,
+      keysRequired: keys.apiKeys.length > 0,
       dynamoDb,
       s3,
       close: async () => {
@@ -154,7 +161,12 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, handlers: Map<FunctionId, Handler>): Promise<void> {
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handlers: Map<FunctionId, Handler>,
+  keys: LocalKeys,
+): Promise<void> {
   const requestId = randomUUID();
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = (req.method ?? 'GET').toUpperCase();
@@ -166,6 +178,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, handlers: Map<Fu
       const allow = candidates.map((c) => c.route.method);
       throw new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}; use ${allow.join(' or ')}.`, allow);
     }
+    authorize(matched.route.auth, req, url, keys);
   } catch (error) {
     req.resume();
     return sendError(res, error, requestId);

@@ -55,6 +55,11 @@ export class UnauthorizedError extends AppError {
   readonly code = 'unauthorized';
 }
 
+/** Credentials were sent but are not accepted here (a wrong key, or a lookup key on an admin route). */
+export class ForbiddenError extends AppError {
+  readonly code = 'unauthorized';
+}
+
 /** The caller is sending too fast. */
 export class RateLimitedError extends AppError {
   readonly code = 'rate_limited';

@@ -1,5 +1,6 @@
 import {
   AppError,
+  ForbiddenError,
   InvalidHashError,
   InvalidRecordError,
   InvalidRequestError,
@@ -23,6 +24,7 @@ const STATUS_BY_ERROR: ReadonlyArray<readonly [abstract new (...args: never[]) =
   [InvalidRequestError, 400],
   [InvalidRecordError, 400],
   [UnauthorizedError, 401],
+  [ForbiddenError, 403],
   [NotFoundError, 404],
   [MethodNotAllowedError, 405],
   [PayloadTooLargeError, 413],

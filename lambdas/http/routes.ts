@@ -31,8 +31,17 @@ export interface FunctionSpec {
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** Who may call a route once deployed. */
-export type RouteAuth = 'none' | 'apiKey';
+/**
+ * Who may call a route, and where the key travels:
+ * - `none`: anyone;
+ * - `apiKey`: an `x-api-key` header (deployed: API Gateway API keys and usage plans);
+ * - `queryApiKey`: an `apikey` query parameter, as rspamd's VirusTotal client sends it (deployed: a Lambda
+ *   authorizer with `apiKeySource = AUTHORIZER`); a missing or wrong key is 403, as VirusTotal answers;
+ * - `headerApiKey`: an `apikey` header, as rspamd's MetaDefender client sends it; missing or wrong is 401;
+ * - `admin`: deployed, IAM (SigV4); locally the key in `HASHCHECK_ADMIN_KEY` as `x-api-key`.
+ * Locally every kind but `none` and `admin` is enforced only when `HASHCHECK_API_KEYS` is set.
+ */
+export type RouteAuth = 'none' | 'apiKey' | 'queryApiKey' | 'headerApiKey' | 'admin';
 
 export interface RouteSpec {
   readonly method: HttpMethod;

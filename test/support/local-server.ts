@@ -1,15 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LocalKeys } from '../../local/auth.js';
 import { startLocalServer, type LocalServer } from '../../local/server.js';
 
 /**
  * The local server on a free port with its data in a fresh temporary folder. One per test file: the
  * handler modules read their configuration once, at import, as on a Lambda cold start.
  */
-export async function startTestServer(): Promise<LocalServer & { dataDir: string; stop(): Promise<void> }> {
+export async function startTestServer(
+  keys: LocalKeys = { apiKeys: [] },
+): Promise<LocalServer & { dataDir: string; stop(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hashcheck-test-'));
-  const server = await startLocalServer({ dataDir, port: 0 });
+  const server = await startLocalServer({ dataDir, port: 0, keys });
   return {
     ...server,
     dataDir,

@@ -1,0 +1,60 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ForbiddenError, UnauthorizedError } from '../lambdas/core/errors.js';
+import type { RouteAuth } from '../lambdas/http/routes.js';
+
+/** The keys the local server accepts, read from the environment at start. */
+export interface LocalKeys {
+  /** Lookup keys (`HASHCHECK_API_KEYS`, comma-separated); empty means the server is open. */
+  readonly apiKeys: readonly string[];
+  /** The admin key (`HASHCHECK_ADMIN_KEY`); without it admin routes are refused. */
+  readonly adminKey?: string;
+}
+
+export function readLocalKeys(env: Readonly<Record<string, string | undefined>> = process.env): LocalKeys {
+  const apiKeys = (env['HASHCHECK_API_KEYS'] ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  const adminKey = env['HASHCHECK_ADMIN_KEY']?.trim() || undefined;
+  return { apiKeys, ...(adminKey ? { adminKey } : {}) };
+}
+
+function sameKey(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Checks a request's key the way the deployed API does for the route's kind of auth, so clients that
+ * work locally with keys set work deployed. Throws `UnauthorizedError` (401) or `ForbiddenError` (403).
+ */
+export function authorize(auth: RouteAuth, req: IncomingMessage, url: URL, keys: LocalKeys): void {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  switch (auth) {
+    case 'none':
+      return;
+    case 'admin': {
+      const given = header('x-api-key');
+      if (!keys.adminKey) throw new ForbiddenError('Admin routes are disabled: set HASHCHECK_ADMIN_KEY to enable them.');
+      if (!given) throw new UnauthorizedError('This admin route needs the admin key in the x-api-key header.');
+      if (!sameKey(given, keys.adminKey)) throw new ForbiddenError('This key may not change the list.');
+      return;
+    }
+    default: {
+      if (keys.apiKeys.length === 0) return;
+      const given = auth === 'queryApiKey' ? url.searchParams.get('apikey') : header(auth === 'headerApiKey' ? 'apikey' : 'x-api-key');
+      const accepted = given !== undefined && given !== null && keys.apiKeys.some((k) => sameKey(given, k));
+      if (accepted) return;
+      if (auth === 'queryApiKey') throw new ForbiddenError('A valid apikey query parameter is required.');
+      const where = auth === 'headerApiKey' ? 'apikey header' : 'x-api-key header';
+      if (!given) throw new UnauthorizedError(`This route needs an API key in the ${where}.`);
+      if (auth === 'headerApiKey') throw new UnauthorizedError(`The API key in the ${where} is not valid.`);
+      throw new ForbiddenError(`The API key in the ${where} is not valid.`);
+    }
+  }
+}
