@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { PayloadTooLargeError } from './errors.js';
@@ -127,29 +127,37 @@ class DeferredMd5 implements Md5Sink {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private job: WorkerMd5 | undefined;
+  private inline: Hash | undefined;
 
   update(chunk: Uint8Array): Promise<void> | undefined {
     if (this.job) return this.job.update(chunk);
+    if (this.inline) {
+      this.inline.update(chunk);
+      return undefined;
+    }
     if (chunk.byteLength === 0) return undefined;
     this.held.push(chunk.slice());
     this.heldBytes += chunk.byteLength;
     return this.heldBytes > WORKER_THRESHOLD_BYTES ? this.handOver() : undefined;
   }
 
-  private async handOver(): Promise<void> {
-    const job = md5Worker().open();
-    this.job = job;
+  private handOver(): Promise<void> | undefined {
     const held = this.held;
     this.held = [];
-    for (const chunk of held) {
-      const pending = job.update(chunk);
-      if (pending) await pending;
+    try {
+      this.job = md5Worker().open();
+    } catch {
+      // A thread may be refused (resource limits); hashing here is slower but gives the same digest.
+      this.inline = createHash('md5');
+      for (const chunk of held) this.inline.update(chunk);
+      return undefined;
     }
+    return feed(this.job, held);
   }
 
   digest(): Promise<string> {
     if (this.job) return this.job.digest();
-    const hash = createHash('md5');
+    const hash = this.inline ?? createHash('md5');
     for (const chunk of this.held) hash.update(chunk);
     return Promise.resolve(hash.digest('hex'));
   }
@@ -157,6 +165,13 @@ class DeferredMd5 implements Md5Sink {
   abort(): void {
     this.held = [];
     this.job?.abort();
+  }
+}
+
+async function feed(job: WorkerMd5, chunks: readonly Uint8Array[]): Promise<void> {
+  for (const chunk of chunks) {
+    const pending = job.update(chunk);
+    if (pending) await pending;
   }
 }
 
