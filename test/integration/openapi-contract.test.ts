@@ -21,6 +21,27 @@ const PROBES: { route: string; path: string; init?: RequestInit }[] = [
     path: '/v1/hashes/lookup',
     init: { method: 'POST', headers: { 'content-type': type }, body },
   })),
+  ...[
+    { type: 'application/octet-stream', body: 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' },
+    { type: 'application/octet-stream', body: '' },
+    { type: 'application/octet-stream', body: 'x'.repeat(4 * 1024 * 1024 + 1) },
+    { type: 'text/plain', body: 'hello' },
+  ].map(({ type, body }) => ({
+    route: 'POST /v1/files',
+    path: '/v1/files',
+    init: { method: 'POST', headers: { 'content-type': type }, body },
+  })),
+  ...[
+    { type: 'application/json', body: JSON.stringify({ fileName: 'a.dmg', size: 10 }) },
+    { type: 'application/json', body: JSON.stringify({ fileName: 'a.dmg', size: 6 * 1024 ** 3 }) },
+    { type: 'application/json', body: '{' },
+    { type: 'text/plain', body: 'a.dmg' },
+  ].map(({ type, body }) => ({
+    route: 'POST /v1/uploads',
+    path: '/v1/uploads',
+    init: { method: 'POST', headers: { 'content-type': type }, body },
+  })),
+  { route: 'GET /v1/uploads/{uploadId}', path: '/v1/uploads/0b9cf3d0-0000-4000-8000-000000000000' },
   { route: 'GET /v1/health', path: '/v1/health' },
   { route: 'GET /v1/openapi.json', path: '/v1/openapi.json' },
 ];
@@ -47,6 +68,18 @@ describe('the OpenAPI document', () => {
 
   it('is probed on every route', () => {
     expect(new Set(PROBES.map((p) => p.route))).toEqual(new Set(ROUTES.map(routeKey)));
+  });
+
+  it('documents the state of a pending upload', async () => {
+    const created = await fetchJson(`${server.url}/v1/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fileName: 'pending.bin', size: 1 }),
+    });
+    const { status, body } = await fetchJson(`${server.url}/v1/uploads/${created.body.uploadId}`);
+    expect(status).toBe(200);
+    const schema = document.paths['/v1/uploads/{uploadId}'].get.responses['200'].content['application/json'].schema;
+    expect(checkSchema(body, schema, document)).toEqual([]);
   });
 
   it.each(PROBES.map((p) => [`${p.init?.method ?? 'GET'} ${p.path.slice(0, 60)}`, p] as const))(
