@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { UpstreamUnavailableError } from '../core/errors.js';
 import type { HashHex } from '../core/hashes.js';
+import type { ListedRecords, RecordLister } from '../core/exports.js';
 import type { RecordStore } from '../core/import.js';
 import { recordDigests, type KnownRecord, type RecordKind } from '../core/records.js';
 import { KNOWN_HASHES_KEY } from './table-schemas.js';
@@ -46,6 +47,12 @@ function toItems(record: KnownRecord): Item[] {
     if (value) base[field] = { S: value };
   }
   base['sources'] = { L: record.sources.map((s) => ({ S: s })) };
+  if (record.size !== undefined) base['size'] = { N: String(record.size) };
+  if (record.revoked) {
+    base['revokedAt'] = { S: record.revoked.at };
+    base['revokedBy'] = { S: record.revoked.by };
+    base['revokedReason'] = { S: record.revoked.reason };
+  }
   const primary = recordDigests(record)[0]!.hash;
   base['recordKey'] = { S: primary };
   return recordDigests(record).map(({ hash, algorithm }) => ({
@@ -64,6 +71,10 @@ function fromItem(item: Item): KnownRecord {
   }
   record['kind'] = (text('kind') ?? 'other') as RecordKind;
   record['sources'] = (item['sources']?.L ?? []).flatMap((v) => (v.S === undefined ? [] : [v.S]));
+  if (item['size']?.N !== undefined) record['size'] = Number(item['size'].N);
+  if (item['revokedAt']?.S) {
+    record['revoked'] = { at: item['revokedAt'].S, by: item['revokedBy']?.S ?? '', reason: item['revokedReason']?.S ?? '' };
+  }
   return record as unknown as KnownRecord;
 }
 
@@ -91,7 +102,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
  * jitter until a deadline. Every SDK failure and every retry that runs out becomes
  * `UpstreamUnavailableError`: the answer is complete or it is an error.
  */
-export class DynamoDbHashStore implements RecordStore {
+export class DynamoDbHashStore implements RecordStore, RecordLister {
   private readonly tableName: string;
   private readonly concurrency: number;
   private readonly readDeadlineMs: number;
@@ -115,7 +126,13 @@ export class DynamoDbHashStore implements RecordStore {
     this.random = options.random ?? Math.random;
   }
 
+  /** The known-bad records among `hashes`; revoked records no longer match. */
   async getMany(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
+    const stored = await this.getStored(hashes);
+    return new Map([...stored].filter(([, record]) => !record.revoked));
+  }
+
+  async getStored(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
     const found = new Map<HashHex, KnownRecord>();
     if (hashes.length === 0) return found;
     if (hashes.length === 1) {
@@ -144,7 +161,9 @@ export class DynamoDbHashStore implements RecordStore {
   }
 
   async putRecords(records: readonly KnownRecord[]): Promise<void> {
-    const requests: WriteRequest[] = records.flatMap((r) => toItems(r).map((Item) => ({ PutRequest: { Item } })));
+    // Every item says when it was last written, so exports can tell when the list last changed (Last-Modified).
+    const writtenAt: AttributeValue = { S: new Date(this.now()).toISOString() };
+    const requests: WriteRequest[] = records.flatMap((r) => toItems(r).map((Item) => ({ PutRequest: { Item: { ...Item, writtenAt } } })));
     const deadline = this.now() + this.writeDeadlineMs;
     await forEachLimited(chunk(requests, WRITE_BATCH), this.concurrency, async (batch) => {
       let pending: WriteRequest[] | undefined = batch;
@@ -159,7 +178,7 @@ export class DynamoDbHashStore implements RecordStore {
     });
   }
 
-  /** The number of distinct known-bad records (not of digests), read by a paginated scan. */
+  /** The number of distinct known-bad records (not of digests; revoked ones left out), read by a paginated scan. */
   async countRecords(): Promise<number> {
     let count = 0;
     let startKey: Item | undefined;
@@ -168,16 +187,41 @@ export class DynamoDbHashStore implements RecordStore {
         this.client.send(
           new ScanCommand({
             TableName: this.tableName,
-            ProjectionExpression: '#h, recordKey',
+            ProjectionExpression: '#h, recordKey, revokedAt',
             ExpressionAttributeNames: { '#h': KNOWN_HASHES_KEY },
             ExclusiveStartKey: startKey,
           }),
         ),
       );
-      count += (page.Items ?? []).filter((item) => item[KNOWN_HASHES_KEY]?.S === item['recordKey']?.S).length;
+      count += (page.Items ?? []).filter((item) => item[KNOWN_HASHES_KEY]?.S === item['recordKey']?.S && !item['revokedAt']).length;
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return count;
+  }
+
+  /**
+   * Every record on the list once (from the item of its strongest digest), revoked ones left out, read by
+   * a paginated, strongly consistent scan, with the time of the latest write to any item (revocations
+   * included). Items written before writes were stamped count with their `addedAt` and revocation time.
+   */
+  async listRecords(): Promise<ListedRecords> {
+    const records: KnownRecord[] = [];
+    let latest = Number.NEGATIVE_INFINITY;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call('read', () =>
+        this.client.send(new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: startKey })),
+      );
+      for (const item of page.Items ?? []) {
+        for (const stamp of [item['writtenAt']?.S, item['revokedAt']?.S, item['addedAt']?.S]) {
+          const time = stamp === undefined ? Number.NaN : Date.parse(stamp);
+          if (time > latest) latest = time;
+        }
+        if (item[KNOWN_HASHES_KEY]?.S === item['recordKey']?.S && !item['revokedAt']) records.push(fromItem(item));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { records, updatedAt: Number.isFinite(latest) ? new Date(latest).toISOString() : undefined };
   }
 
   private async backoff(attempt: number, deadline: number, what: string): Promise<void> {

@@ -1,8 +1,11 @@
+import type { HashHex } from './hashes.js';
 import type { HashStore } from './lookup.js';
 import { recordDigests, toRecordView, type KnownRecord } from './records.js';
 
-/** A store that can also write records (imports, the seed list). */
+/** A store that can also write records (imports, the seed list, admin changes). */
 export interface RecordStore extends HashStore {
+  /** Like `getMany`, but revoked records are returned too, with their `revoked` field. */
+  getStored(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>>;
   /** Writes each record once per digest; must be complete or throw. */
   putRecords(records: readonly KnownRecord[]): Promise<void>;
 }
@@ -12,6 +15,8 @@ export interface ImportReport {
   added: number;
   updated: number;
   unchanged: number;
+  /** Records left alone because an administrator revoked them; an import never brings them back. */
+  revoked: number;
 }
 
 function sameRecord(a: KnownRecord, b: KnownRecord): boolean {
@@ -19,25 +24,35 @@ function sameRecord(a: KnownRecord, b: KnownRecord): boolean {
   return strip(a) === strip(b);
 }
 
+export interface ImportOptions {
+  /** Put revoked records back on the list (an administrator's explicit add); imports leave them alone. */
+  readonly reinstate?: boolean;
+}
+
 /**
  * Imports records idempotently: records already stored as they are are left untouched, changed ones are
- * rewritten keeping their first `addedAt`, new ones get `now`. Importing the same list twice changes nothing.
+ * rewritten keeping their first `addedAt`, new ones get `now`. Importing the same list twice changes
+ * nothing, and a record an administrator revoked stays revoked unless `reinstate` is set.
  */
 export async function importRecords(
   records: readonly KnownRecord[],
   deps: { store: RecordStore; now: () => Date },
+  options: ImportOptions = {},
 ): Promise<ImportReport> {
-  const existing = await deps.store.getMany([...new Set(records.flatMap((r) => recordDigests(r).map((d) => d.hash)))]);
-  const report: ImportReport = { total: records.length, added: 0, updated: 0, unchanged: 0 };
+  const existing = await deps.store.getStored([...new Set(records.flatMap((r) => recordDigests(r).map((d) => d.hash)))]);
+  const report: ImportReport = { total: records.length, added: 0, updated: 0, unchanged: 0, revoked: 0 };
   const writes: KnownRecord[] = [];
   const addedAt = deps.now().toISOString();
-  for (const record of records) {
+  for (const incoming of records) {
+    const { revoked: _ignored, ...record } = incoming;
     const stored = recordDigests(record).map((d) => existing.get(d.hash));
     const first = stored.find((r) => r !== undefined);
     if (!first) {
       report.added += 1;
       writes.push({ ...record, addedAt: record.addedAt ?? addedAt });
-    } else if (stored.every((r) => r !== undefined && sameRecord(r, record))) {
+    } else if (stored.some((r) => r?.revoked) && !options.reinstate) {
+      report.revoked += 1;
+    } else if (stored.every((r) => r !== undefined && !r.revoked && sameRecord(r, record))) {
       report.unchanged += 1;
     } else {
       report.updated += 1;

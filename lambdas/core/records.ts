@@ -20,6 +20,8 @@ export interface KnownRecord {
   readonly sha256?: HashHex;
   readonly sha1?: HashHex;
   readonly md5?: HashHex;
+  /** The file's size in bytes, where known; ClamAV databases match on it when it is given. */
+  readonly size?: number;
   readonly fileName: string;
   readonly platform: string;
   readonly version: string;
@@ -30,6 +32,15 @@ export interface KnownRecord {
   readonly sources: readonly string[];
   /** ISO 8601 time the record entered the list. */
   readonly addedAt?: string;
+  /** Set when the record was taken off the list: it is kept for the record, and no longer matches. */
+  readonly revoked?: Revocation;
+}
+
+/** Who took a record off the list, when, and why. */
+export interface Revocation {
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
 }
 
 /** The digests of a record, strongest first, each with its algorithm. */
@@ -46,6 +57,7 @@ export interface RecordView {
   sha256?: string;
   sha1?: string;
   md5?: string;
+  size?: number;
   fileName: string;
   platform: string;
   version: string;
@@ -63,6 +75,7 @@ export function toRecordView(record: KnownRecord): RecordView {
     ...(record.sha256 && { sha256: record.sha256 }),
     ...(record.sha1 && { sha1: record.sha1 }),
     ...(record.md5 && { md5: record.md5 }),
+    ...(record.size === undefined ? {} : { size: record.size }),
     fileName: record.fileName,
     platform: record.platform,
     version: record.version,

@@ -155,6 +155,65 @@ const schemas = {
       },
     },
   },
+  RecordInput: {
+    type: 'object',
+    required: ['fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence', 'sources'],
+    properties: {
+      sha256: { type: 'string' },
+      sha1: { type: 'string' },
+      md5: { type: 'string' },
+      fileName: { type: 'string' },
+      platform: { type: 'string' },
+      version: { type: 'string' },
+      kind: { type: 'string', enum: ['installer', 'library', 'executable', 'payload', 'stealer', 'test-file', 'other'] },
+      stage: { type: 'string' },
+      campaign: { type: 'string' },
+      confidence: { type: 'string' },
+      sources: { type: 'array', items: { type: 'string' } },
+    },
+  },
+  AdminChange: {
+    type: 'object',
+    required: ['outcome', 'record'],
+    properties: {
+      outcome: { type: 'string', enum: ['added', 'updated', 'unchanged', 'revoked'] },
+      record: {
+        allOf: [
+          ref('Match'),
+          {
+            type: 'object',
+            properties: {
+              revoked: {
+                type: 'object',
+                required: ['at', 'by', 'reason'],
+                properties: { at: { type: 'string' }, by: { type: 'string' }, reason: { type: 'string' } },
+              },
+            },
+          },
+        ],
+      },
+    },
+  },
+  ImportReport: {
+    type: 'object',
+    required: ['format', 'total', 'added', 'updated', 'unchanged', 'revoked', 'rejected'],
+    properties: {
+      format: { type: 'string', enum: ['jsonl', 'csv', 'plain', 'stix', 'misp'] },
+      total: { type: 'integer' },
+      added: { type: 'integer' },
+      updated: { type: 'integer' },
+      unchanged: { type: 'integer' },
+      revoked: { type: 'integer', description: 'Records left alone because they were revoked.' },
+      rejected: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['line', 'input', 'reason'],
+          properties: { line: { oneOf: [{ type: 'integer' }, { type: 'null' }] }, input: { type: 'string' }, reason: { type: 'string' } },
+        },
+      },
+    },
+  },
   Health: {
     type: 'object',
     required: ['status', 'service'],
@@ -261,6 +320,71 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       '503': errorResponse('`upstream_unavailable`: the scan could not be read'),
     },
   },
+  'PUT /v1/admin/hashes/{hash}': {
+    operationId: 'putRecord',
+    summary: 'Add or update the known-bad record of a hash (admins only)',
+    description:
+      'The body is the record: `fileName`, `platform`, `version`, `kind`, `stage`, `campaign`, `confidence`, `sources`, and the other digests if known. A revoked record is reinstated. Deployed: IAM (SigV4); locally: the admin key in `x-api-key`.',
+    security: [{ adminIam: [] }],
+    parameters: [{ name: 'hash', in: 'path', required: true, schema: { type: 'string' } }],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('RecordInput') } } },
+    responses: {
+      '200': { description: 'Updated, or unchanged', content: { 'application/json': { schema: ref('AdminChange') } } },
+      '201': { description: 'Added', content: { 'application/json': { schema: ref('AdminChange') } } },
+      '400': errorResponse('`invalid_hash` or `invalid_request`: the hash or the record is not valid'),
+      '401': errorResponse('`unauthorized`: no admin credentials'),
+      '403': errorResponse('`unauthorized`: these credentials may not change the list'),
+      '415': errorResponse('`unsupported_media_type`: not `application/json`'),
+      '503': errorResponse('`upstream_unavailable`: the list could not be written'),
+    },
+  },
+  'DELETE /v1/admin/hashes/{hash}': {
+    operationId: 'revokeRecord',
+    summary: 'Revoke a record: it is kept with who, when and why, and no longer matches (admins only)',
+    security: [{ adminIam: [] }],
+    parameters: [
+      { name: 'hash', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'reason', in: 'query', required: false, description: 'Why, when there is no JSON body.', schema: { type: 'string' } },
+    ],
+    requestBody: {
+      required: false,
+      content: { 'application/json': { schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string' } } } } },
+    },
+    responses: {
+      '200': { description: 'Revoked, or already revoked', content: { 'application/json': { schema: ref('AdminChange') } } },
+      '400': errorResponse('`invalid_hash` or `invalid_request`: no reason given'),
+      '401': errorResponse('`unauthorized`: no admin credentials'),
+      '403': errorResponse('`unauthorized`: these credentials may not change the list'),
+      '404': errorResponse('`not_found`: no record for this hash'),
+      '503': errorResponse('`upstream_unavailable`: the list could not be written'),
+    },
+  },
+  'POST /v1/admin/imports': {
+    operationId: 'importFeed',
+    summary: 'Import a feed: our CSV or JSON Lines, a plain hash list, a STIX 2.1 bundle or a MISP event (admins only)',
+    description:
+      'The format is detected from the content; `format` overrides it. A plain list needs `campaign` and `source`. Every input is validated before anything is written; inputs that cannot become a whole record are rejected with their reason. Importing the same feed twice changes nothing, and revoked records stay revoked.',
+    security: [{ adminIam: [] }],
+    parameters: [
+      { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['jsonl', 'csv', 'plain', 'stix', 'misp'] } },
+      ...['campaign', 'source', 'kind', 'platform', 'confidence'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+    ],
+    requestBody: {
+      required: true,
+      content: Object.fromEntries(
+        ['application/json', 'application/stix+json', 'application/x-ndjson', 'text/csv', 'text/plain'].map((t) => [t, { schema: { type: 'string' } }]),
+      ),
+    },
+    responses: {
+      '200': { description: 'The import report', content: { 'application/json': { schema: ref('ImportReport') } } },
+      '400': errorResponse('`invalid_request`: an empty or unusable feed'),
+      '401': errorResponse('`unauthorized`: no admin credentials'),
+      '403': errorResponse('`unauthorized`: these credentials may not change the list'),
+      '413': errorResponse('`payload_too_large`: over 6 MiB; split the feed'),
+      '415': errorResponse('`unsupported_media_type`'),
+      '503': errorResponse('`upstream_unavailable`: the list could not be written'),
+    },
+  },
   'GET /v1/health': {
     operationId: 'getHealth',
     summary: 'Liveness check',
@@ -296,7 +420,15 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
     paths,
     components: {
       schemas,
-      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        adminIam: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'Deployed: AWS SigV4 signed by an IAM principal allowed to invoke the admin routes. Locally: the HASHCHECK_ADMIN_KEY in x-api-key.',
+        },
+      },
     },
   };
 }

@@ -13,7 +13,7 @@ export interface Permissions {
   readonly uploads?: 'put' | 'readDelete';
 }
 
-export type FunctionId = 'lookup' | 'meta' | 'scan-inline' | 'create-upload' | 'upload-status' | 'scan-object';
+export type FunctionId = 'lookup' | 'meta' | 'scan-inline' | 'create-upload' | 'upload-status' | 'scan-object' | 'admin';
 
 /** What invokes a function: API Gateway for routes, or the upload bucket's ObjectCreated events. */
 export type FunctionTrigger = 'http' | 'upload-created';
@@ -68,6 +68,15 @@ export const MAX_INLINE_FILES = 20;
 export const MAX_BULK_HASHES = 10_000;
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
+  {
+    id: 'admin',
+    entry: 'lambdas/handlers/admin.ts',
+    description: 'Adds, updates and revokes known-bad records and imports feeds',
+    memorySize: 1024,
+    timeoutSeconds: 60,
+    permissions: { knownHashes: 'readWrite' },
+    trigger: 'http',
+  },
   {
     id: 'lookup',
     entry: 'lambdas/handlers/lookup.ts',
@@ -126,6 +135,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 ];
 
 export const ROUTES: readonly RouteSpec[] = [
+  { method: 'PUT', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: 64 * 1024 },
+  { method: 'DELETE', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: 64 * 1024 },
+  { method: 'POST', path: '/v1/admin/imports', function: 'admin', auth: 'admin', maxBodyBytes: 6 * MIB },
   { method: 'GET', path: '/v1/hashes/{hash}', function: 'lookup', auth: 'apiKey', maxBodyBytes: 0 },
   { method: 'POST', path: '/v1/hashes/lookup', function: 'lookup', auth: 'apiKey', maxBodyBytes: 6 * MIB },
   {

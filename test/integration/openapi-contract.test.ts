@@ -4,6 +4,7 @@ import { checkSchema } from '../support/json-schema.js';
 import { fetchJson, startTestServer } from '../support/local-server.js';
 
 const MSI_MD5 = 'f3d4144860ca10ba60f7ef4d176cc736';
+const ADMIN_KEY = 'contract-admin-key';
 
 /** Requests that reach every route and every documented outcome that can be produced without faults. */
 const PROBES: { route: string; path: string; init?: RequestInit }[] = [
@@ -42,6 +43,21 @@ const PROBES: { route: string; path: string; init?: RequestInit }[] = [
     init: { method: 'POST', headers: { 'content-type': type }, body },
   })),
   { route: 'GET /v1/uploads/{uploadId}', path: '/v1/uploads/0b9cf3d0-0000-4000-8000-000000000000' },
+  ...[
+    { method: 'PUT', body: JSON.stringify({ fileName: 'a', platform: 'p', version: 'v', kind: 'other', stage: 's', campaign: 'c', confidence: 'low', sources: ['s'] }) },
+    { method: 'PUT', body: JSON.stringify({ fileName: 'a' }) },
+    { method: 'DELETE', body: JSON.stringify({ reason: 'contract probe' }) },
+  ].map(({ method, body }) => ({
+    route: `${method} /v1/admin/hashes/{hash}`,
+    path: `/v1/admin/hashes/${'9'.repeat(32)}`,
+    init: { method, headers: { 'content-type': 'application/json', 'x-api-key': ADMIN_KEY }, body },
+  })),
+  { route: 'DELETE /v1/admin/hashes/{hash}', path: `/v1/admin/hashes/${'8'.repeat(32)}?reason=x`, init: { method: 'DELETE', headers: { 'x-api-key': ADMIN_KEY } } },
+  ...['', `${'6'.repeat(40)}\n`].map((body) => ({
+    route: 'POST /v1/admin/imports',
+    path: '/v1/admin/imports?campaign=probe&source=probe',
+    init: { method: 'POST', headers: { 'content-type': 'text/plain', 'x-api-key': ADMIN_KEY }, body },
+  })),
   { route: 'GET /v1/health', path: '/v1/health' },
   { route: 'GET /v1/openapi.json', path: '/v1/openapi.json' },
 ];
@@ -50,7 +66,7 @@ let server: Awaited<ReturnType<typeof startTestServer>>;
 let document: any;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ apiKeys: [], adminKey: ADMIN_KEY });
   document = (await fetchJson(`${server.url}/v1/openapi.json`)).body;
 });
 

@@ -8,8 +8,11 @@ function memoryStore(): RecordStore & { items: Map<HashHex, KnownRecord>; writes
   const store = {
     items,
     writes: 0,
-    async getMany(hashes: readonly HashHex[]) {
+    async getStored(hashes: readonly HashHex[]) {
       return new Map(hashes.flatMap((h) => (items.has(h) ? [[h, items.get(h)!] as const] : [])));
+    },
+    async getMany(hashes: readonly HashHex[]) {
+      return new Map([...(await store.getStored(hashes))].filter(([, r]) => !r.revoked));
     },
     async putRecords(records: readonly KnownRecord[]) {
       store.writes += 1;
@@ -36,7 +39,7 @@ describe('importRecords', () => {
   it('adds new records under every digest with the import time', async () => {
     const store = memoryStore();
     const report = await importRecords([record], { store, now: () => new Date('2026-01-01T00:00:00Z') });
-    expect(report).toEqual({ total: 1, added: 1, updated: 0, unchanged: 0 });
+    expect(report).toEqual({ total: 1, added: 1, updated: 0, unchanged: 0, revoked: 0 });
     expect(store.items.get(record.md5!)).toMatchObject({ fileName: 'a.msi', addedAt: '2026-01-01T00:00:00.000Z' });
     expect(store.items.get(record.sha256!)).toBe(store.items.get(record.md5!));
   });
@@ -45,7 +48,7 @@ describe('importRecords', () => {
     const store = memoryStore();
     await importRecords([record], { store, now: () => new Date('2026-01-01T00:00:00Z') });
     const again = await importRecords([record], { store, now: () => new Date('2026-06-01T00:00:00Z') });
-    expect(again).toEqual({ total: 1, added: 0, updated: 0, unchanged: 1 });
+    expect(again).toEqual({ total: 1, added: 0, updated: 0, unchanged: 1, revoked: 0 });
     expect(store.writes).toBe(1);
     expect(store.items.get(record.md5!)?.addedAt).toBe('2026-01-01T00:00:00.000Z');
   });
@@ -54,7 +57,21 @@ describe('importRecords', () => {
     const store = memoryStore();
     await importRecords([record], { store, now: () => new Date('2026-01-01T00:00:00Z') });
     const report = await importRecords([{ ...record, sources: ['s', 't'] }], { store, now: () => new Date('2026-06-01T00:00:00Z') });
-    expect(report).toEqual({ total: 1, added: 0, updated: 1, unchanged: 0 });
+    expect(report).toEqual({ total: 1, added: 0, updated: 1, unchanged: 0, revoked: 0 });
     expect(store.items.get(record.sha256!)).toMatchObject({ sources: ['s', 't'], addedAt: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('leaves a revoked record revoked, unless an administrator reinstates it', async () => {
+    const store = memoryStore();
+    const revoked = { at: '2026-02-01T00:00:00.000Z', by: 'analyst', reason: 'false positive' };
+    await store.putRecords([{ ...record, addedAt: '2026-01-01T00:00:00.000Z', revoked }]);
+    const report = await importRecords([record], { store, now: () => new Date('2026-06-01T00:00:00Z') });
+    expect(report).toMatchObject({ added: 0, updated: 0, unchanged: 0, revoked: 1 });
+    expect(store.items.get(record.md5!)?.revoked).toEqual(revoked);
+
+    const reinstated = await importRecords([record], { store, now: () => new Date() }, { reinstate: true });
+    expect(reinstated).toMatchObject({ updated: 1, revoked: 0 });
+    expect(store.items.get(record.md5!)?.revoked).toBeUndefined();
+    expect(store.items.get(record.md5!)?.addedAt).toBe('2026-01-01T00:00:00.000Z');
   });
 });

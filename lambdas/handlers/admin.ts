@@ -1,0 +1,90 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { putRecord, revokeRecord, type Actor } from '../core/admin.js';
+import { InvalidRequestError } from '../core/errors.js';
+import { importRecords, type RecordStore } from '../core/import.js';
+import { IMPORT_FORMATS, parseImport, type ImportFormat } from '../core/import-formats.js';
+import { makeDynamoDbClient } from '../adapters/clients.js';
+import { readConfig } from '../adapters/config.js';
+import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
+import { makeLogger } from '../adapters/logger.js';
+import { makeHttpHandler, type Log } from '../http/handler.js';
+import { bodyText, jsonBody, mediaType, requireMediaType } from '../http/request.js';
+import { ROUTES, routeKey } from '../http/routes.js';
+
+const importLimit = ROUTES.find((r) => routeKey(r) === 'POST /v1/admin/imports')!.maxBodyBytes;
+const recordLimit = ROUTES.find((r) => routeKey(r) === 'PUT /v1/admin/hashes/{hash}')!.maxBodyBytes;
+const revokeSchema = z.object({ reason: z.string() }).strict();
+
+/** Media types an import body may have: every format is text, and clients label them in many ways. */
+const IMPORT_TYPES = ['application/json', 'application/stix+json', 'application/x-ndjson', 'text/csv', 'text/plain'] as const;
+
+/** Who made the change: the IAM principal in AWS, the admin key holder locally. */
+function actorOf(event: APIGatewayProxyEvent): Actor {
+  const identity = event.requestContext?.identity;
+  return { id: identity?.userArn ?? identity?.caller ?? 'local administrator' };
+}
+
+function query(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const value = event.queryStringParameters?.[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** `PUT`/`DELETE /v1/admin/hashes/{hash}` and `POST /v1/admin/imports`: the only routes that change the list. */
+export function makeAdminHandler(deps: { store: RecordStore; now: () => Date; log: Log }) {
+  return makeHttpHandler(
+    {
+      'PUT /v1/admin/hashes/{hash}': async (event) => {
+        requireMediaType(event, ['application/json']);
+        const result = await putRecord(event.pathParameters?.['hash'] ?? '', jsonBody(event, z.unknown(), recordLimit), deps);
+        deps.log.info('record written', { outcome: result.outcome, actor: actorOf(event).id });
+        return { statusCode: result.outcome === 'added' ? 201 : 200, json: result };
+      },
+      'DELETE /v1/admin/hashes/{hash}': async (event) => {
+        const reason = mediaType(event) === 'application/json' ? jsonBody(event, revokeSchema, recordLimit).reason : query(event, 'reason');
+        if (reason === undefined) throw new InvalidRequestError('Say why the record is revoked: a JSON body {"reason": "…"} or ?reason=.');
+        const actor = actorOf(event);
+        const result = await revokeRecord(event.pathParameters?.['hash'] ?? '', reason, actor, deps);
+        deps.log.info('record revoked', { outcome: result.outcome, actor: actor.id });
+        return { statusCode: 200, json: result };
+      },
+      'POST /v1/admin/imports': async (event) => {
+        requireMediaType(event, IMPORT_TYPES);
+        const format = query(event, 'format');
+        if (format !== undefined && !(IMPORT_FORMATS as readonly string[]).includes(format)) {
+          throw new InvalidRequestError(`Unknown format '${format}': use one of ${IMPORT_FORMATS.join(', ')}, or leave it out to detect it.`);
+        }
+        const text = bodyText(event, importLimit);
+        if (text.trim() === '') throw new InvalidRequestError('The import is empty.');
+        const parsed = parseImport(text, {
+          ...(format && { format: format as ImportFormat }),
+          defaults: {
+            ...(query(event, 'campaign') && { campaign: query(event, 'campaign') }),
+            ...(query(event, 'source') && { source: query(event, 'source') }),
+            ...(query(event, 'kind') && { kind: query(event, 'kind') }),
+            ...(query(event, 'platform') && { platform: query(event, 'platform') }),
+            ...(query(event, 'confidence') && { confidence: query(event, 'confidence') }),
+          },
+        });
+        const report = await importRecords(parsed.records, deps);
+        deps.log.info('import done', { format: parsed.format, ...report, rejected: parsed.rejected.length, actor: actorOf(event).id });
+        return {
+          statusCode: 200,
+          json: { format: parsed.format, ...report, total: report.total + parsed.rejected.length, rejected: parsed.rejected },
+        };
+      },
+    },
+    deps,
+  );
+}
+
+function defaultDeps() {
+  const config = readConfig(['knownHashesTable']);
+  return {
+    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), { tableName: config.knownHashesTable }),
+    now: () => new Date(),
+    log: makeLogger(),
+  };
+}
+
+export const handler = makeAdminHandler(defaultDeps());

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { InvalidRequestError } from '../../lambdas/core/errors.js';
+import { detectFormat, parseCsv, parseImport } from '../../lambdas/core/import-formats.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+
+describe('detectFormat', () => {
+  it.each([
+    ['a STIX bundle', fixture('stix-bundle.json'), 'stix'],
+    ['a MISP event', fixture('misp-event.json'), 'misp'],
+    ['JSON Lines', '{"md5":"a"}\n{"md5":"b"}\n', 'jsonl'],
+    ['a CSV with a hash column', 'sha256,file_name\nabc,x\n', 'csv'],
+    ['a plain list', 'f3d4144860ca10ba60f7ef4d176cc736\n', 'plain'],
+    ['sha256sum output', 'aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868  setup.msi\n', 'plain'],
+  ])('recognises %s', (_name, text, format) => {
+    expect(detectFormat(text)).toBe(format);
+  });
+});
+
+describe('parseImport', () => {
+  it('turns a STIX bundle into one record per described file, with campaign and sources', () => {
+    const { format, records, rejected } = parseImport(fixture('stix-bundle.json'));
+    expect(format).toBe('stix');
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({
+      sha256: '1f3c5b0d4a3e6f8f2b9b4c2d1e0a9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e',
+      md5: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+      fileName: 'glassdoor.dll',
+      campaign: 'GlassDoor loader',
+      confidence: 'high',
+      sources: ['https://cert.example/advisories/2026-001', 'Example CERT'],
+    });
+    expect(records[1]).toMatchObject({ sha1: '9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3', campaign: 'GlassDoor droppers' });
+    expect(rejected).toEqual([
+      { line: null, input: 'indicator--0b1f6e34-a1f5-4b3c-9b55-1fd2e1b7c7a1', reason: expect.stringContaining('not-a-hash') },
+    ]);
+  });
+
+  it('turns a MISP event into records for hash attributes, filename pairs and file objects', () => {
+    const { records, rejected } = parseImport(fixture('misp-event.json'));
+    expect(records.map((r) => [r.fileName, r.sha256 ?? r.md5])).toEqual([
+      ['unknown', '2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4a6b8d0f1e3a5c7b9d1f'],
+      ['vpnclient-setup.exe', '9f8e7d6c5b4a39281706f5e4d3c2b1a0'],
+      ['vpnhelper.dll', '7e9a1c3b5d7f9e1a3c5b7d9f1e3a5c7b9d1f3e5a7c9b1d3f5e7a9c1b3d5f7e9a'],
+    ]);
+    expect(records[2]).toMatchObject({ sha1: '1b3d5f7e9a1c3b5d7f9e1a3c5b7d9f1e3a5c7b9d', md5: '3c5b7d9f1e3a5c7b9d1f3e5a7c9b1d3f' });
+    expect(records.every((r) => r.campaign === 'Trojanized VPN client installers' && r.confidence === 'high')).toBe(true);
+    expect(records[0]!.sources[0]).toContain('5f2d3a10-9c8e-4b1f-a2d3-4e5f60718293');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]!.input).toBe('a1000000-0000-4000-8000-000000000004');
+  });
+
+  it('reads our CSV with quoted fields and reports bad rows with their line numbers', () => {
+    const csv = [
+      'sha256,sha1,md5,file_name,platform,version,kind,stage,campaign,confidence,sources',
+      `${'a'.repeat(64)},,,"setup, final.msi",windows,1.0,installer,supply-chain,Test campaign,high,"report one;report two"`,
+      `${'b'.repeat(63)},,,x.dll,windows,1.0,library,supply-chain,Test campaign,high,report`,
+      `,,${'c'.repeat(32)},y.dll,windows,1.0,virus,supply-chain,Test campaign,high,report`,
+    ].join('\r\n');
+    const { records, rejected } = parseImport(csv);
+    expect(records).toEqual([
+      expect.objectContaining({ sha256: 'a'.repeat(64), fileName: 'setup, final.msi', sources: ['report one', 'report two'] }),
+    ]);
+    expect(rejected.map((r) => [r.line, r.reason])).toEqual([
+      [3, expect.stringContaining('63 hex')],
+      [4, expect.stringContaining('kind')],
+    ]);
+  });
+
+  it('reads a plain list with the campaign and source given as parameters, taking names from sha256sum lines', () => {
+    const text = `# from the EDR\n${'d'.repeat(64)}  C:\\Users\\a\\Downloads\\tool.exe\n${'e'.repeat(40)}\nnope\n`;
+    const { records, rejected } = parseImport(text, { defaults: { campaign: 'Incident 42', source: 'EDR export 2026-11-20' } });
+    expect(records).toEqual([
+      expect.objectContaining({ sha256: 'd'.repeat(64), fileName: 'tool.exe', campaign: 'Incident 42', sources: ['EDR export 2026-11-20'] }),
+      expect.objectContaining({ sha1: 'e'.repeat(40), fileName: 'unknown' }),
+    ]);
+    expect(rejected).toEqual([{ line: 4, input: 'nope', reason: expect.stringContaining('hex') }]);
+  });
+
+  it('refuses a plain list without provenance as a whole', () => {
+    expect(() => parseImport('f3d4144860ca10ba60f7ef4d176cc736\n')).toThrow(InvalidRequestError);
+  });
+
+  it('rejects the second input that claims a digest already in the feed', () => {
+    const line = JSON.stringify({ md5: 'f'.repeat(32), fileName: 'a', platform: 'p', version: 'v', kind: 'other', stage: 's', campaign: 'c', confidence: 'high', sources: ['s'] });
+    const { records, rejected } = parseImport(`${line}\n${line}\n`);
+    expect(records).toHaveLength(1);
+    expect(rejected).toEqual([{ line: 2, input: line, reason: expect.stringContaining('line 1') }]);
+  });
+
+  it('refuses a STIX format override on text that is not JSON', () => {
+    expect(() => parseImport('not json', { format: 'stix' })).toThrow(/not valid JSON/);
+  });
+});
+
+describe('parseCsv', () => {
+  it('keeps commas, doubled quotes and newlines inside quoted fields', () => {
+    expect(parseCsv('a,"b,c","d ""e""\nf"\n1,2,3\n')).toEqual([
+      { line: 1, fields: ['a', 'b,c', 'd "e"\nf'] },
+      { line: 3, fields: ['1', '2', '3'] },
+    ]);
+  });
+});
