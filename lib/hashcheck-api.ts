@@ -1,5 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import {
+  AuthorizationType,
   AccessLogField,
   AccessLogFormat,
   ApiKey,
@@ -270,6 +271,8 @@ export class HashcheckApi extends Construct {
       const resource = this.restApi.root.resourceForPath(route.path);
       const method = resource.addMethod(route.method, new LambdaIntegration(functions[route.function]!, { allowTestInvoke: false }), {
         apiKeyRequired: route.auth === 'apiKey',
+        // Only IAM principals allowed to invoke the admin routes may change the list.
+        ...(route.auth === 'admin' && { authorizationType: AuthorizationType.IAM }),
         requestValidator: this.requestValidator,
         ...requestParameters(route.path),
       });
@@ -279,7 +282,9 @@ export class HashcheckApi extends Construct {
           reason:
             route.auth === 'apiKey'
               ? `${routeKey(route)} requires an API key bound to a usage plan: callers are mail gateways and scripts, identified and throttled per key as the design specifies.`
-              : `${routeKey(route)} is public by design (health check, API description); it reads no data.`,
+              : route.auth === 'admin'
+                ? `${routeKey(route)} changes the known-bad list and is authorized by IAM (SigV4): only principals granted execute-api:Invoke on it may call.`
+                : `${routeKey(route)} is public by design (health check, API description); it reads no data.`,
         },
         {
           id: 'AwsSolutions-COG4',
