@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnResource, CustomResource, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { HashTable } from './hash-table.js';
 import { HashcheckFunction, type FunctionShape } from './hashcheck-function.js';
+import { logicalIdToken } from './nag-ids.js';
 import { PROJECT_ROOT } from './project-root.js';
 
 /** The name the seed file has inside the function bundle; the handler looks for it next to itself. */
@@ -93,10 +94,4 @@ export class KnownHashesSeed extends Construct {
       properties: { SeedSha256: this.seedSha256 },
     });
   }
-}
-
-/** The logical id cdk-nag names a resource by in its finding ids. */
-function logicalIdToken(fn: HashcheckFunction): string {
-  const resource = fn.node.defaultChild as CfnResource;
-  return Stack.of(fn).resolve(resource.logicalId) as string;
 }
