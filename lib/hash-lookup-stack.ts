@@ -1,13 +1,16 @@
-import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { EndpointType, QuotaSettings, ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { FUNCTIONS, ROUTES, routeKey, type FunctionId, type FunctionSpec, type RouteSpec } from '../lambdas/http/routes.js';
+import { FUNCTIONS, ROUTES, type FunctionId, type FunctionSpec, type RouteSpec } from '../lambdas/http/routes.js';
 import { HashTable } from './hash-table.js';
 import { HashcheckApi } from './hashcheck-api.js';
 import { HashcheckFunction } from './hashcheck-function.js';
 import { KnownHashesSeed } from './known-hashes-seed.js';
-import { bindPermissions, missingResources } from './permissions.js';
+import { FailedEventsQueue } from './failed-events-queue.js';
+import { bindPermissions } from './permissions.js';
+import { ScansTable } from './scans-table.js';
+import { UploadBucket } from './upload-bucket.js';
 
 export interface HashLookupStackProps extends StackProps {
   /**
@@ -30,6 +33,21 @@ export interface HashLookupStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Origins of web pages that may upload to the upload bucket from a browser (CORS), such as the web
+   * form's. Scripts and the CLI need none.
+   * @default - none
+   */
+  readonly uploadAllowedOrigins?: readonly string[];
+  /**
+   * Concurrent executions reserved for (and capping) the function that scans uploaded objects. Each runs
+   * with 3.5 GB for up to 15 minutes, so a cap bounds the cost of a burst of uploads and keeps account
+   * concurrency free for lookups, which mail gateways wait on. Reserving needs that much unreserved
+   * concurrency left in the account (at least 100 must stay unreserved; new accounts may have as little
+   * as 10 in total), which is why there is no default. Events over the cap wait and are retried.
+   * @default - unreserved
+   */
+  readonly scanObjectConcurrency?: number;
   /**
    * The record list loaded at deploy time.
    * @default data/known-bad.jsonl of the project
@@ -63,15 +81,16 @@ export interface HashLookupStackProps extends StackProps {
 }
 
 /**
- * The known-bad hash lookup service: the KnownHashes table with its seed list, one function per
- * route-table function with exactly the permissions the route table gives it, and the REST API serving
- * the route table.
+ * The known-bad hash lookup service: the KnownHashes table with its seed list, the Scans table and the
+ * upload bucket of large-file scans, one function per route-table function with exactly the permissions
+ * the route table gives it, and the REST API serving the route table.
  *
- * A function whose permissions refer to a resource the stack does not have yet (the Scans table, the
- * upload bucket) is left out together with its routes, and synthesis warns, naming them.
+ * Functions triggered by `upload-created` are not routes: the upload bucket notifies them of each new
+ * object under `uploads/`, and the events they keep failing on go to the failed-scans queue.
  *
  * Outputs: `ApiUrl` (the stage URL), `ApiKeyId` (read the key with
- * `aws apigateway get-api-key --api-key <id> --include-value`), `KnownHashesTableName`.
+ * `aws apigateway get-api-key --api-key <id> --include-value`), `KnownHashesTableName`,
+ * `ScansTableName`, `UploadBucketName`, `FailedScansQueueUrl`.
  */
 export class HashLookupStack extends Stack {
   /** The KnownHashes table. */
@@ -80,8 +99,12 @@ export class HashLookupStack extends Stack {
   public readonly functions: ReadonlyMap<FunctionId, HashcheckFunction>;
   /** The routes the API serves. */
   public readonly routes: readonly RouteSpec[];
-  /** The functions left out because the stack lacks a resource they need. */
-  public readonly leftOut: readonly FunctionId[];
+  /** The Scans table. */
+  public readonly scans: ScansTable;
+  /** The upload bucket and its access log bucket. */
+  public readonly uploads: UploadBucket;
+  /** Where upload events that could not be scanned end up. */
+  public readonly failedScans: FailedEventsQueue;
   /** The seed loader and its custom resource. */
   public readonly seed: KnownHashesSeed;
   /** The REST API. */
@@ -94,27 +117,27 @@ export class HashLookupStack extends Stack {
     this.knownHashes = new HashTable(this, 'KnownHashes', { removalPolicy: props.tableRemovalPolicy });
     this.seed = new KnownHashesSeed(this, 'Seed', { table: this.knownHashes, logRetention, seedFile: props.seedFile });
 
-    const specs = props.functions ?? FUNCTIONS;
+    this.scans = new ScansTable(this, 'Scans');
+    this.uploads = new UploadBucket(this, 'Uploads', { allowedOrigins: props.uploadAllowedOrigins });
+    this.failedScans = new FailedEventsQueue(this, 'FailedScans');
+    const targets = { knownHashes: this.knownHashes, scans: this.scans, uploads: this.uploads };
+
     const functions = new Map<FunctionId, HashcheckFunction>();
-    for (const spec of specs) {
-      if (missingResources(spec.permissions).length > 0) continue;
-      const fn = new HashcheckFunction(this, `${pascalCase(spec.id)}Function`, { spec, logRetention });
-      bindPermissions(fn, spec.permissions, { knownHashes: this.knownHashes });
+    for (const spec of props.functions ?? FUNCTIONS) {
+      const fn = new HashcheckFunction(this, `${pascalCase(spec.id)}Function`, {
+        spec,
+        logRetention,
+        reservedConcurrentExecutions: spec.trigger === 'upload-created' ? props.scanObjectConcurrency : undefined,
+      });
+      bindPermissions(fn, spec.permissions, targets);
+      if (spec.trigger === 'upload-created') {
+        this.uploads.notifyOnUpload(fn);
+        this.failedScans.catchFailuresOf(fn);
+      }
       functions.set(spec.id, fn);
     }
     this.functions = functions;
-    this.leftOut = specs.filter((s) => !functions.has(s.id)).map((s) => s.id);
-    const allRoutes = props.routes ?? ROUTES;
-    this.routes = allRoutes.filter((r) => functions.has(r.function));
-    if (this.leftOut.length > 0) {
-      const why = specs.filter((s) => !functions.has(s.id)).map((s) => `${s.id} (needs ${missingResources(s.permissions).join(', ')})`);
-      const routesLeftOut = allRoutes.filter((r) => !functions.has(r.function)).map(routeKey);
-      Annotations.of(this).addWarningV2(
-        'hashcheck:functions-left-out',
-        `Not deployed, since the stack lacks a resource they need: functions ${why.join('; ')}` +
-          (routesLeftOut.length > 0 ? `; routes ${routesLeftOut.join(', ')}.` : '.'),
-      );
-    }
+    this.routes = props.routes ?? ROUTES;
 
     this.api = new HashcheckApi(this, 'Api', {
       routes: this.routes,
@@ -130,6 +153,12 @@ export class HashLookupStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API (the stage); routes start with /v1' });
     new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'Id of the API key of the standard usage plan' });
     new CfnOutput(this, 'KnownHashesTableName', { value: this.knownHashes.table.tableName });
+    new CfnOutput(this, 'ScansTableName', { value: this.scans.table.tableName });
+    new CfnOutput(this, 'UploadBucketName', { value: this.uploads.bucket.bucketName });
+    new CfnOutput(this, 'FailedScansQueueUrl', {
+      value: this.failedScans.queue.queueUrl,
+      description: 'Upload events the scan function failed on after its retries, with the error',
+    });
   }
 }
 

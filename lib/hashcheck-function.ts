@@ -43,6 +43,11 @@ export interface HashcheckFunctionProps {
    */
   readonly environment?: Readonly<Record<string, string>>;
   /**
+   * Concurrent executions reserved for the function, which are also its ceiling.
+   * @default - none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * The folder entry paths are relative to, holding `package-lock.json`.
    * @default - the project root
    */
@@ -88,6 +93,7 @@ export class HashcheckFunction extends NodejsFunction {
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       tracing: Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
         format: OutputFormat.ESM,

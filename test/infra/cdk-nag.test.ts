@@ -46,6 +46,8 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
+      'AwsSolutions-S1',
+      'AwsSolutions-SQS3',
     ]);
   });
 

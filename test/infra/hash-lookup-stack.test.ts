@@ -1,37 +1,28 @@
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, ROUTES, functionSpec, routeKey, type FunctionId, type FunctionSpec } from '../../lambdas/http/routes.js';
-import { HashTable } from '../../lib/hash-table.js';
+import { SCANS_KEY, SCANS_TTL_ATTRIBUTE } from '../../lambdas/adapters/table-schemas.js';
+import { FUNCTIONS, ROUTES, functionSpec, routeKey, type FunctionId } from '../../lambdas/http/routes.js';
 import { SEED_FUNCTION } from '../../lib/known-hashes-seed.js';
-import { bindPermissions } from '../../lib/permissions.js';
-import {
-  actionsOf,
-  inlineFunction,
-  logicalId,
-  methodsByRoute,
-  resourcesOfType,
-  statementsOfRole,
-  synthHashLookupStack,
-  testStack,
-} from './synth.js';
+import { UPLOAD_KEY_PREFIX } from '../../lib/upload-bucket.js';
+import { actionsOf, logicalId, methodsByRoute, resourcesOfType, statementsOfRole, synthHashLookupStack } from './synth.js';
 
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 
 describe('HashLookupStack', () => {
   const { stack, template } = synthHashLookupStack();
   const methods = methodsByRoute(template);
-  const ourFunctions = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) => fn.Properties['Handler'] === 'index.handler');
+  // The stack's own functions; the CDK's custom-resource handlers (provider framework, bucket notifications) are not.
+  const ownIds = new Set([...stack.functions.values(), stack.seed.loader].map((fn) => logicalId(fn)));
+  const ourFunctions = resourcesOfType(template, 'AWS::Lambda::Function').filter(([id]) => ownIds.has(id));
   const roleOf = (id: FunctionId) => logicalId(stack.functions.get(id)!.executionRole);
 
-  it('deploys the lookup service: its routes and functions', () => {
-    expect(stack.routes.map(routeKey)).toEqual(
-      expect.arrayContaining(['GET /v1/hashes/{hash}', 'POST /v1/hashes/lookup', 'GET /v1/health', 'GET /v1/openapi.json']),
-    );
-    expect([...stack.functions.keys()]).toEqual(expect.arrayContaining(['lookup', 'meta']));
+  it('deploys every function and every route of the route table', () => {
+    expect([...stack.functions.keys()]).toEqual(FUNCTIONS.map((f) => f.id));
+    expect(stack.routes.map(routeKey)).toEqual(ROUTES.map(routeKey));
   });
 
-  it('builds one function per deployed route-table function, plus the seed loader', () => {
-    const expected = [...FUNCTIONS.filter((f) => stack.functions.has(f.id)).map((f) => f.description), SEED_FUNCTION.description];
+  it('builds one function per route-table function, plus the seed loader', () => {
+    const expected = [...FUNCTIONS.map((f) => f.description), SEED_FUNCTION.description];
     expect(ourFunctions.map(([, fn]) => fn.Properties['Description']).sort()).toEqual(expected.sort());
   });
 
@@ -58,9 +49,9 @@ describe('HashLookupStack', () => {
     }
   });
 
-  it('serves exactly the routes of ROUTES whose functions it deploys', () => {
+  it('serves exactly the routes of ROUTES', () => {
     const served = [...methods.keys()].filter((k) => !k.startsWith('ANY '));
-    expect(served.sort()).toEqual(ROUTES.filter((r) => stack.functions.has(r.function)).map(routeKey).sort());
+    expect(served.sort()).toEqual(ROUTES.map(routeKey).sort());
   });
 
   const deployedRoutes = stack.routes.map((r) => [routeKey(r), r] as const);
@@ -76,12 +67,15 @@ describe('HashLookupStack', () => {
     expect(actions.filter((a) => WRITE_ACTIONS.includes(a))).toEqual([]);
   });
 
-  it('names KnownHashes in the environment of exactly the functions that use it', () => {
-    for (const [id] of stack.functions) {
-      const usesTable = functionSpec(id).permissions.knownHashes !== undefined;
-      const fn = template.toJSON()['Resources'][logicalId(stack.functions.get(id)!)] as { Properties: { Environment?: unknown } };
-      const variables = JSON.stringify(fn.Properties.Environment);
-      expect(variables.includes('KNOWN_HASHES_TABLE')).toBe(usesTable);
+  it.each([
+    ['KNOWN_HASHES_TABLE', 'knownHashes'],
+    ['SCANS_TABLE', 'scans'],
+    ['UPLOAD_BUCKET', 'uploads'],
+  ] as const)('sets %s in the environment of exactly the functions with %s permissions', (variable, kind) => {
+    for (const [id, fn] of stack.functions) {
+      const resource = template.toJSON()['Resources'][logicalId(fn)] as { Properties: { Environment?: { Variables?: object } } };
+      const variables = Object.keys(resource.Properties.Environment?.Variables ?? {});
+      expect(variables.includes(variable), id).toBe(functionSpec(id).permissions[kind] !== undefined);
     }
   });
 
@@ -108,41 +102,158 @@ describe('HashLookupStack', () => {
   });
 
   it('retains the KnownHashes table by default', () => {
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(template.toJSON()['Resources'][logicalId(stack.knownHashes.table)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
-  it('outputs the API URL, the API key id and the table name', () => {
+  it('outputs the API URL, the API key id, the table and bucket names and the failed-scans queue', () => {
     template.hasOutput('ApiUrl', { Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
     template.hasOutput('ApiKeyId', { Value: { Ref: logicalId(stack.api.apiKey) } });
     template.hasOutput('KnownHashesTableName', { Value: { Ref: logicalId(stack.knownHashes.table) } });
-    expect(Object.keys(template.toJSON()['Outputs'] as object).sort()).toEqual(['ApiKeyId', 'ApiUrl', 'KnownHashesTableName']);
+    template.hasOutput('ScansTableName', { Value: { Ref: logicalId(stack.scans.table) } });
+    template.hasOutput('UploadBucketName', { Value: { Ref: logicalId(stack.uploads.bucket) } });
+    template.hasOutput('FailedScansQueueUrl', { Value: { Ref: logicalId(stack.failedScans.queue) } });
+    expect(Object.keys(template.toJSON()['Outputs'] as object).sort()).toEqual([
+      'ApiKeyId',
+      'ApiUrl',
+      'FailedScansQueueUrl',
+      'KnownHashesTableName',
+      'ScansTableName',
+      'UploadBucketName',
+    ]);
   });
 
-  describe('functions needing resources the stack lacks', () => {
-    const needsScans: FunctionSpec = { ...functionSpec('meta'), permissions: { scans: 'read' } };
-    const routes = ROUTES.filter((r) => r.function === 'lookup' || r.function === 'meta');
-    const partial = synthHashLookupStack({ functions: [functionSpec('lookup'), needsScans], routes });
+  describe('least privilege per function', () => {
+    const knownHashes = logicalId(stack.knownHashes.table);
+    const scans = logicalId(stack.scans.table);
+    const bucket = logicalId(stack.uploads.bucket);
+    const statementsOf = (id: FunctionId) => statementsOfRole(template, roleOf(id));
+    /** The actions a function's role allows on resources whose ARN is built from `resourceId`. */
+    const actionsOn = (id: FunctionId, resourceId: string) =>
+      actionsOf(statementsOf(id).filter((s) => JSON.stringify(s.Resource).includes(`"${resourceId}"`))).sort();
+    const s3Actions = (id: FunctionId) => actionsOf(statementsOf(id)).filter((a) => a.startsWith('s3:'));
+    const uploadObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, `/${UPLOAD_KEY_PREFIX}*`]] };
 
-    it('leaves them and their routes out', () => {
-      expect(partial.stack.leftOut).toEqual(['meta']);
-      expect(partial.stack.routes.every((r) => r.function === 'lookup')).toBe(true);
-      expect([...methodsByRoute(partial.template).keys()].some((k) => k.includes('/v1/health'))).toBe(false);
+    it('lets scan-object read and delete uploaded objects, under uploads/ only', () => {
+      const s3 = statementsOf('scan-object').filter((s) => actionsOf([s]).some((a) => a.startsWith('s3:')));
+      expect(s3).toEqual([{ Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject'], Resource: uploadObjects }]);
     });
 
-    it('warns at synthesis, naming the functions, what they need and the routes left out', () => {
-      Annotations.fromStack(partial.stack).hasWarning('/HashLookup', Match.stringLikeRegexp('meta \\(needs scans\\).*GET /v1/health'));
+    it('does not let scan-object put objects', () => {
+      expect(s3Actions('scan-object')).not.toContain('s3:PutObject');
     });
 
-    it('does not warn when every function is deployed', () => {
-      const full = synthHashLookupStack({ functions: [functionSpec('lookup'), functionSpec('meta')], routes });
-      expect(full.stack.leftOut).toEqual([]);
-      Annotations.fromStack(full.stack).hasNoWarning('*', Match.stringLikeRegexp('Not deployed'));
+    it('lets scan-object read KnownHashes but not write it', () => {
+      const actions = actionsOn('scan-object', knownHashes);
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:BatchGetItem']));
+      expect(actions.filter((a) => WRITE_ACTIONS.includes(a))).toEqual([]);
     });
 
-    it('refuses to bind a permission whose resource the stack does not have', () => {
-      const scope = testStack();
-      const fn = inlineFunction(scope, 'Fn');
-      expect(() => bindPermissions(fn, { scans: 'read' }, { knownHashes: new HashTable(scope, 'T') })).toThrow(/needs scans access/);
+    it('lets scan-object read and write Scans rows', () => {
+      expect(actionsOn('scan-object', scans)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    });
+
+    it('lets create-upload put objects under uploads/ only, which presigning needs', () => {
+      const s3 = statementsOf('create-upload').filter((s) => actionsOf([s]).some((a) => a.startsWith('s3:')));
+      expect(s3).toEqual([{ Effect: 'Allow', Action: 's3:PutObject', Resource: uploadObjects }]);
+    });
+
+    it('lets create-upload write Scans rows without reading them', () => {
+      expect(actionsOn('create-upload', scans)).toEqual(['dynamodb:PutItem']);
+    });
+
+    it('gives create-upload no access to KnownHashes', () => {
+      expect(actionsOn('create-upload', knownHashes)).toEqual([]);
+    });
+
+    it('lets upload-status only read Scans rows', () => {
+      expect(actionsOn('upload-status', scans)).toEqual(['dynamodb:GetItem']);
+      expect(actionsOn('upload-status', knownHashes)).toEqual([]);
+      expect(s3Actions('upload-status')).toEqual([]);
+    });
+
+    it.each(['lookup', 'meta', 'scan-inline'] as const)('gives %s no access to Scans or the upload bucket', (id) => {
+      expect(actionsOn(id, scans)).toEqual([]);
+      expect(actionsOn(id, bucket)).toEqual([]);
+      expect(s3Actions(id)).toEqual([]);
+    });
+
+    it('lets only scan-object send to the failed-scans queue', () => {
+      const senders = [...stack.functions.keys()].filter((id) => actionsOn(id, logicalId(stack.failedScans.queue)).length > 0);
+      expect(senders).toEqual(['scan-object']);
+    });
+  });
+
+  describe('upload scanning', () => {
+    const scanObject = stack.functions.get('scan-object')!;
+    const scanObjectResource = () =>
+      template.toJSON()['Resources'][logicalId(scanObject)] as { Properties: { MemorySize: number; Timeout: number } };
+
+    it('serves the upload routes with an API key', () => {
+      expect(methods.get('POST /v1/uploads')).toMatchObject({ ApiKeyRequired: true });
+      expect(methods.get('GET /v1/uploads/{uploadId}')).toMatchObject({ ApiKeyRequired: true });
+    });
+
+    it('runs scan-object when an object is created under uploads/, not from any route', () => {
+      template.hasResourceProperties('Custom::S3BucketNotifications', {
+        BucketName: { Ref: logicalId(stack.uploads.bucket) },
+        NotificationConfiguration: {
+          LambdaFunctionConfigurations: [
+            {
+              Events: ['s3:ObjectCreated:*'],
+              Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: UPLOAD_KEY_PREFIX }] } },
+              LambdaFunctionArn: { 'Fn::GetAtt': [logicalId(scanObject), 'Arn'] },
+            },
+          ],
+        },
+      });
+      expect([...methods.values()].some((m) => JSON.stringify(m['Integration']).includes(logicalId(scanObject)))).toBe(false);
+    });
+
+    it('gives scan-object at least 3 GB and 15 minutes, for files of several GB', () => {
+      const { MemorySize, Timeout } = scanObjectResource().Properties;
+      expect(MemorySize).toBeGreaterThanOrEqual(3072);
+      expect(Timeout).toBe(900);
+    });
+
+    it('retries failed scans twice and then sends the event to the failed-scans queue', () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(scanObject) },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: Match.anyValue(),
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.failedScans.queue), 'Arn'] } } },
+      });
+      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    });
+
+    it('gives TTL to the Scans table on the attribute the scan store writes', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [{ AttributeName: SCANS_KEY, KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: SCANS_TTL_ATTRIBUTE, Enabled: true },
+      });
+    });
+
+    it('reserves no concurrency for scan-object by default', () => {
+      expect((scanObjectResource().Properties as Record<string, unknown>)['ReservedConcurrentExecutions']).toBeUndefined();
+    });
+  });
+
+  describe('with props', () => {
+    const custom = synthHashLookupStack({ uploadAllowedOrigins: ['https://files.example.com'], scanObjectConcurrency: 4 });
+    const resourceOf = (id: FunctionId) =>
+      custom.template.toJSON()['Resources'][logicalId(custom.stack.functions.get(id)!)] as { Properties: Record<string, unknown> };
+
+    it('lets browsers upload from uploadAllowedOrigins', () => {
+      custom.template.hasResourceProperties('AWS::S3::Bucket', {
+        CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: ['https://files.example.com'] })] },
+      });
+    });
+
+    it('reserves scanObjectConcurrency for scan-object and for no other function', () => {
+      expect(resourceOf('scan-object').Properties['ReservedConcurrentExecutions']).toBe(4);
+      expect(resourceOf('lookup').Properties['ReservedConcurrentExecutions']).toBeUndefined();
     });
   });
 });

@@ -36,6 +36,17 @@ describe('HashcheckFunction', () => {
     });
   });
 
+  it('reserves no concurrency by default', () => {
+    const fn = onlyResource(functionStack().template, 'AWS::Lambda::Function');
+    expect(fn.Properties['ReservedConcurrentExecutions']).toBeUndefined();
+  });
+
+  it('reserves the concurrency it is given', () => {
+    functionStack({ reservedConcurrentExecutions: 5 }).template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 5,
+    });
+  });
+
   it('maps stack traces through the bundled source maps', () => {
     functionStack().template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
