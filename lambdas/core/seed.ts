@@ -27,6 +27,7 @@ export const knownRecordSchema = z
     sha256: digestOf('sha256'),
     sha1: digestOf('sha1'),
     md5: digestOf('md5'),
+    size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
     fileName: text(512),
     platform: text(64),
     version: text(128),
