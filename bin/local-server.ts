@@ -31,6 +31,7 @@ try {
       ? 'API keys: required (HASHCHECK_API_KEYS); send one in the x-api-key header'
       : 'API keys: none set, so the service is open to anyone who can reach it (set HASHCHECK_API_KEYS to require keys)',
   );
+  console.log(`web form: open ${server.webFormUrl} to check files or paste hashes`);
   console.log(`try: curl -s ${server.url}/v1/hashes/aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868`);
   let stopping = false;
   const stop = (signal: string) => {

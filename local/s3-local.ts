@@ -3,7 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { PutBucketCorsCommand, type CORSConfiguration } from '@aws-sdk/client-s3';
 import S3rver, { type S3rverEvent } from 's3rver';
+import { makeS3Client } from '../lambdas/adapters/s3-client.js';
 import { decodeS3Key, encodeS3Key } from '../lambdas/adapters/s3-keys.js';
 
 export type { S3rverEvent };
@@ -31,6 +33,11 @@ export interface LocalS3Options {
 /** A running s3rver: S3's HTTP API on loopback, with its data on disk. */
 export interface LocalS3 {
   readonly endpoint: string;
+  /**
+   * Lets pages from `origins` send files to `bucket` with a presigned form POST (or PUT), as the upload
+   * bucket's CORS rule does in AWS for the web form. Replaces the bucket's CORS configuration.
+   */
+  allowBrowserUploads(bucket: string, origins: readonly string[]): Promise<void>;
   /** Stops event delivery, waits for the deliveries in progress, then stops the server. */
   close(): Promise<void>;
 }
@@ -96,8 +103,17 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   await listen(server, options.port ?? 0);
   const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
+    allowBrowserUploads: async (bucket, origins) => {
+      const client = makeS3Client({ endpoint });
+      try {
+        await client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: browserUploadCors(origins) }));
+      } finally {
+        client.destroy();
+      }
+    },
     close: async () => {
       delivering = false;
       // A delivery may still be reading its object from this server: let it finish first.
@@ -105,6 +121,24 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },
+  };
+}
+
+/**
+ * The CORS rule a browser upload needs: the form POST (or PUT) from the page's origins, with the headers
+ * XMLHttpRequest sends; the ETag exposed so a page can confirm what was stored.
+ */
+export function browserUploadCors(origins: readonly string[]): CORSConfiguration {
+  return {
+    CORSRules: [
+      {
+        AllowedOrigins: [...origins],
+        AllowedMethods: ['POST', 'PUT'],
+        AllowedHeaders: ['*'],
+        ExposeHeaders: ['ETag'],
+        MaxAgeSeconds: 600,
+      },
+    ],
   };
 }
 

@@ -15,6 +15,7 @@ import { BINARY_MEDIA_TYPES, FUNCTIONS, matchPath, type FunctionId, type RouteSp
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
 import { startLocalS3, type LocalS3 } from './s3-local.js';
 import { authorize, readLocalKeys, type LocalKeys } from './auth.js';
+import { localPageOrigins, makeLocalWebForm } from './web.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The seed list loaded into an empty table: the 3CX compromise and the EICAR test file. */
@@ -46,6 +47,8 @@ export interface LocalServerOptions {
 export interface LocalServer {
   readonly url: string;
   readonly port: number;
+  /** The web form's address: the page at `/`, calling the API on the same origin. */
+  readonly webFormUrl: string;
   /** Distinct known-bad records in the table when the server started. */
   readonly knownRecords: number;
   /** Whether this start loaded the seed list into an empty table. */
@@ -101,7 +104,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
 
     const keys = options.keys ?? readLocalKeys();
+    // The page is built in memory at every start, so a fresh clone serves it without a build step.
+    const webForm = makeLocalWebForm({ uploadOrigin: s3.endpoint });
     const server = createServer((req, res) => {
+      if (webForm.serve(req, res)) return;
       serve(req, res, handlers, keys).catch((error: unknown) => {
         // serve() answers every request itself; this only guards against a socket that broke mid-answer.
         if (!res.headersSent) sendError(res, error, 'local');
@@ -110,9 +116,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
     await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
     const { port } = server.address() as AddressInfo;
+    // The page sends large files straight to the local S3, another origin: its CORS rule must name the page.
+    try {
+      await s3.allowBrowserUploads(UPLOAD_BUCKET, localPageOrigins(options.host ?? '127.0.0.1', port));
+    } catch (error) {
+      server.closeAllConnections();
+      server.close();
+      throw error;
+    }
     return {
       url: `http://${options.host ?? '127.0.0.1'}:${port}`,
       port,
+      webFormUrl: `http://${options.host ?? '127.0.0.1'}:${port}/`,
       knownRecords,
       seeded,
       keysRequired: keys.apiKeys.length > 0,
