@@ -1,0 +1,126 @@
+/** The `--help` texts: what each command does, its options, and examples to copy. */
+
+const COMMON_OPTIONS = `Options for every command:
+  --url URL            the service (env HASHCHECK_URL; default http://127.0.0.1:3000,
+                       the local server of npm start); a deployed API is its stage URL
+  --api-key KEY        sent as x-api-key (env HASHCHECK_API_KEY)
+  --json               one JSON object per result per line
+  --csv                CSV with a header row
+  --bad-only           only the known-bad results
+  --timeout SECONDS    how long one request may take (default 30)
+  --retries N          retries on 429, 502, 503, 504 and connection failures, with
+                       backoff and jitter, honouring Retry-After (default 3)
+  --concurrency N      requests (and files) in flight at once (default 4)
+  -q, --quiet          no progress line, notes or summary on standard error
+  --no-progress        no progress line, even on a terminal
+  -h, --help           this help`;
+
+const EXIT_STATUS = `Exit status:
+  0  nothing known-bad was found
+  1  something known-bad was found
+  2  an error: bad arguments, input or files that could not be read, the service
+     unreachable, a 503 or any answer that is not complete. A lookup that failed is
+     never reported as unknown.`;
+
+/** `hashcheck --help`. */
+export const MAIN_HELP = `hashcheck: is this file, or this hash, on the known-bad list?
+
+Usage:
+  hashcheck lookup [options] [HASH...]   look up MD5, SHA-1 or SHA-256 hashes: arguments,
+                                         -f FILE or standard input (lists, sha256sum
+                                         output, CSV exports)
+  hashcheck scan [options] PATH...       hash files and folders here and look them up
+  hashcheck help [COMMAND]               help on a command
+
+A hash or file is "malicious" when it is on the known-bad list, "unknown" otherwise:
+unknown means "not on the list", never "safe".
+
+${COMMON_OPTIONS}
+
+${EXIT_STATUS}
+
+Examples:
+  hashcheck lookup f3d4144860ca10ba60f7ef4d176cc736
+  sha256sum /opt/app/*.dll | hashcheck lookup --bad-only
+  hashcheck lookup -f edr-export.csv --column SHA256 --json > verdicts.jsonl
+  hashcheck scan --bad-only /mnt/share/installers
+  HASHCHECK_URL=https://abc123.execute-api.eu-west-1.amazonaws.com/prod \\
+    HASHCHECK_API_KEY=... hashcheck scan ~/Downloads
+
+Run "hashcheck COMMAND --help" for the options of a command.
+`;
+
+/** `hashcheck lookup --help`. */
+export const LOOKUP_HELP = `Usage: hashcheck lookup [options] [HASH...]
+
+Looks hashes up in the known-bad list, in input order, in batches of up to 10,000.
+The hashes come from the arguments, from -f FILE, or else from standard input.
+
+Input, one entry per line:
+  - a bare MD5, SHA-1 or SHA-256 hash, any case
+  - sha256sum, sha1sum or md5sum output: "<hash>  <path>" or "<hash> *<path>"
+  - tagged lines: "SHA256 (<path>) = <hash>"
+  - blank lines and lines starting with # are skipped
+  - with --column NAME: CSV with a header row; the hashes are in column NAME
+    (quoted fields with commas, quotes and line breaks are read as CSV allows)
+Lines that are not hashes are reported with their line numbers: in the results
+(verdict "invalid"), or on standard error with --bad-only. They do not change the
+exit status unless --strict is given, or no line at all is a hash.
+
+Options:
+  -f, --file FILE      read the list from FILE ("-" for standard input)
+  --column NAME        read CSV and take the hashes from the column NAME
+  --strict             exit 2, looking nothing up, if any line is not a hash
+
+${COMMON_OPTIONS}
+
+JSON results: {"line":3,"input":"...","hash":"...","algorithm":"md5",
+  "verdict":"malicious","match":{...},"name":"<path of a checksum line>",
+  "row":{<the CSV row>}}, or {"line":7,"input":"...","verdict":"invalid","error":"..."}
+
+${EXIT_STATUS}
+
+Examples:
+  hashcheck lookup F3D4144860CA10BA60F7EF4D176CC736 $(openssl rand -hex 32)
+  hashcheck lookup -f hashes.txt
+  sha256sum -b downloads/* | hashcheck lookup --bad-only
+  hashcheck lookup -f edr-export.csv --column "SHA256" --csv > verdicts.csv
+  hashcheck lookup -f iocs.txt --json | jq -c 'select(.verdict == "malicious")'
+  hashcheck lookup --strict -f feed.txt && echo "nothing known-bad"
+`;
+
+/** `hashcheck scan --help`. */
+export const SCAN_HELP = `Usage: hashcheck scan [options] PATH...
+
+Walks files and folders (following symbolic links), computes MD5, SHA-1 and SHA-256
+of every regular file here in one pass, looks the digests up in bulk and prints the
+known-bad files in walk order. With --upload the files are sent to the service to be
+digested there instead: up to 4 MiB in the request, larger ones through a presigned
+upload (up to 5 GiB). A progress line (files, bytes, rate, time left) is drawn on
+standard error when it is a terminal.
+
+Symbolic link loops, broken links and special files (devices, FIFOs, sockets) are
+reported and skipped. Files and folders that cannot be read are reported and the scan
+goes on, but the scan is then incomplete and the exit status is 2, even when known-bad
+files were found; --ignore-unreadable keeps reporting them without the status 2.
+
+Options:
+  --all                print every file checked, not only the known-bad ones
+  --upload             send the files to the service instead of hashing them here
+  --wait SECONDS       how long the service may take to scan one upload (default 900)
+  --ignore-unreadable  unreadable files and folders do not make the exit status 2
+
+${COMMON_OPTIONS}
+
+JSON results: {"path":"...","size":68,"md5":"...","sha1":"...","sha256":"...",
+  "verdict":"malicious","matches":[{...}]}
+
+${EXIT_STATUS}
+
+Examples:
+  hashcheck scan ~/Downloads
+  hashcheck scan --all --csv /opt/3CXDesktopApp > inventory.csv
+  hashcheck scan --json --ignore-unreadable / 2>scan-errors.log
+  hashcheck scan --upload suspicious-installer.msi
+  find /srv -name '*.dll' -print0 | xargs -0 hashcheck scan --bad-only
+`;

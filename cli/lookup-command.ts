@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import { InvalidHashError } from '../lambdas/core/errors.js';
+import { parseHashList, type HashInput } from '../lambdas/core/hashes.js';
+import { lookupHashList } from '../lambdas/core/lookup.js';
+import { EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD, InputError, UsageError, oneLine } from './errors.js';
+import { decodeInput, readArguments, readChecksumLines, readCsvColumn, type HashList } from './hash-list.js';
+import { writeLookupRows, type LookupRow, type OutputFormat } from './output.js';
+import { formatCount } from './progress.js';
+import type { ServiceClient } from './service-client.js';
+import { ServiceHashStore } from './service-hash-store.js';
+import type { CliEnvironment, OutputWriter, Reporter } from './terminal.js';
+import { describeErrno } from './walk.js';
+
+/** What `hashcheck lookup` was asked to do. */
+export interface LookupOptions {
+  /** Hashes given as arguments; when there are none the list comes from `file` or standard input. */
+  readonly hashes: readonly string[];
+  /** A list file; `-` is standard input. */
+  readonly file?: string;
+  /** Read the input as CSV and take the hashes from this column. */
+  readonly column?: string;
+  /** Any line that is not a hash makes the run fail (exit status 2) before anything is looked up. */
+  readonly strict: boolean;
+  readonly badOnly: boolean;
+  readonly format: OutputFormat;
+  readonly concurrency: number;
+}
+
+/** What `hashcheck lookup` works with. */
+export interface LookupDeps {
+  readonly client: ServiceClient;
+  readonly reporter: Reporter;
+  readonly out: OutputWriter;
+  readonly environment: CliEnvironment;
+  readonly colour: boolean;
+}
+
+/** Invalid lines listed when none of the input is a hash: the cause is the input's format, not its lines. */
+const INVALID_SHOWN_WHEN_ALL_BAD = 10;
+
+/**
+ * Looks a hash list up: every entry in input order, in batches of up to 10,000 with bounded parallelism,
+ * through the same `lookupHashList` the service runs. Lines that are not hashes are reported with their
+ * line numbers: in the results, or on standard error with `--bad-only`.
+ *
+ * @returns 1 when any hash is known-bad, else 0.
+ * @throws CliError (exit status 2) when the input cannot be read, holds no hash at all, or the service
+ *   fails to answer for every hash.
+ */
+export async function runLookup(options: LookupOptions, deps: LookupDeps): Promise<number> {
+  const { reporter } = deps;
+  const list = await readList(options, deps.environment);
+  if (list.entries.length === 0) {
+    reporter.note('no hashes in the input: nothing to check');
+    return EXIT_NOTHING_KNOWN_BAD;
+  }
+  const inputs: HashInput[] = parseHashList(list.entries.map((entry) => entry.candidate)).map((item, i) => {
+    const problem = list.entries[i]!.problem;
+    return problem === undefined ? item : { input: item.input, error: new InvalidHashError(problem) };
+  });
+  const invalid = inputs.flatMap((item, i) => ('error' in item ? [{ entry: list.entries[i]!, message: item.error.message }] : []));
+
+  const reportInvalid = (limit = Infinity) => {
+    for (const { entry, message } of invalid.slice(0, limit)) {
+      reporter.warn(`${place(options, entry.line)}: not a hash: ${message} (${oneLine(JSON.stringify(entry.input), 80)})`);
+    }
+    if (invalid.length > limit) reporter.warn(`… and ${formatCount(invalid.length - limit)} more lines that are not hashes`);
+  };
+  if (invalid.length === inputs.length) {
+    reportInvalid(INVALID_SHOWN_WHEN_ALL_BAD);
+    throw new InputError(`none of the ${formatCount(inputs.length)} entries is a hash${formatHint(options, invalid[0]!.entry.input)}`);
+  }
+  if (options.strict && invalid.length > 0) {
+    reportInvalid();
+    throw new InputError(`${formatCount(invalid.length)} of ${formatCount(inputs.length)} entries are not hashes (--strict); nothing was looked up`);
+  }
+
+  const store = new ServiceHashStore(deps.client, { concurrency: options.concurrency });
+  const answer = await lookupHashList(inputs, { store });
+  const rows: LookupRow[] = answer.results.map((result, i) => ({ entry: list.entries[i]!, result }));
+  const shown = options.badOnly ? rows.filter(({ result }) => 'verdict' in result && result.verdict === 'malicious') : rows;
+  await writeLookupRows(shown, options.format, deps.out, { colour: deps.colour });
+  // With --bad-only the invalid lines are not in the results, so they are listed here instead.
+  if (options.badOnly) reportInvalid();
+
+  const { malicious, unknown } = answer.summary;
+  const rowsSkipped = list.emptyCells === 1 ? '1 row' : `${formatCount(list.emptyCells)} rows`;
+  const skipped = list.emptyCells > 0 ? `; ${rowsSkipped} with an empty '${options.column}' cell skipped` : '';
+  reporter.note(
+    `checked ${formatCount(malicious + unknown)} hashes: ${formatCount(malicious)} malicious, ${formatCount(unknown)} unknown` +
+      (invalid.length > 0 ? `; ${formatCount(invalid.length)} ${invalid.length === 1 ? 'line is not a hash' : 'lines are not hashes'}` : '') +
+      skipped +
+      formatHint(options, invalid[0]?.entry.input),
+  );
+  return malicious > 0 ? EXIT_KNOWN_BAD : EXIT_NOTHING_KNOWN_BAD;
+}
+
+async function readList(options: LookupOptions, environment: CliEnvironment): Promise<HashList> {
+  if (options.hashes.length > 0) {
+    if (options.file !== undefined) throw new UsageError('give hashes as arguments or with -f FILE, not both');
+    if (options.column !== undefined) throw new UsageError('--column reads CSV from -f FILE or standard input, not from arguments');
+    return readArguments(options.hashes);
+  }
+  let bytes: Uint8Array;
+  if (options.file === undefined || options.file === '-') {
+    if (environment.stdin.isTTY && options.file === undefined) {
+      throw new UsageError('no hashes: give them as arguments, with -f FILE, or on standard input (see hashcheck lookup --help)');
+    }
+    bytes = await readStream(environment.stdin);
+  } else {
+    try {
+      bytes = await readFile(options.file);
+    } catch (error) {
+      throw new InputError(`cannot read ${options.file}: ${describeErrno(error)}`, { cause: error });
+    }
+  }
+  const text = decodeInput(bytes);
+  return options.column === undefined ? readChecksumLines(text) : readCsvColumn(text, options.column);
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Where an entry is, in the words a user would look for it: a line, or an argument. */
+function place(options: LookupOptions, line: number): string {
+  return options.hashes.length > 0 ? `argument ${line}` : `line ${line}`;
+}
+
+/** A hint when lines that are not hashes look like CSV read without `--column`. */
+function formatHint(options: LookupOptions, firstInvalid: string | undefined): string {
+  if (options.column !== undefined || firstInvalid === undefined || !/[,;\t]/.test(firstInvalid)) return '';
+  return '; the input looks like CSV: name the hash column with --column NAME';
+}

@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliError, EXIT_ERROR, UsageError, oneLine } from './errors.js';
+import { LOOKUP_HELP, MAIN_HELP, SCAN_HELP } from './help.js';
+import { runLookup } from './lookup-command.js';
+import type { OutputFormat } from './output.js';
+import { runScan } from './scan-command.js';
+import { ServiceClient } from './service-client.js';
+import { colourWanted, OutputWriter, Reporter, type CliEnvironment } from './terminal.js';
+
+/** Where the command line looks for the service unless told otherwise: the local server of `npm start`. */
+export const DEFAULT_URL = 'http://127.0.0.1:3000';
+
+const COMMON_OPTIONS = {
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  json: { type: 'boolean' },
+  csv: { type: 'boolean' },
+  'bad-only': { type: 'boolean' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  concurrency: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  'no-progress': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const LOOKUP_OPTIONS = {
+  ...COMMON_OPTIONS,
+  file: { type: 'string', short: 'f' },
+  column: { type: 'string' },
+  strict: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+const SCAN_OPTIONS = {
+  ...COMMON_OPTIONS,
+  all: { type: 'boolean' },
+  upload: { type: 'boolean' },
+  wait: { type: 'string' },
+  'ignore-unreadable': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+type CommonValues = { [K in keyof typeof COMMON_OPTIONS]?: (typeof COMMON_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+
+/**
+ * Runs the `hashcheck` command line and returns its exit status: 0 nothing known-bad, 1 something
+ * known-bad, 2 any error. Every failure is printed as one `hashcheck: …` line on standard error.
+ */
+export async function runCli(argv: readonly string[], environment: CliEnvironment): Promise<number> {
+  const [command, ...rest] = argv;
+  const print = (text: string) => environment.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  try {
+    switch (command) {
+      case undefined:
+        environment.stderr.write(MAIN_HELP);
+        return EXIT_ERROR;
+      case '-h':
+      case '--help':
+        print(MAIN_HELP);
+        return 0;
+      case '--version':
+        print(readVersion());
+        return 0;
+      case 'help': {
+        const topic = rest[0];
+        print(topic === 'lookup' ? LOOKUP_HELP : topic === 'scan' ? SCAN_HELP : MAIN_HELP);
+        return 0;
+      }
+      case 'lookup':
+        return await lookup(rest, environment, print);
+      case 'scan':
+        return await scan(rest, environment, print);
+      default:
+        throw new UsageError(`unknown command '${command}': use lookup or scan (see hashcheck --help)`);
+    }
+  } catch (error) {
+    const message = error instanceof CliError ? error.message : `unexpected failure: ${(error as Error)?.stack ?? String(error)}`;
+    environment.stderr.write(`hashcheck: ${error instanceof CliError ? oneLine(message, 2000) : message}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+async function lookup(args: readonly string[], environment: CliEnvironment, print: (text: string) => void): Promise<number> {
+  const { values, positionals } = parse('lookup', args, LOOKUP_OPTIONS);
+  if (values.help) {
+    print(LOOKUP_HELP);
+    return 0;
+  }
+  const common = readCommon(values, environment);
+  return runLookup(
+    {
+      hashes: positionals,
+      file: values.file,
+      column: values.column,
+      strict: values.strict ?? false,
+      badOnly: values['bad-only'] ?? false,
+      format: common.format,
+      concurrency: common.concurrency,
+    },
+    common.deps,
+  );
+}
+
+async function scan(args: readonly string[], environment: CliEnvironment, print: (text: string) => void): Promise<number> {
+  const { values, positionals } = parse('scan', args, SCAN_OPTIONS);
+  if (values.help) {
+    print(SCAN_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('nothing to scan: give files or folders (see hashcheck scan --help)');
+  if (values.all && values['bad-only']) throw new UsageError('--all and --bad-only contradict each other: choose one');
+  const common = readCommon(values, environment);
+  return runScan(
+    {
+      paths: positionals,
+      upload: values.upload ?? false,
+      all: values.all ?? false,
+      ignoreUnreadable: values['ignore-unreadable'] ?? false,
+      format: common.format,
+      concurrency: common.concurrency,
+      waitMs: readNumber(values.wait, '--wait', { fallback: 900, min: 1, max: 24 * 3600 }) * 1000,
+      timeoutMs: common.timeoutMs,
+    },
+    common.deps,
+  );
+}
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = (error as Error).message;
+    const option = /'(-[^'\s]*)/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+      throw new UsageError(`unknown option '${option}' for hashcheck ${command} (see hashcheck ${command} --help)`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+      throw new UsageError(`option '${option}' needs a value (see hashcheck ${command} --help)`);
+    }
+    throw new UsageError(`${message.split('. ')[0]} (see hashcheck ${command} --help)`);
+  }
+}
+
+/** Reads the options every command shares, with the environment variables behind them. */
+function readCommon(values: CommonValues, environment: CliEnvironment) {
+  if (values.json && values.csv) throw new UsageError('--json and --csv cannot be combined: choose one');
+  const format: OutputFormat = values.json ? 'json' : values.csv ? 'csv' : 'table';
+  const rawUrl = values.url ?? (environment.env['HASHCHECK_URL'] || DEFAULT_URL);
+  const url = readUrl(rawUrl, values.url !== undefined ? '--url' : 'HASHCHECK_URL');
+  const apiKey = values['api-key'] ?? (environment.env['HASHCHECK_API_KEY'] || undefined);
+  const timeoutMs = Math.round(readNumber(values.timeout, '--timeout', { fallback: 30, min: 0.1, max: 3600 }) * 1000);
+  const retries = readNumber(values.retries, '--retries', { fallback: 3, min: 0, max: 20, integer: true });
+  const concurrency = readNumber(values.concurrency, '--concurrency', { fallback: 4, min: 1, max: 64, integer: true });
+  const quiet = values.quiet ?? false;
+  const reporter = new Reporter(environment, { quiet, progress: !values['no-progress'] });
+  const client = new ServiceClient({
+    url,
+    ...(apiKey !== undefined && { apiKey }),
+    timeoutMs,
+    retries,
+    onRetry: ({ what, attempt, reason, delayMs }) =>
+      reporter.status(`${what}: ${oneLine(reason, 200)}; retrying in ${(delayMs / 1000).toFixed(1)} s (retry ${attempt} of ${retries})`),
+  });
+  const deps = { client, reporter, out: new OutputWriter(environment.stdout), environment, colour: colourWanted(environment) };
+  return { format, timeoutMs, concurrency, deps };
+}
+
+function readUrl(raw: string, source: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`${source} must be a URL such as ${DEFAULT_URL}, got '${raw}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`${source} must be an http or https URL, got '${raw}'`);
+  }
+  return url;
+}
+
+function readNumber(raw: string | undefined, name: string, rule: { fallback: number; min: number; max: number; integer?: boolean }): number {
+  if (raw === undefined) return rule.fallback;
+  const value = Number(raw);
+  const kind = rule.integer ? 'a whole number' : 'a number';
+  if (raw.trim() === '' || !Number.isFinite(value) || (rule.integer && !Number.isInteger(value)) || value < rule.min || value > rule.max) {
+    throw new UsageError(`${name} must be ${kind} from ${rule.min} to ${rule.max}, got '${raw}'`);
+  }
+  return value;
+}
+
+function readVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return `hashcheck ${manifest.version ?? 'unknown'}`;
+}

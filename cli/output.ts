@@ -1,0 +1,150 @@
+import type { BulkResult } from '../lambdas/core/lookup.js';
+import type { RecordView } from '../lambdas/core/records.js';
+import type { FileVerdict } from '../lambdas/core/scan.js';
+import { formatCsvField } from './csv.js';
+import type { ListEntry } from './hash-list.js';
+import { formatBytes } from './progress.js';
+import type { OutputWriter } from './terminal.js';
+
+/** How results are printed: a table for people, JSON Lines or CSV for scripts. */
+export type OutputFormat = 'table' | 'json' | 'csv';
+
+/** One answered entry of a hash list. */
+export interface LookupRow {
+  readonly entry: ListEntry;
+  readonly result: BulkResult;
+}
+
+/** One judged file; `path` is where it is on this machine. */
+export interface ScanRow {
+  readonly path: string;
+  readonly file: FileVerdict;
+}
+
+interface Style {
+  /** Colour the verdict on a terminal. */
+  readonly colour: boolean;
+}
+
+/**
+ * Prints the results of a hash list. JSON: one object per line, `{line, input, hash, algorithm, verdict,
+ * match, name?, row?}`, or `{line, input, verdict: "invalid", error}` for a line that is not a hash.
+ */
+export async function writeLookupRows(rows: readonly LookupRow[], format: OutputFormat, out: OutputWriter, style: Style): Promise<void> {
+  if (format === 'json') {
+    for (const row of rows) await out.line(JSON.stringify(lookupJson(row)));
+  } else if (format === 'csv') {
+    await out.line(LOOKUP_CSV_COLUMNS.join(','));
+    for (const row of rows) await out.line(lookupCsv(row));
+  } else if (rows.length > 0) {
+    const withNames = rows.some((row) => row.entry.name !== undefined);
+    const header = ['LINE', 'VERDICT', 'HASH', ...(withNames ? ['NAME'] : []), 'MATCH'];
+    const cells = rows.map(({ entry, result }) => {
+      const invalid = 'error' in result;
+      return [
+        String(entry.line),
+        invalid ? 'invalid' : result.verdict,
+        invalid ? entry.input.trim() : result.hash,
+        ...(withNames ? [entry.name ?? ''] : []),
+        invalid ? result.error.message : result.match ? describeMatch(result.match) : '',
+      ];
+    });
+    for (const line of renderTable(header, cells, 1, style)) await out.line(line);
+  }
+  await out.flush();
+}
+
+function lookupJson({ entry, result }: LookupRow): Record<string, unknown> {
+  const source = { line: entry.line, input: entry.input };
+  const extra = { ...(entry.name !== undefined && { name: entry.name }), ...(entry.row && { row: entry.row }) };
+  if ('error' in result) return { ...source, verdict: 'invalid', error: result.error.message, ...extra };
+  return { ...source, hash: result.hash, algorithm: result.algorithm, verdict: result.verdict, match: result.match, ...extra };
+}
+
+const LOOKUP_CSV_COLUMNS = ['line', 'input', 'hash', 'algorithm', 'verdict', 'name', ...matchColumns(), 'error'];
+
+function lookupCsv({ entry, result }: LookupRow): string {
+  const invalid = 'error' in result;
+  return [
+    formatCsvField(entry.line),
+    formatCsvField(entry.input, { text: true }),
+    formatCsvField(invalid ? '' : result.hash),
+    formatCsvField(invalid ? '' : result.algorithm),
+    formatCsvField(invalid ? 'invalid' : result.verdict),
+    formatCsvField(entry.name, { text: true }),
+    ...matchCells(invalid || !result.match ? [] : [result.match]),
+    formatCsvField(invalid ? result.error.message : ''),
+  ].join(',');
+}
+
+/** Prints judged files. JSON: one object per line, `{path, size, md5, sha1, sha256, verdict, matches}`. */
+export async function writeScanRows(rows: readonly ScanRow[], format: OutputFormat, out: OutputWriter, style: Style): Promise<void> {
+  if (format === 'json') {
+    for (const { path, file } of rows) {
+      const { size, md5, sha1, sha256, verdict, matches } = file;
+      await out.line(JSON.stringify({ path, size, md5, sha1, sha256, verdict, matches }));
+    }
+  } else if (format === 'csv') {
+    await out.line(['path', 'size', 'md5', 'sha1', 'sha256', 'verdict', ...matchColumns()].join(','));
+    for (const { path, file } of rows) {
+      const cells = [formatCsvField(path, { text: true }), formatCsvField(file.size), file.md5, file.sha1, file.sha256, file.verdict];
+      await out.line([...cells, ...matchCells(file.matches)].join(','));
+    }
+  } else if (rows.length > 0) {
+    const cells = rows.map(({ path, file }) => [
+      file.verdict,
+      formatBytes(file.size),
+      path,
+      file.matches.map(describeMatch).join('; '),
+    ]);
+    for (const line of renderTable(['VERDICT', 'SIZE', 'PATH', 'MATCH'], cells, 0, style)) await out.line(line);
+  }
+  await out.flush();
+}
+
+function matchColumns(): string[] {
+  return ['match_file_name', 'match_kind', 'match_platform', 'match_version', 'match_campaign', 'match_confidence'];
+}
+
+/** The match columns of a CSV row; several matches (rare: one file, several records) share a cell, `; `-separated. */
+function matchCells(matches: readonly RecordView[]): string[] {
+  const join = (pick: (match: RecordView) => string) => matches.map(pick).join('; ');
+  return [
+    formatCsvField(join((m) => m.fileName), { text: true }),
+    formatCsvField(join((m) => m.kind)),
+    formatCsvField(join((m) => m.platform), { text: true }),
+    formatCsvField(join((m) => m.version), { text: true }),
+    formatCsvField(join((m) => m.campaign), { text: true }),
+    formatCsvField(join((m) => m.confidence), { text: true }),
+  ];
+}
+
+/** `3cxdesktopapp-18.12.407.msi (installer, windows, 18.12.407; 3CX DesktopApp supply-chain compromise (2023-03))`. */
+export function describeMatch(match: RecordView): string {
+  return `${match.fileName} (${match.kind}, ${match.platform}, ${match.version}; ${match.campaign})`;
+}
+
+/**
+ * Lays rows out in aligned columns. Cells are made printable first: a file name or an input line may
+ * carry terminal escape sequences, and printing them raw would let a hostile name rewrite the screen.
+ * The verdict column (`verdictColumn`) is shown in red for `malicious` when colour is wanted.
+ */
+export function renderTable(header: readonly string[], rows: readonly string[][], verdictColumn: number, style: Style): string[] {
+  const printable = rows.map((row) => row.map(printableCell));
+  const widths = header.map((title, column) => Math.max(title.length, ...printable.map((row) => row[column]!.length)));
+  const layout = (row: readonly string[], paint: boolean) =>
+    row
+      .map((cell, column) => {
+        const padded = column === row.length - 1 ? cell : cell.padEnd(widths[column]!);
+        return paint && column === verdictColumn && cell === 'malicious' ? `\u001b[1;31m${padded}\u001b[0m` : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [layout(header, false), ...printable.map((row) => layout(row, style.colour))];
+}
+
+/** Control characters become visible escapes (`\x1b`), so a cell can never drive the terminal. */
+export function printableCell(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

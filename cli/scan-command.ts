@@ -1,0 +1,299 @@
+import { digestStream, FILE_CHUNK_BYTES, type FileDigests } from '../lambdas/core/digest.js';
+import type { HashHex } from '../lambdas/core/hashes.js';
+import type { HashStore } from '../lambdas/core/lookup.js';
+import type { KnownRecord } from '../lambdas/core/records.js';
+import { judgeDigests, type FileVerdict } from '../lambdas/core/scan.js';
+import { readFileChunks } from '../lambdas/adapters/file-source.js';
+import { MAX_BULK_HASHES } from '../lambdas/http/routes.js';
+import { chunk, mapLimit } from './concurrency.js';
+import { CliError, EXIT_ERROR, EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD } from './errors.js';
+import { writeScanRows, type OutputFormat, type ScanRow } from './output.js';
+import { formatBytes, formatCount, formatDuration, type ProgressSnapshot } from './progress.js';
+import type { ServiceClient } from './service-client.js';
+import { ServiceHashStore } from './service-hash-store.js';
+import type { OutputWriter, Reporter } from './terminal.js';
+import { uploadFile } from './upload-file.js';
+import { describeErrno, walkPaths, type WalkedFile, type WalkProblemKind } from './walk.js';
+
+/** What `hashcheck scan` was asked to do. */
+export interface ScanOptions {
+  readonly paths: readonly string[];
+  /** Send the files to the service instead of hashing them here. */
+  readonly upload: boolean;
+  /** Print every file checked, not only the known-bad ones. */
+  readonly all: boolean;
+  /** Files and folders that cannot be read are still reported, but no longer make the exit status 2. */
+  readonly ignoreUnreadable: boolean;
+  readonly format: OutputFormat;
+  /** Files hashed or uploaded at once, and lookups in flight. */
+  readonly concurrency: number;
+  /** How long an upload's scan may take on the service. */
+  readonly waitMs: number;
+  readonly timeoutMs: number;
+}
+
+/** What `hashcheck scan` works with. */
+export interface ScanDeps {
+  readonly client: ServiceClient;
+  readonly reporter: Reporter;
+  readonly out: OutputWriter;
+  readonly colour: boolean;
+}
+
+/** Three digests per file, and a bulk lookup takes 10,000 hashes. */
+const FILES_PER_LOOKUP = Math.floor(MAX_BULK_HASHES / 3);
+/** Small files are read in one piece; large ones in the chunk size the digest function is fastest with. */
+const MIN_CHUNK_BYTES = 64 * 1024;
+
+/** Problems that leave something unchecked: the answer is then incomplete. */
+const INCOMPLETE: ReadonlySet<WalkProblemKind> = new Set(['unreadable', 'not-found']);
+
+/**
+ * Walks the paths, digests every regular file here with the core streaming digest function (or sends it
+ * to the service with `upload`), looks the digests up in bulk and prints the known-bad files (every file
+ * with `all`), in walk order. A progress line runs on standard error when it is a terminal.
+ *
+ * A link loop, a broken link or a special file is reported and skipped: nothing readable is left out.
+ * A file or folder that cannot be read is reported and the scan goes on, but its content was not checked,
+ * so the run ends with exit status 2 even if known-bad files were found (unless `ignoreUnreadable`): an
+ * incomplete scan must not pass for a complete one. A service failure stops the scan (exit status 2); the
+ * results already answered are printed first.
+ *
+ * @returns 0 nothing known-bad, 1 known-bad files found, 2 the scan is incomplete.
+ */
+export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<number> {
+  const { reporter } = deps;
+  const started = Date.now();
+  const progress = { phase: 'finding' as ProgressSnapshot['phase'], files: 0, totalFiles: 0, bytes: 0, totalBytes: 0, malicious: 0, since: started };
+  reporter.startProgress(() => ({ ...progress, elapsedMs: Date.now() - progress.since }));
+
+  const problems = new Map<WalkProblemKind | 'failed', number>();
+  const count = (kind: WalkProblemKind | 'failed') => problems.set(kind, (problems.get(kind) ?? 0) + 1);
+  const unreadable = (file: WalkedFile, error: unknown) => {
+    count('unreadable');
+    reporter.warn(`${file.path}: cannot read: ${describeErrno(error)}`);
+  };
+
+  let files: WalkedFile[];
+  try {
+    files = await walkPaths(options.paths, {
+      onFile: (file) => {
+        progress.files++;
+        progress.bytes += file.size;
+      },
+      onProblem: (problem) => {
+        count(problem.kind);
+        if (problem.kind === 'special-file' || problem.kind === 'vanished') reporter.note(problem.message);
+        else reporter.warn(problem.message);
+      },
+    });
+  } catch (error) {
+    reporter.stopProgress();
+    throw error;
+  }
+  Object.assign(progress, {
+    phase: 'checking',
+    files: 0,
+    totalFiles: files.length,
+    bytes: 0,
+    totalBytes: files.reduce((sum, file) => sum + file.size, 0),
+    since: Date.now(),
+  });
+
+  const rows: { index: number; row: ScanRow }[] = [];
+  const record = (index: number, path: string, file: FileVerdict) => {
+    if (file.verdict === 'malicious') progress.malicious++;
+    if (options.all || file.verdict === 'malicious') rows.push({ index, row: { path, file } });
+  };
+  let checked = 0;
+
+  let failure: unknown;
+  try {
+    if (options.upload) {
+      await mapLimit(files, options.concurrency, async (file, index, signal) => {
+        let outcome;
+        try {
+          outcome = await uploadFile(deps.client, file, {
+            waitMs: options.waitMs,
+            timeoutMs: options.timeoutMs,
+            signal,
+            onBytes: (bytes) => (progress.bytes += bytes),
+          });
+        } catch (error) {
+          if (!isFileSystemError(error)) throw error;
+          unreadable(file, error);
+          return;
+        } finally {
+          progress.files++;
+        }
+        if ('failure' in outcome) {
+          count('failed');
+          reporter.warn(outcome.failure);
+          return;
+        }
+        checked++;
+        record(index, file.path, outcome.file);
+      });
+    } else {
+      await hashAndLookUp(files, options, deps, {
+        onBytes: (bytes) => (progress.bytes += bytes),
+        onFileDone: () => progress.files++,
+        onUnreadable: unreadable,
+        onJudged: (index, path, file) => {
+          checked++;
+          record(index, path, file);
+        },
+      });
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    reporter.stopProgress();
+  }
+
+  rows.sort((a, b) => a.index - b.index);
+  await writeScanRows(
+    rows.map(({ row }) => row),
+    options.format,
+    deps.out,
+    { colour: deps.colour },
+  );
+
+  if (failure !== undefined) {
+    if (failure instanceof CliError) {
+      throw new CliError(`${failure.message}; the scan stopped after ${formatCount(checked)} of ${formatCount(files.length)} files`, {
+        cause: failure,
+      });
+    }
+    throw failure;
+  }
+
+  const malicious = progress.malicious;
+  const elapsed = formatDuration((Date.now() - started) / 1000);
+  const totalBytes = formatBytes(progress.totalBytes);
+  reporter.note(
+    `checked ${formatCount(checked)} of ${formatCount(files.length)} files (${totalBytes}) in ${elapsed}: ` +
+      `${formatCount(malicious)} malicious, ${formatCount(checked - malicious)} unknown${describeProblems(problems)}`,
+  );
+  const incomplete = [...problems].filter(([kind]) => kind === 'failed' || (INCOMPLETE.has(kind) && !(kind === 'unreadable' && options.ignoreUnreadable)));
+  if (incomplete.length > 0) {
+    const total = incomplete.reduce((sum, [, n]) => sum + n, 0);
+    reporter.warn(
+      `the scan is incomplete: ${formatCount(total)} ${total === 1 ? 'path was' : 'paths were'} not checked (see above)` +
+        (malicious > 0 ? `, and ${formatCount(malicious)} known-bad ${malicious === 1 ? 'file was' : 'files were'} found` : '') +
+        (problems.has('unreadable') ? '; --ignore-unreadable accepts unreadable files' : ''),
+    );
+    return EXIT_ERROR;
+  }
+  return malicious > 0 ? EXIT_KNOWN_BAD : EXIT_NOTHING_KNOWN_BAD;
+}
+
+interface HashHooks {
+  onBytes(bytes: number): void;
+  onFileDone(): void;
+  onUnreadable(file: WalkedFile, error: unknown): void;
+  onJudged(index: number, path: string, file: FileVerdict): void;
+}
+
+/**
+ * Digests the files here and looks them up in batches of up to 3,333 files (10,000 hashes). One batch is
+ * looked up while the next is being hashed; a lookup failure stops the hashing at once.
+ */
+async function hashAndLookUp(files: readonly WalkedFile[], options: ScanOptions, deps: ScanDeps, hooks: HashHooks): Promise<void> {
+  const controller = new AbortController();
+  const store = new ServiceHashStore(deps.client, { concurrency: options.concurrency, signal: controller.signal });
+  let lookup: Promise<void> | undefined;
+  const indexed = files.map((file, index) => ({ file, index }));
+  for (const slice of chunk(indexed, FILES_PER_LOOKUP)) {
+    const digested = await mapLimit(
+      slice,
+      options.concurrency,
+      async ({ file, index }, _position, signal) => {
+        let read = 0;
+        try {
+          const size = Math.min(FILE_CHUNK_BYTES, Math.max(file.size, MIN_CHUNK_BYTES));
+          const chunks = counted(readFileChunks(file.path, size), signal, (bytes) => {
+            read += bytes;
+            hooks.onBytes(bytes);
+          });
+          const digests = await digestStream(chunks, { maxBytes: Number.MAX_SAFE_INTEGER });
+          return { file, index, digests };
+        } catch (error) {
+          if (!isFileSystemError(error)) throw error;
+          hooks.onUnreadable(file, error);
+          // The bar counts the file's size as done, read or not.
+          hooks.onBytes(Math.max(0, file.size - read));
+          return undefined;
+        } finally {
+          hooks.onFileDone();
+        }
+      },
+      controller.signal,
+    );
+    if (lookup) await lookup;
+    lookup = judgeBatch(digested.filter((d) => d !== undefined), store, hooks);
+    // A failed lookup ends the scan: hashing on would only delay the error.
+    lookup.catch((error: unknown) => controller.abort(error));
+  }
+  if (lookup) await lookup;
+}
+
+async function judgeBatch(
+  digested: readonly { file: WalkedFile; index: number; digests: FileDigests }[],
+  store: HashStore,
+  hooks: HashHooks,
+): Promise<void> {
+  if (digested.length === 0) return;
+  const hashes = [...new Set(digested.flatMap(({ digests }) => [digests.sha256, digests.sha1, digests.md5]))];
+  const found = await store.getMany(hashes);
+  const answered = answeredFrom(found);
+  for (const { file, index, digests } of digested) {
+    hooks.onJudged(index, file.path, await judgeDigests(digests, file.path, { store: answered }));
+  }
+}
+
+/**
+ * The store that answers from a bulk lookup already made, so each file is judged by the core's own
+ * `judgeDigests` (any digest matching makes it malicious; a record matched twice counts once).
+ */
+function answeredFrom(found: ReadonlyMap<HashHex, KnownRecord>): HashStore {
+  return {
+    getMany: async (hashes) => {
+      const subset = new Map<HashHex, KnownRecord>();
+      for (const hash of hashes) {
+        const known = found.get(hash);
+        if (known) subset.set(hash, known);
+      }
+      return subset;
+    },
+  };
+}
+
+/** Passes the chunks on, counting them, and stops between chunks once the scan is aborted. */
+async function* counted(source: AsyncIterable<Uint8Array>, signal: AbortSignal, count: (bytes: number) => void): AsyncIterable<Uint8Array> {
+  for await (const chunk of source) {
+    signal.throwIfAborted();
+    count(chunk.byteLength);
+    yield chunk;
+  }
+}
+
+/** Errors of the file system carry a code and the call that failed (`EACCES`, `open`). */
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && 'syscall' in error;
+}
+
+const PROBLEM_WORDS: Readonly<Record<WalkProblemKind | 'failed', [string, string]>> = {
+  unreadable: ['unreadable', 'unreadable'],
+  'not-found': ['path not found', 'paths not found'],
+  'symlink-loop': ['symbolic link loop', 'symbolic link loops'],
+  'broken-symlink': ['broken link', 'broken links'],
+  vanished: ['file removed during the scan', 'files removed during the scan'],
+  'special-file': ['special file skipped', 'special files skipped'],
+  failed: ['upload not scanned', 'uploads not scanned'],
+};
+
+function describeProblems(problems: ReadonlyMap<WalkProblemKind | 'failed', number>): string {
+  const parts = [...problems].map(([kind, n]) => `${formatCount(n)} ${PROBLEM_WORDS[kind][n === 1 ? 0 : 1]}`);
+  return parts.length === 0 ? '' : `; ${parts.join(', ')}`;
+}

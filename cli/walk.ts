@@ -1,0 +1,111 @@
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A regular file found by the walk, with its size when it was found. */
+export interface WalkedFile {
+  readonly path: string;
+  readonly size: number;
+}
+
+/**
+ * Something the walk could not scan, or chose not to:
+ * - `unreadable`: a folder that cannot be listed or an entry that cannot be examined; what it holds is not checked.
+ * - `not-found`: a path given to scan that does not exist.
+ * - `symlink-loop`: a link that leads back to a folder the walk is already inside; following it would never end.
+ * - `broken-symlink`: a link to nothing.
+ * - `vanished`: an entry removed between being listed and being examined.
+ * - `special-file`: a device, FIFO or socket; reading one could block forever or never end.
+ */
+export type WalkProblemKind = 'unreadable' | 'not-found' | 'symlink-loop' | 'broken-symlink' | 'vanished' | 'special-file';
+
+export interface WalkProblem {
+  readonly kind: WalkProblemKind;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Callbacks of {@link walkPaths}. */
+export interface WalkHooks {
+  readonly onFile?: (file: WalkedFile) => void;
+  readonly onProblem: (problem: WalkProblem) => void;
+}
+
+/**
+ * Lists every regular file under the given paths, depth first, in name order, following symbolic links.
+ *
+ * Following links can lead in circles (`dir/up -> ..`): a folder is identified by device and inode, and a
+ * link back to a folder the walk is already inside is reported as a loop and not followed. A folder
+ * reached a second time by another way (a link to a sibling) is not listed again: its files are already
+ * on the list once. Problems are reported through `onProblem` and never stop the walk.
+ */
+export async function walkPaths(roots: readonly string[], hooks: WalkHooks): Promise<WalkedFile[]> {
+  const files: WalkedFile[] = [];
+  const seen = new Set<string>();
+  /** The folders the walk is inside, by identity, with the path it entered them by. */
+  const ancestors = new Map<string, string>();
+
+  const visit = async (path: string, isRoot: boolean): Promise<void> => {
+    let stats;
+    try {
+      stats = await stat(path, { bigint: true });
+    } catch (error) {
+      return hooks.onProblem(await describeStatFailure(path, error as NodeJS.ErrnoException, isRoot));
+    }
+    if (stats.isFile()) {
+      const file = { path, size: Number(stats.size) };
+      files.push(file);
+      hooks.onFile?.(file);
+      return;
+    }
+    if (!stats.isDirectory()) {
+      return hooks.onProblem({ kind: 'special-file', path, message: `${path}: not a regular file (a device, FIFO or socket); skipped` });
+    }
+    const identity = `${stats.dev}:${stats.ino}`;
+    const loopsTo = ancestors.get(identity);
+    if (loopsTo !== undefined) {
+      return hooks.onProblem({ kind: 'symlink-loop', path, message: `${path}: symbolic link loop (leads back to ${loopsTo}); not followed` });
+    }
+    if (seen.has(identity)) return;
+    seen.add(identity);
+    let names: string[];
+    try {
+      names = await readdir(path);
+    } catch (error) {
+      return hooks.onProblem({ kind: 'unreadable', path, message: `${path}: cannot list the folder: ${describeErrno(error)}` });
+    }
+    names.sort();
+    ancestors.set(identity, path);
+    try {
+      for (const name of names) await visit(join(path, name), false);
+    } finally {
+      ancestors.delete(identity);
+    }
+  };
+
+  for (const root of roots) await visit(root, true);
+  return files;
+}
+
+async function describeStatFailure(path: string, error: NodeJS.ErrnoException, isRoot: boolean): Promise<WalkProblem> {
+  if (error.code === 'ELOOP') {
+    return { kind: 'symlink-loop', path, message: `${path}: symbolic links that point at each other; not followed` };
+  }
+  if (error.code === 'ENOENT' || error.code === 'ENOTDIR') {
+    const link = await lstat(path).then(
+      (stats) => stats.isSymbolicLink(),
+      () => false,
+    );
+    if (link) return { kind: 'broken-symlink', path, message: `${path}: symbolic link to nothing; skipped` };
+    if (isRoot) return { kind: 'not-found', path, message: `${path}: no such file or folder` };
+    // Listed a moment ago, gone now: nothing is left to check.
+    return { kind: 'vanished', path, message: `${path}: removed while the walk ran; skipped` };
+  }
+  return { kind: 'unreadable', path, message: `${path}: cannot examine: ${describeErrno(error)}` };
+}
+
+/** `permission denied (EACCES)` from a file-system error. */
+export function describeErrno(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const reason = (message ?? String(error)).replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  return code ? `${reason} (${code})` : reason;
+}
