@@ -122,5 +122,5 @@ Examples:
   hashcheck scan --all --csv /opt/3CXDesktopApp > inventory.csv
   hashcheck scan --json --ignore-unreadable / 2>scan-errors.log
   hashcheck scan --upload suspicious-installer.msi
-  find /srv -name '*.dll' -print0 | xargs -0 hashcheck scan --bad-only
+  HASHCHECK_URL=https://abc123.execute-api.eu-west-1.amazonaws.com/prod hashcheck scan /srv
 `;
