@@ -76,11 +76,6 @@ export class ServiceClient {
     this.random = options.random ?? Math.random;
   }
 
-  /** The service root, as given. */
-  get url(): URL {
-    return this.options.url;
-  }
-
   /** Sends a request, retrying what is worth retrying, and returns the parsed answer. */
   async request(request: ServiceRequest): Promise<ServiceAnswer> {
     const url = this.resolve(request.target);

@@ -18,6 +18,7 @@ export interface WalkedFile {
  */
 export type WalkProblemKind = 'unreadable' | 'not-found' | 'symlink-loop' | 'broken-symlink' | 'vanished' | 'special-file';
 
+/** One thing the walk could not scan or chose not to, with a one-line message naming the path. */
 export interface WalkProblem {
   readonly kind: WalkProblemKind;
   readonly path: string;
