@@ -33,8 +33,9 @@ export interface RunOptions {
  * printed. The process is killed if it outlives the test's patience.
  */
 export function runHashcheck(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...options.env };
-  delete env['HASHCHECK_API_KEY'];
+  // The run's environment is the test's, without a key or URL of the machine's own, plus what the test sets.
+  const env: Record<string, string | undefined> = { ...process.env, HASHCHECK_API_KEY: undefined, HASHCHECK_URL: undefined };
+  Object.assign(env, { NO_COLOR: '1' }, options.env);
   if (options.url !== undefined) env['HASHCHECK_URL'] = options.url;
   const [command, commandArgs] = options.executable
     ? [options.executable, [...args]]

@@ -80,6 +80,27 @@ describe('hashcheck when the service fails', () => {
     }
   });
 
+  it('sends the API key as x-api-key, and exits 2 saying which setting to check when the key is refused', async () => {
+    const proxy = await startProxy(server.url, async (req, _body, res) => {
+      if (req.headers['x-api-key'] === 'key-for-ir-team') return false;
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'The API key is missing or not valid.', requestId: 'r' } }));
+      return true;
+    });
+    try {
+      const accepted = await runHashcheck(['lookup', MSI_MD5], { url: proxy.url, env: { HASHCHECK_API_KEY: 'key-for-ir-team' } });
+      expect(accepted.code).toBe(1);
+
+      const refused = await runHashcheck(['lookup', '--api-key', 'stale-key', MSI_MD5], { url: proxy.url });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toBe(
+        'hashcheck: lookup failed: POST /v1/hashes/lookup answered 401 unauthorized (The API key is missing or not valid.): check --api-key (or HASHCHECK_API_KEY)\n',
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('exits 2 on a 503, never reporting a hash or a file as unknown', async () => {
     await server.dynamoDb.close();
 
