@@ -1,4 +1,10 @@
-import { GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { UpstreamUnavailableError } from '../core/errors.js';
 import type { ScanRecord, ScanStore } from '../core/uploads.js';
 import { SCANS_KEY } from './table-schemas.js';
@@ -44,6 +50,26 @@ export class DynamoDbScanStore implements ScanStore {
 
   async put(record: ScanRecord): Promise<void> {
     await this.call(() => this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: toItem(record) })));
+  }
+
+  async finish(record: ScanRecord): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: toItem(record),
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': { S: 'pending' } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException') {
+        return false;
+      }
+      throw new UpstreamUnavailableError('The scan result could not be written; the event will be retried.', { cause: error });
+    }
   }
 
   async get(uploadId: string): Promise<ScanRecord | undefined> {

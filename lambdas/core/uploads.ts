@@ -33,6 +33,11 @@ export interface ScanRecord {
 /** The Scans table. */
 export interface ScanStore {
   put(record: ScanRecord): Promise<void>;
+  /**
+   * Writes the final state of a scan only if the row is still `pending`; returns false when another
+   * delivery of the same event finished first, so a late duplicate never overwrites a verdict.
+   */
+  finish(record: ScanRecord): Promise<boolean>;
   get(uploadId: string): Promise<ScanRecord | undefined>;
 }
 
@@ -158,14 +163,13 @@ export async function scanUploadedObject(
     await deps.objects.delete(key);
     return 'duplicate';
   }
-  const finish = async (update: Pick<ScanRecord, 'status' | 'file' | 'failure'>): Promise<void> => {
-    await deps.scans.put({ ...record, ...update, updatedAt: deps.now().toISOString() });
+  const finish = async (update: Pick<ScanRecord, 'status' | 'file' | 'failure'>): Promise<boolean> => {
+    const first = await deps.scans.finish({ ...record, ...update, updatedAt: deps.now().toISOString() });
     await deps.objects.delete(key);
+    return first;
   };
-  const fail = async (reason: ScanFailureReason, message: string): Promise<'failed'> => {
-    await finish({ status: 'failed', failure: { reason, message } });
-    return 'failed';
-  };
+  const fail = async (reason: ScanFailureReason, message: string): Promise<'failed' | 'duplicate'> =>
+    (await finish({ status: 'failed', failure: { reason, message } })) ? 'failed' : 'duplicate';
 
   const opened = await deps.objects.open(key);
   if (!opened) return fail('missing_object', 'The uploaded file was not found; upload it again.');
@@ -182,6 +186,5 @@ export async function scanUploadedObject(
     }
     return fail('read_error', 'The uploaded file could not be read to the end; upload it again.');
   }
-  await finish({ status: 'done', file });
-  return 'done';
+  return (await finish({ status: 'done', file })) ? 'done' : 'duplicate';
 }

@@ -131,6 +131,14 @@ describe('scan-object', () => {
     expect(await deps.scans.get(uploadId)).toMatchObject({ status: 'done', file: { verdict: 'malicious' } });
   });
 
+  it('keeps the first verdict when two deliveries of one event race', async () => {
+    const uploadId = await uploaded(EICAR);
+    const event = objectCreated(uploadKey(uploadId), 68);
+    await Promise.all([handler(event), handler(event), handler(event)]);
+    expect(await deps.scans.get(uploadId)).toMatchObject({ status: 'done', file: { verdict: 'malicious' } });
+    expect(await exists(uploadKey(uploadId))).toBe(false);
+  });
+
   it('deletes an object that no upload asked for', async () => {
     const key = 'uploads/stray file.bin';
     await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'stray' }));

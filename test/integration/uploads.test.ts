@@ -45,6 +45,9 @@ function storedObjects(): string[] {
   return walk(bucketDir).filter((name) => !name.startsWith('.') && !name.endsWith('._S3rver_metadata.json'));
 }
 
+/** The verdict is written before the object is deleted, so the deletion is awaited, with a deadline. */
+const objectsDeleted = () => pollUntil(async () => (storedObjects().length === 0 ? true : undefined), 10_000, 'the upload to be deleted');
+
 function openssl(algorithm: string, path: string): string {
   return execFileSync('openssl', ['dgst', `-${algorithm}`, '-r', path], { encoding: 'utf8' }).split(' ')[0]!;
 }
@@ -80,6 +83,7 @@ describe('large files through presigned uploads', () => {
         matches: [],
       },
     });
+    await objectsDeleted();
     expect(storedObjects()).toEqual([]);
   });
 
@@ -93,6 +97,7 @@ describe('large files through presigned uploads', () => {
     const result = await finished(created.body.uploadId);
     expect(result.file).toMatchObject({ fileName: 'eicar.com', size: 68, verdict: 'malicious' });
     expect(result.file.matches[0].kind).toBe('test-file');
+    await objectsDeleted();
     expect(storedObjects()).toEqual([]);
   });
 
@@ -101,6 +106,7 @@ describe('large files through presigned uploads', () => {
     await fetch(created.body.put.url, { method: 'PUT', body: randomBytes(11) });
     const result = await finished(created.body.uploadId);
     expect(result).toMatchObject({ status: 'failed', file: null, error: { code: 'too_large' } });
+    await objectsDeleted();
     expect(storedObjects()).toEqual([]);
   });
 
@@ -111,7 +117,7 @@ describe('large files through presigned uploads', () => {
     // A second ObjectCreated for the same key, with other bytes: the scan already done stands.
     const s3 = makeS3Client({ endpoint: server.s3.endpoint });
     await s3.send(new PutObjectCommand({ Bucket: UPLOAD_BUCKET, Key: `uploads/${created.body.uploadId}`, Body: 'other' }));
-    await pollUntil(async () => (storedObjects().length === 0 ? true : undefined), 10_000, 'the duplicate to be deleted');
+    await objectsDeleted();
     expect((await fetchJson(`${server.url}/v1/uploads/${created.body.uploadId}`)).body).toEqual(first);
     s3.destroy();
   });
