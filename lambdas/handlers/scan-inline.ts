@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { InvalidRequestError } from '../core/errors.js';
 import type { HashStore } from '../core/lookup.js';
+import { scanMessage } from '../core/message-scan.js';
 import { scanStream } from '../core/scan.js';
 import { makeDynamoDbClient } from '../adapters/clients.js';
 import { readConfig } from '../adapters/config.js';
@@ -18,13 +19,20 @@ async function* chunksOf(bytes: Buffer): AsyncIterable<Uint8Array> {
   for (let offset = 0; offset < bytes.length; offset += 1024 * 1024) yield bytes.subarray(offset, offset + 1024 * 1024);
 }
 
-/** `POST /v1/files`: a raw body or multipart file parts up to 4 MiB in all, digested and judged. */
+/**
+ * `POST /v1/files`: a raw body or multipart file parts up to 4 MiB in all, digested and judged; or a
+ * whole mail message (`message/rfc822`), judged attachment by attachment.
+ */
 export function makeScanInlineHandler(deps: { store: HashStore; log: Log }) {
   return makeHttpHandler(
     {
       'POST /v1/files': async (event) => {
-        const type = requireMediaType(event, ['application/octet-stream', 'multipart/form-data']);
+        const type = requireMediaType(event, ['application/octet-stream', 'multipart/form-data', 'message/rfc822']);
         const body = bodyBytes(event, INLINE_UPLOAD_BYTES, route.largeBodyHint);
+        if (type === 'message/rfc822') {
+          if (body.length === 0) throw new InvalidRequestError('The body is empty: send the whole message, headers first.');
+          return { statusCode: 200, json: { files: await scanMessage(chunksOf(body), { maxBytes: INLINE_UPLOAD_BYTES }, deps) } };
+        }
         if (type === 'application/octet-stream') {
           if (body.length === 0) throw new InvalidRequestError('The body is empty: send the file bytes as the body.');
           const fileName = cleanFileName(header(event, 'x-file-name'));

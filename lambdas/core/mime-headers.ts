@@ -1,0 +1,169 @@
+/**
+ * The few MIME header values the attachment reader needs: `Content-Type`, `Content-Disposition` and
+ * `Content-Transfer-Encoding`, with RFC 2231 parameters and RFC 2047 encoded words, decoded with the
+ * platform's `TextDecoder` (which knows the legacy charsets mail still uses).
+ */
+
+/** A structured header value: the lower-case value before the first `;`, and its parameters. */
+export interface StructuredHeader {
+  readonly value: string;
+  /** Parameters by lower-case name, decoded; RFC 2231 forms win over plain ones. */
+  readonly params: ReadonlyMap<string, string>;
+}
+
+/** Decodes bytes in a named charset; an unknown charset falls back to UTF-8 rather than failing the message. */
+export function decodeCharset(bytes: Uint8Array, charset: string | undefined): string {
+  const label = (charset ?? '').trim().toLowerCase() || 'utf-8';
+  try {
+    return new TextDecoder(label).decode(bytes);
+  } catch {
+    return new TextDecoder('utf-8').decode(bytes);
+  }
+}
+
+/** Drops `(comments)`, which RFC 822 allows in structured headers, outside quoted strings. */
+function stripComments(text: string): string {
+  let out = '';
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      out += c;
+      if (c === '\\' && i + 1 < text.length) out += text[++i];
+      else if (c === '"') quoted = false;
+    } else if (depth > 0) {
+      if (c === '\\') i++;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    } else if (c === '(') depth = 1;
+    else {
+      if (c === '"') quoted = true;
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** Splits on `;` outside quoted strings. */
+function splitParams(text: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted && c === '\\' && i + 1 < text.length) {
+      current += c + text[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (c === ';' && !quoted) {
+      parts.push(current);
+      current = '';
+    } else current += c;
+  }
+  parts.push(current);
+  return parts;
+}
+
+function unquote(value: string): string {
+  const trimmed = value.trim();
+  if (trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')) {
+    return trimmed.slice(1, -1).replace(/\\(.)/g, '$1');
+  }
+  return trimmed;
+}
+
+/** `%XX` escapes of an RFC 2231 extended value, as bytes. */
+function percentBytes(text: string): number[] {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '%' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(text[i]!, 'utf8'));
+  }
+  return bytes;
+}
+
+const ENCODED_WORD = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;
+
+/**
+ * Decodes RFC 2047 encoded words (`=?utf-8?B?...?=`, `=?iso-8859-1?Q?...?=`). White space between two
+ * encoded words is dropped, as the RFC says, and adjacent words in one charset are decoded together so a
+ * character split across words survives. Text that is not an encoded word is kept as it is.
+ */
+export function decodeEncodedWords(text: string): string {
+  if (!text.includes('=?')) return text;
+  let out = '';
+  let last = 0;
+  let run: { charset: string; bytes: number[] } | undefined;
+  const flush = () => {
+    if (run) out += decodeCharset(Uint8Array.from(run.bytes), run.charset);
+    run = undefined;
+  };
+  for (const match of text.matchAll(ENCODED_WORD)) {
+    const between = text.slice(last, match.index);
+    if (!(run && /^\s*$/.test(between))) {
+      flush();
+      out += between;
+    }
+    const charset = match[1]!.split('*')[0]!.toLowerCase();
+    const payload = match[3]!;
+    const bytes =
+      match[2]!.toUpperCase() === 'B'
+        ? [...Buffer.from(payload, 'base64')]
+        : percentBytes(payload.replaceAll('_', ' ').replace(/=([0-9a-fA-F]{2})/g, '%$1'));
+    if (run && run.charset !== charset) flush();
+    run ??= { charset, bytes: [] };
+    run.bytes.push(...bytes);
+    last = match.index + match[0].length;
+  }
+  flush();
+  return out + text.slice(last);
+}
+
+/**
+ * Parses a structured header value such as `multipart/mixed; boundary="b1"` or
+ * `attachment; filename*=UTF-8''na%C3%AFve.exe`. RFC 2231 continuations (`name*0`, `name*1*`) are joined
+ * and their charset applied; plain parameter values that carry RFC 2047 encoded words (which mailers
+ * send although the RFC forbids it) are decoded too.
+ */
+export function parseStructuredHeader(raw: string): StructuredHeader {
+  const [first = '', ...rest] = splitParams(stripComments(raw));
+  const plain = new Map<string, string>();
+  const extended = new Map<string, { index: number; encoded: boolean; text: string }[]>();
+  for (const part of rest) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const key = part.slice(0, eq).trim().toLowerCase();
+    const value = part.slice(eq + 1);
+    const section = /^([^*]+)\*(?:(\d+)\*?)?$/.exec(key);
+    if (section) {
+      const name = section[1]!;
+      const encoded = key.endsWith('*');
+      const segments = extended.get(name) ?? [];
+      segments.push({ index: section[2] === undefined ? 0 : Number(section[2]), encoded, text: unquote(value) });
+      extended.set(name, segments);
+    } else if (!plain.has(key)) plain.set(key, decodeEncodedWords(unquote(value)));
+  }
+  const params = new Map(plain);
+  for (const [name, segments] of extended) {
+    segments.sort((a, b) => a.index - b.index);
+    let charset: string | undefined;
+    const bytes: number[] = [];
+    for (const [i, segment] of segments.entries()) {
+      let text = segment.text;
+      if (segment.encoded && i === 0) {
+        const match = /^([^']*)'[^']*'(.*)$/s.exec(text);
+        if (match) {
+          charset = match[1] || undefined;
+          text = match[2]!;
+        }
+      }
+      bytes.push(...(segment.encoded ? percentBytes(text) : Buffer.from(text, 'utf8')));
+    }
+    params.set(name, decodeCharset(Uint8Array.from(bytes), charset));
+  }
+  return { value: first.trim().toLowerCase(), params };
+}
