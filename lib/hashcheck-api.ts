@@ -1,9 +1,10 @@
-import { Validations } from 'aws-cdk-lib';
+import { Size, Validations } from 'aws-cdk-lib';
 import {
   AuthorizationType,
   AccessLogField,
   AccessLogFormat,
   ApiKey,
+  ApiKeySourceType,
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -22,7 +23,18 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { BINARY_MEDIA_TYPES, ROUTES, routeKey, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
+import {
+  BINARY_MEDIA_TYPES,
+  MIN_COMPRESSION_BYTES,
+  ROUTES,
+  functionSpec,
+  requiresApiKey,
+  routeKey,
+  type FunctionId,
+  type RouteSpec,
+} from '../lambdas/http/routes.js';
+import { ApiKeyAuthorizers, type KeyedAuth } from './api-key-authorizers.js';
+import { HashcheckFunction } from './hashcheck-function.js';
 
 /** An error a gateway answers itself, in the body shape every error of the service has. */
 interface GatewayError {
@@ -125,6 +137,8 @@ function errorTemplate(code: string, messageJson: string, extra = ''): string {
 export interface HashcheckApiProps {
   /**
    * The function serving each function id of the route table. Every id the routes use must be present.
+   * `api-key-authorizer`, when given, is the authorizer of the keyed routes; without it the API builds
+   * its own from the route table's spec.
    */
   readonly functions: Readonly<Partial<Record<FunctionId, IFunction>>>;
   /**
@@ -181,6 +195,11 @@ export interface HashcheckApiProps {
  * Creates:
  * - a REST API (regional) with the binary media types, and one Lambda proxy integration per route;
  *   routes with `auth: 'apiKey'` require an API key;
+ * - for keyed routes (`apiKey`, `queryApiKey`, `headerApiKey`), REQUEST authorizers that hand API Gateway
+ *   the key from the `x-api-key` header, the `apikey` query parameter or the `apikey` header, and the
+ *   API's key source set to `AUTHORIZER`, so usage plans meter and throttle keys wherever they travel
+ *   (see `ApiKeyAuthorizers`); the authorizer function too, unless one is given;
+ * - compression of answers of at least MIN_COMPRESSION_BYTES for clients that accept gzip or deflate;
  * - on each path with routes, an `ANY` method answering 405 `method_not_allowed` from a mock integration
  *   (API Gateway prefers a specific method over `ANY`, so only wrong methods reach it);
  * - gateway responses that answer gateway-made errors in the service's error shape;
@@ -204,18 +223,25 @@ export class HashcheckApi extends Construct {
   public readonly requestValidator: RequestValidator;
   /** The URL of the stage, ending in `/`. */
   public readonly url: string;
+  /** The authorizers of the keyed routes, or `undefined` when no route takes a key. */
+  public readonly keyAuthorizers: ApiKeyAuthorizers | undefined;
 
   constructor(scope: Construct, id: string, props: HashcheckApiProps) {
     super(scope, id);
     const routes = props.routes ?? ROUTES;
     checkRoutes(routes, props.functions);
     const stageThrottle = props.stageThrottle ?? { rateLimit: 100, burstLimit: 200 };
+    const keyed = routes.some((r) => requiresApiKey(r.auth));
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
     this.restApi = new RestApi(this, 'Api', {
       description: 'hashcheck: known-bad file-hash lookups',
       endpointConfiguration: { types: [props.endpointType ?? EndpointType.REGIONAL] },
       binaryMediaTypes: [...(props.binaryMediaTypes ?? BINARY_MEDIA_TYPES)],
+      // rspamd and ClamAV clients cannot send x-api-key: keys reach the usage plans through the authorizers.
+      ...(keyed && { apiKeySourceType: ApiKeySourceType.AUTHORIZER }),
+      // Exports and bulk answers are mostly hex; the local server compresses from the same threshold.
+      minCompressionSize: Size.bytes(MIN_COMPRESSION_BYTES),
       cloudWatchRole: true,
       deployOptions: {
         stageName: props.stageName ?? 'prod',
@@ -237,6 +263,13 @@ export class HashcheckApi extends Construct {
       validateRequestParameters: true,
       validateRequestBody: true,
     });
+    this.keyAuthorizers = keyed
+      ? new ApiKeyAuthorizers(this, 'KeyAuthorizers', {
+          handler:
+            props.functions['api-key-authorizer'] ??
+            new HashcheckFunction(this, 'KeyAuthorizerFunction', { spec: functionSpec('api-key-authorizer'), logRetention: props.logRetention }),
+        })
+      : undefined;
     this.addRoutes(routes, props.functions);
     this.addGatewayResponses();
 
@@ -270,7 +303,9 @@ export class HashcheckApi extends Construct {
     for (const route of routes) {
       const resource = this.restApi.root.resourceForPath(route.path);
       const method = resource.addMethod(route.method, new LambdaIntegration(functions[route.function]!, { allowTestInvoke: false }), {
-        apiKeyRequired: route.auth === 'apiKey',
+        apiKeyRequired: requiresApiKey(route.auth),
+        // The key source is the authorizer, so every keyed route has one, wherever its key travels.
+        ...(requiresApiKey(route.auth) && { authorizer: this.keyAuthorizers!.authorizerFor(route.auth as KeyedAuth) }),
         // Only IAM principals allowed to invoke the admin routes may change the list.
         ...(route.auth === 'admin' && { authorizationType: AuthorizationType.IAM }),
         requestValidator: this.requestValidator,
@@ -280,7 +315,7 @@ export class HashcheckApi extends Construct {
         {
           id: 'AwsSolutions-APIG4',
           reason:
-            route.auth === 'apiKey'
+            requiresApiKey(route.auth)
               ? `${routeKey(route)} requires an API key bound to a usage plan: callers are mail gateways and scripts, identified and throttled per key as the design specifies.`
               : route.auth === 'admin'
                 ? `${routeKey(route)} changes the known-bad list and is authorized by IAM (SigV4): only principals granted execute-api:Invoke on it may call.`

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { deflateSync, gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, S3Event } from 'aws-lambda';
 import { importRecords } from '../lambdas/core/import.js';
 import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, type AppError } from '../lambdas/core/errors.js';
@@ -11,7 +12,7 @@ import { DynamoDbHashStore } from '../lambdas/adapters/dynamodb-hash-store.js';
 import { readRecordFile } from '../lambdas/adapters/seed-file.js';
 import { KNOWN_HASHES_KEY, SCANS_KEY } from '../lambdas/adapters/table-schemas.js';
 import { mapError } from '../lambdas/http/errors.js';
-import { BINARY_MEDIA_TYPES, FUNCTIONS, matchPath, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
+import { BINARY_MEDIA_TYPES, FUNCTIONS, MIN_COMPRESSION_BYTES, matchPath, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
 import { startLocalS3, type LocalS3 } from './s3-local.js';
 import { authorize, readLocalKeys, type LocalKeys } from './auth.js';
@@ -206,8 +207,37 @@ async function serve(
   }
   const event = toEvent(req, url, matched.route, matched.pathParameters, body, requestId);
   const result = await handlers.get(matched.route.function)!(event);
-  res.writeHead(result.statusCode, result.headers as Record<string, string>);
-  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  const encoded = encodeBody(req, result);
+  res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>), ...encoded.headers });
+  res.end(encoded.body);
+}
+
+/**
+ * Compresses an answer as API Gateway does with `minimumCompressionSize` set: gzip, or else deflate, when
+ * the client's `Accept-Encoding` takes it and the body has at least MIN_COMPRESSION_BYTES.
+ */
+function encodeBody(req: IncomingMessage, result: APIGatewayProxyResult): { body: Buffer; headers: Record<string, string> } {
+  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
+  const encodedAlready = Object.keys(result.headers ?? {}).some((name) => name.toLowerCase() === 'content-encoding');
+  if (encodedAlready || req.method === 'HEAD' || body.length < MIN_COMPRESSION_BYTES) return { body, headers: {} };
+  const coding = acceptedCoding(req.headers['accept-encoding']);
+  if (coding === undefined) return { body, headers: {} };
+  return { body: coding === 'gzip' ? gzipSync(body) : deflateSync(body), headers: { 'content-encoding': coding } };
+}
+
+/** The coding to use by `Accept-Encoding` (RFC 9110 12.5.3): gzip before deflate, none with q=0 or `*;q=0`. */
+function acceptedCoding(header: string | undefined): 'gzip' | 'deflate' | undefined {
+  if (!header) return undefined;
+  const weights = new Map<string, number>();
+  for (const item of header.split(',')) {
+    const [name = '', ...params] = item.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    weights.set(name, q === undefined ? 1 : Number(q.slice(2)) || 0);
+  }
+  const weight = (coding: string) => weights.get(coding) ?? weights.get('*') ?? 0;
+  if (weight('gzip') > 0) return 'gzip';
+  if (weight('deflate') > 0) return 'deflate';
+  return undefined;
 }
 
 /** Reads the body up to the route's limit; past it, stops reading and answers 413 as API Gateway would. */

@@ -33,6 +33,9 @@ export function isExportFormat(value: string): value is ExportFormat {
  */
 export const CLAMAV_UNKNOWN_SIZE_LEVEL = 73;
 
+/** The only content the signature of an empty ClamAV export matches. */
+export const EMPTY_LIST_PLACEHOLDER = 'hashcheck: the known-bad list has no entries of this kind\n';
+
 /** One rendered export, with what conditional requests are answered from. */
 export interface RenderedExport {
   readonly format: ExportFormat;
@@ -88,7 +91,14 @@ function renderClamAv(list: ListedRecords, database: 'hsb' | 'hdb'): { body: str
     lines.push(record.size === undefined ? `${hash}:*:${name}:${CLAMAV_UNKNOWN_SIZE_LEVEL}` : `${hash}:${record.size}:${name}`);
   }
   lines.sort();
-  return { body: lines.map((line) => `${line}\n`).join(''), entries: lines.length };
+  const entries = lines.length;
+  // ClamAV refuses to load an empty database ("Malformed database"), and clamd would then keep failing its
+  // reloads; a list with nothing of this kind is served as one signature that only matches this text.
+  if (entries === 0) {
+    const hash = createHash(database === 'hdb' ? 'md5' : 'sha256').update(EMPTY_LIST_PLACEHOLDER).digest('hex');
+    lines.push(`${hash}:${Buffer.byteLength(EMPTY_LIST_PLACEHOLDER)}:Multios.Test.Hashcheck_empty_list-0-1`);
+  }
+  return { body: lines.map((line) => `${line}\n`).join(''), entries };
 }
 
 const CSV_COLUMNS = [

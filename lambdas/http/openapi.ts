@@ -43,6 +43,7 @@ const schemas = {
       sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
       sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
       md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+      size: { type: 'integer', description: 'The size of the file in bytes, where known.' },
       fileName: { type: 'string' },
       platform: { type: 'string' },
       version: { type: 'string' },
@@ -113,6 +114,11 @@ const schemas = {
       sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
       verdict: { type: 'string', enum: ['malicious', 'unknown'] },
       matches: { type: 'array', items: ref('Match') },
+      mimePath: {
+        type: 'string',
+        description: 'Attachments of a `message/rfc822` body only: the IMAP part number, e.g. `2`, or `3.2` inside a message attached as part 3.',
+      },
+      contentType: { type: 'string', description: 'Attachments of a `message/rfc822` body only: the media type the message gives.' },
     },
   },
   Files: {
@@ -214,6 +220,64 @@ const schemas = {
       },
     },
   },
+  VirusTotalReport: {
+    type: 'object',
+    description: 'The VirusTotal v2 `file/report` fields rspamd reads (`response_code`, `positives`, `total`) and the cheap ones VirusTotal clients expect.',
+    required: ['response_code', 'verbose_msg', 'resource', 'scan_date', 'permalink', 'positives', 'total'],
+    properties: {
+      response_code: { const: 1 },
+      verbose_msg: { type: 'string' },
+      resource: { type: 'string' },
+      md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+      sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      scan_date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$' },
+      permalink: { type: 'string' },
+      positives: { type: 'integer', description: 'Always 10 for a known-bad hash: the top score in every rspamd version.' },
+      total: { type: 'integer' },
+    },
+  },
+  MetaDefenderReport: {
+    type: 'object',
+    description: 'The MetaDefender v4 hash fields rspamd reads: `scan_results.scan_all_result_i` and `threat_found` per engine.',
+    required: ['data_id', 'file_info', 'scan_results'],
+    properties: {
+      data_id: { type: 'string' },
+      file_info: {
+        type: 'object',
+        required: ['display_name'],
+        properties: {
+          md5: { type: 'string' },
+          sha1: { type: 'string' },
+          sha256: { type: 'string' },
+          display_name: { type: 'string' },
+          file_size: { type: 'integer' },
+        },
+      },
+      scan_results: {
+        type: 'object',
+        required: ['scan_all_result_i', 'scan_all_result_a', 'total_avs', 'total_detected_avs', 'start_time', 'scan_details'],
+        properties: {
+          scan_all_result_i: { const: 1 },
+          scan_all_result_a: { const: 'Infected' },
+          total_avs: { type: 'integer' },
+          total_detected_avs: { type: 'integer' },
+          start_time: { type: 'string' },
+          scan_details: { type: 'object', description: 'Ten entries, each with `threat_found` (the ClamAV-style signature name) and `scan_result_i: 1`.' },
+        },
+      },
+    },
+  },
+  IocExport: {
+    type: 'object',
+    required: ['name', 'updatedAt', 'count', 'records'],
+    properties: {
+      name: { type: 'string' },
+      updatedAt: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+      count: { type: 'integer' },
+      records: { type: 'array', items: { allOf: [ref('Match'), { type: 'object', required: ['clamavName'], properties: { clamavName: { type: 'string' } } }] } },
+    },
+  },
   Health: {
     type: 'object',
     required: ['status', 'service'],
@@ -270,12 +334,13 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
   'POST /v1/files': {
     operationId: 'scanFiles',
     summary: `Digest and judge files sent in the body (up to ${INLINE_UPLOAD_BYTES / 1024 / 1024} MiB in all)`,
-    description: `The raw bytes as \`application/octet-stream\` (name in an optional \`X-File-Name\` header), or up to ${MAX_INLINE_FILES} file parts as \`multipart/form-data\`. Larger files go through \`POST /v1/uploads\`.`,
+    description: `The raw bytes as \`application/octet-stream\` (name in an optional \`X-File-Name\` header), or up to ${MAX_INLINE_FILES} file parts as \`multipart/form-data\`. Larger files go through \`POST /v1/uploads\`. A whole mail message as \`message/rfc822\` is answered with one verdict per attachment (decoded, attached messages opened), each with its \`mimePath\`; message text is not checked.`,
     requestBody: {
       required: true,
       content: {
         'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
         'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } } },
+        'message/rfc822': { schema: { type: 'string', format: 'binary' } },
       },
     },
     responses: {
@@ -385,6 +450,82 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       '503': errorResponse('`upstream_unavailable`: the list could not be written'),
     },
   },
+  'GET /vtapi/v2/file/report': {
+    operationId: 'virusTotalFileReport',
+    summary: 'VirusTotal v2 compatible report for one hash, for rspamd and other VirusTotal clients',
+    description:
+      'Set rspamd\'s `virustotal` scanner `url` to `https://HOST/vtapi/v2/file`. A known-bad hash is 200 with `response_code: 1` and 10 positives; any other hash is 404, which rspamd takes as clean. When the list cannot be read the answer is 503, which rspamd reports as a failed check, never as clean.',
+    security: [{ queryApiKey: [] }],
+    parameters: [
+      { name: 'apikey', in: 'query', required: true, description: 'An API key.', schema: { type: 'string' } },
+      { name: 'resource', in: 'query', required: true, description: 'One MD5, SHA-1 or SHA-256.', schema: { type: 'string' } },
+    ],
+    responses: {
+      '200': { description: 'Known-bad', content: { 'application/json': { schema: ref('VirusTotalReport') } } },
+      '400': errorResponse('`invalid_hash` or `invalid_request`: no resource, several, or not a hash'),
+      '401': errorResponse('`unauthorized`: deployed, no key or a key API Gateway does not know'),
+      '403': errorResponse('`unauthorized`: locally, no key or a wrong one (VirusTotal answers 403)'),
+      '404': errorResponse('`not_found`: not on the list (unknown, not clean)'),
+      '503': errorResponse('`upstream_unavailable`: the list could not be read; rspamd reports a failed check'),
+    },
+  },
+  'GET /v4/hash/{hash}': {
+    operationId: 'metaDefenderHashReport',
+    summary: 'MetaDefender v4 compatible hash report, for rspamd\'s metadefender scanner',
+    description: 'Set the scanner\'s `url` to `https://HOST/v4/hash`; it sends the key in an `apikey` header.',
+    security: [{ headerApiKey: [] }],
+    parameters: [{ name: 'hash', in: 'path', required: true, description: 'MD5, SHA-1 or SHA-256.', schema: { type: 'string' } }],
+    responses: {
+      '200': { description: 'Known-bad: infected', content: { 'application/json': { schema: ref('MetaDefenderReport') } } },
+      '400': errorResponse('`invalid_hash`'),
+      '401': errorResponse('`unauthorized`: no key or a wrong one'),
+      '404': errorResponse('`not_found`: not on the list (unknown, not clean)'),
+      '503': errorResponse('`upstream_unavailable`: the list could not be read'),
+    },
+  },
+  'GET /v1/exports/{format}': {
+    operationId: 'getExport',
+    summary: 'The list as an rspamd map, a ClamAV database or an IOC file',
+    description:
+      'Formats: `sha256.txt`, `sha1.txt`, `md5.txt` (rspamd maps: `#` comments, then one digest per line), `clamav.hsb` (SHA-256, and SHA-1 for records without one), `clamav.hdb` (MD5), `iocs.csv`, `iocs.json`. Answers carry `ETag` and `Last-Modified`; a request with `If-None-Match` or `If-Modified-Since` that shows the copy is current is answered 304. Compressed with gzip for clients that accept it. The key goes in `?apikey=`, since map fetchers send no headers of their own.',
+    security: [{ queryApiKey: [] }],
+    parameters: [
+      { name: 'format', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'apikey', in: 'query', required: false, description: 'An API key, when keys are required.', schema: { type: 'string' } },
+    ],
+    responses: {
+      '200': {
+        description: 'The export',
+        content: {
+          'text/plain': { schema: { type: 'string' } },
+          'text/csv': { schema: { type: 'string' } },
+          'application/json': { schema: ref('IocExport') },
+        },
+      },
+      '304': { description: 'Not modified since the copy named by `If-None-Match` or `If-Modified-Since`' },
+      '401': errorResponse('`unauthorized`: deployed, no key or a key API Gateway does not know'),
+      '403': errorResponse('`unauthorized`: locally, a missing or wrong key'),
+      '404': errorResponse('`not_found`: no such format; `formats` lists them'),
+      '503': errorResponse('`upstream_unavailable`: the list could not be read; no partial list is served'),
+    },
+  },
+  'HEAD /v1/exports/{format}': {
+    operationId: 'headExport',
+    summary: 'The headers of an export, for fetchers that check for changes first (rspamd maps)',
+    security: [{ queryApiKey: [] }],
+    parameters: [
+      { name: 'format', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'apikey', in: 'query', required: false, schema: { type: 'string' } },
+    ],
+    responses: {
+      '200': { description: 'The export changed (or no validator was sent): fetch it with GET' },
+      '304': { description: 'Not modified' },
+      '401': { description: 'Deployed: no key or an unknown one' },
+      '403': { description: 'Locally: a missing or wrong key' },
+      '404': { description: 'No such format' },
+      '503': { description: 'The list could not be read' },
+    },
+  },
   'GET /v1/health': {
     operationId: 'getHealth',
     summary: 'Liveness check',
@@ -422,6 +563,8 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
       schemas,
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        queryApiKey: { type: 'apiKey', in: 'query', name: 'apikey', description: 'An API key in the query, as VirusTotal clients and map fetchers send it.' },
+        headerApiKey: { type: 'apiKey', in: 'header', name: 'apikey', description: 'An API key in an apikey header, as MetaDefender clients send it.' },
         adminIam: {
           type: 'apiKey',
           in: 'header',

@@ -13,10 +13,24 @@ export interface Permissions {
   readonly uploads?: 'put' | 'readDelete';
 }
 
-export type FunctionId = 'lookup' | 'meta' | 'scan-inline' | 'create-upload' | 'upload-status' | 'scan-object' | 'admin';
+export type FunctionId =
+  | 'lookup'
+  | 'meta'
+  | 'scan-inline'
+  | 'create-upload'
+  | 'upload-status'
+  | 'scan-object'
+  | 'admin'
+  | 'gateway-compat'
+  | 'export'
+  | 'api-key-authorizer';
 
-/** What invokes a function: API Gateway for routes, or the upload bucket's ObjectCreated events. */
-export type FunctionTrigger = 'http' | 'upload-created';
+/**
+ * What invokes a function: API Gateway for routes, the upload bucket's ObjectCreated events, or API
+ * Gateway asking a Lambda authorizer for the API key of a request to a keyed route (deployed only; the
+ * local server checks keys itself).
+ */
+export type FunctionTrigger = 'http' | 'upload-created' | 'api-authorizer';
 
 /** One Lambda function: its entry module under the project root, its size and what it may touch. */
 export interface FunctionSpec {
@@ -29,7 +43,7 @@ export interface FunctionSpec {
   readonly trigger: FunctionTrigger;
 }
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
 /**
  * Who may call a route, and where the key travels:
@@ -40,8 +54,15 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * - `headerApiKey`: an `apikey` header, as rspamd's MetaDefender client sends it; missing or wrong is 401;
  * - `admin`: deployed, IAM (SigV4); locally the key in `HASHCHECK_ADMIN_KEY` as `x-api-key`.
  * Locally every kind but `none` and `admin` is enforced only when `HASHCHECK_API_KEYS` is set.
+ * Deployed, the keys of all three key kinds reach the usage plans through the same authorizer, and API
+ * Gateway answers a missing or wrong key itself (401 with the gateway responses of `HashcheckApi`).
  */
 export type RouteAuth = 'none' | 'apiKey' | 'queryApiKey' | 'headerApiKey' | 'admin';
+
+/** Whether routes of this kind need an API key of a usage plan, wherever the key travels. */
+export function requiresApiKey(auth: RouteAuth): boolean {
+  return auth === 'apiKey' || auth === 'queryApiKey' || auth === 'headerApiKey';
+}
 
 export interface RouteSpec {
   readonly method: HttpMethod;
@@ -66,6 +87,13 @@ export const MAX_INLINE_FILES = 20;
 
 /** Bulk lookups: up to 10,000 hashes, each possibly followed by a file path (`sha256sum` output). */
 export const MAX_BULK_HASHES = 10_000;
+
+/**
+ * Answers of at least this many bytes are gzip-compressed for clients that accept it: deployed by API
+ * Gateway (`minimumCompressionSize`), locally by the local server, the same way. Smaller answers are not
+ * worth the CPU.
+ */
+export const MIN_COMPRESSION_BYTES = 1024;
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {
@@ -132,6 +160,35 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     permissions: { knownHashes: 'read', scans: 'readWrite', uploads: 'readDelete' },
     trigger: 'upload-created',
   },
+  {
+    id: 'gateway-compat',
+    entry: 'lambdas/handlers/gateway-compat.ts',
+    description: 'Answers VirusTotal v2 and MetaDefender hash reports for mail gateways',
+    memorySize: 512,
+    // rspamd gives up after 5 s; the lookup deadline (3 s) answers 503 well before.
+    timeoutSeconds: 5,
+    permissions: { knownHashes: 'read' },
+    trigger: 'http',
+  },
+  {
+    id: 'export',
+    entry: 'lambdas/handlers/export.ts',
+    description: 'Exports the known-bad list as rspamd maps, ClamAV databases and IOC files',
+    memorySize: 1024,
+    // Reads the whole table with a paginated scan.
+    timeoutSeconds: 30,
+    permissions: { knownHashes: 'read' },
+    trigger: 'http',
+  },
+  {
+    id: 'api-key-authorizer',
+    entry: 'lambdas/handlers/api-key-authorizer.ts',
+    description: 'Hands API Gateway the API key of a request from where its route carries it, for usage plans',
+    memorySize: 256,
+    timeoutSeconds: 5,
+    permissions: {},
+    trigger: 'api-authorizer',
+  },
 ];
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -152,6 +209,14 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/uploads/{uploadId}', function: 'upload-status', auth: 'apiKey', maxBodyBytes: 0 },
   { method: 'GET', path: '/v1/health', function: 'meta', auth: 'none', maxBodyBytes: 0 },
   { method: 'GET', path: '/v1/openapi.json', function: 'meta', auth: 'none', maxBodyBytes: 0 },
+  // rspamd's virustotal scanner: `url = "https://HOST/vtapi/v2/file"`, key in `?apikey=`.
+  { method: 'GET', path: '/vtapi/v2/file/report', function: 'gateway-compat', auth: 'queryApiKey', maxBodyBytes: 0 },
+  // rspamd's metadefender scanner: `url = "https://HOST/v4/hash"`, key in an `apikey` header.
+  { method: 'GET', path: '/v4/hash/{hash}', function: 'gateway-compat', auth: 'headerApiKey', maxBodyBytes: 0 },
+  // rspamd maps and ClamAV updaters fetch by URL alone, so the key goes in `?apikey=`. rspamd checks a map
+  // for changes with a conditional HEAD and fetches it with GET only when it changed.
+  { method: 'GET', path: '/v1/exports/{format}', function: 'export', auth: 'queryApiKey', maxBodyBytes: 0 },
+  { method: 'HEAD', path: '/v1/exports/{format}', function: 'export', auth: 'queryApiKey', maxBodyBytes: 0 },
 ];
 
 /** The key handlers dispatch on: `METHOD /resource/{param}`, as API Gateway reports it. */

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { SCANS_KEY, SCANS_TTL_ATTRIBUTE } from '../../lambdas/adapters/table-schemas.js';
-import { FUNCTIONS, ROUTES, functionSpec, routeKey, type FunctionId } from '../../lambdas/http/routes.js';
+import { FUNCTIONS, ROUTES, functionSpec, requiresApiKey, routeKey, type FunctionId } from '../../lambdas/http/routes.js';
 import { SEED_FUNCTION } from '../../lib/known-hashes-seed.js';
 import { UPLOAD_KEY_PREFIX } from '../../lib/upload-bucket.js';
 import { actionsOf, logicalId, methodsByRoute, resourcesOfType, statementsOfRole, synthHashLookupStack } from './synth.js';
@@ -57,7 +57,7 @@ describe('HashLookupStack', () => {
   const deployedRoutes = stack.routes.map((r) => [routeKey(r), r] as const);
 
   it.each(deployedRoutes)('serves %s with its method, function and API key requirement', (key, route) => {
-    expect(methods.get(key)).toMatchObject({ HttpMethod: route.method, ApiKeyRequired: route.auth === 'apiKey' });
+    expect(methods.get(key)).toMatchObject({ HttpMethod: route.method, ApiKeyRequired: requiresApiKey(route.auth) });
     expect(JSON.stringify(methods.get(key)!['Integration'])).toContain(logicalId(stack.functions.get(route.function)!));
   });
 

@@ -3,7 +3,7 @@ import { EndpointType } from 'aws-cdk-lib/aws-apigateway';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { BINARY_MEDIA_TYPES, ROUTES, routeKey, type FunctionId, type RouteSpec } from '../../lambdas/http/routes.js';
+import { BINARY_MEDIA_TYPES, ROUTES, requiresApiKey, routeKey, type FunctionId, type RouteSpec } from '../../lambdas/http/routes.js';
 import { GATEWAY_ERRORS, HashcheckApi, type HashcheckApiProps } from '../../lib/hashcheck-api.js';
 import { inlineFunction, logicalId, methodsByRoute, onlyResource, resourcesOfType, testStack } from './synth.js';
 
@@ -66,8 +66,8 @@ describe('HashcheckApi', () => {
       expect(JSON.stringify(method!['Integration'])).toContain(logicalId(functions[route.function]!));
     });
 
-    it.each(ROUTES.map((r) => [routeKey(r), r] as const))('requires an API key on %s exactly when its auth is apiKey', (key, route) => {
-      expect(methods.get(key)!['ApiKeyRequired']).toBe(route.auth === 'apiKey');
+    it.each(ROUTES.map((r) => [routeKey(r), r] as const))('requires an API key on %s exactly when its auth takes a key', (key, route) => {
+      expect(methods.get(key)!['ApiKeyRequired']).toBe(requiresApiKey(route.auth));
     });
 
     it.each(ROUTES.map((r) => [routeKey(r), r] as const))('validates the request parameters of %s', (key, route) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../lambdas/http/routes.js';
 import { checkSchema } from '../support/json-schema.js';
@@ -60,6 +61,25 @@ const PROBES: { route: string; path: string; init?: RequestInit }[] = [
   })),
   { route: 'GET /v1/health', path: '/v1/health' },
   { route: 'GET /v1/openapi.json', path: '/v1/openapi.json' },
+  ...[
+    readFileSync(new URL('../fixtures/three-attachments.eml', import.meta.url)),
+    Buffer.from('not a message at all\n'),
+  ].map((body) => ({
+    route: 'POST /v1/files',
+    path: '/v1/files',
+    init: { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body },
+  })),
+  { route: 'GET /vtapi/v2/file/report', path: `/vtapi/v2/file/report?apikey=k&resource=${MSI_MD5}` },
+  { route: 'GET /vtapi/v2/file/report', path: `/vtapi/v2/file/report?apikey=k&resource=${'0'.repeat(32)}` },
+  { route: 'GET /vtapi/v2/file/report', path: '/vtapi/v2/file/report?apikey=k&resource=xyz' },
+  { route: 'GET /vtapi/v2/file/report', path: '/vtapi/v2/file/report?apikey=k' },
+  { route: 'GET /v4/hash/{hash}', path: `/v4/hash/${MSI_MD5}` },
+  { route: 'GET /v4/hash/{hash}', path: `/v4/hash/${'0'.repeat(64)}` },
+  { route: 'GET /v4/hash/{hash}', path: '/v4/hash/xyz' },
+  { route: 'GET /v1/exports/{format}', path: '/v1/exports/iocs.json' },
+  { route: 'GET /v1/exports/{format}', path: '/v1/exports/clamav.exe' },
+  { route: 'HEAD /v1/exports/{format}', path: '/v1/exports/sha256.txt', init: { method: 'HEAD' } },
+  { route: 'HEAD /v1/exports/{format}', path: '/v1/exports/clamav.exe', init: { method: 'HEAD' } },
 ];
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -106,6 +126,8 @@ describe('the OpenAPI document', () => {
       const { status, body } = await fetchJson(`${server.url}${probe.path}`, probe.init);
       const response = operation.responses[String(status)];
       expect(response, `status ${status} of ${probe.route} is documented`).toBeDefined();
+      // A HEAD answer is the headers of the GET answer, without a body.
+      if (method === 'HEAD') return expect(body).toBeUndefined();
       const schema = response.content['application/json'].schema;
       expect(checkSchema(body, schema, document)).toEqual([]);
     },

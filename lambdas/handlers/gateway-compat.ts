@@ -1,0 +1,45 @@
+import { metaDefenderReport, parseVirusTotalResource, virusTotalReport } from '../core/gateway-compat.js';
+import { parseHash } from '../core/hashes.js';
+import type { HashStore } from '../core/lookup.js';
+import { makeDynamoDbClient } from '../adapters/clients.js';
+import { readConfig } from '../adapters/config.js';
+import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
+import { makeLogger } from '../adapters/logger.js';
+import { makeHttpHandler, type Log } from '../http/handler.js';
+import { publicBaseUrl } from '../http/public-url.js';
+
+/**
+ * The routes mail gateways already have clients for: VirusTotal v2 `GET /vtapi/v2/file/report` (rspamd's
+ * `virustotal` scanner, key in `?apikey=`) and MetaDefender `GET /v4/hash/{hash}` (rspamd's `metadefender`
+ * scanner, key in an `apikey` header). Unknown hashes are 404, which both take as clean; a store failure
+ * is 503, which both report as a failed check.
+ */
+export function makeGatewayCompatHandler(deps: { store: HashStore; log: Log; now: () => Date }) {
+  return makeHttpHandler(
+    {
+      'GET /vtapi/v2/file/report': async (event) => {
+        const hash = parseVirusTotalResource(event.queryStringParameters?.['resource']);
+        return { statusCode: 200, json: await virusTotalReport(hash, { baseUrl: publicBaseUrl(event), now: deps.now }, deps) };
+      },
+      'GET /v4/hash/{hash}': async (event) => {
+        const hash = parseHash(event.pathParameters?.['hash'] ?? '');
+        return { statusCode: 200, json: await metaDefenderReport(hash, { baseUrl: publicBaseUrl(event), now: deps.now }, deps) };
+      },
+    },
+    deps,
+  );
+}
+
+function defaultDeps() {
+  const config = readConfig(['knownHashesTable']);
+  return {
+    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
+      tableName: config.knownHashesTable,
+      readDeadlineMs: config.lookupDeadlineMs,
+    }),
+    log: makeLogger(),
+    now: () => new Date(),
+  };
+}
+
+export const handler = makeGatewayCompatHandler(defaultDeps());
