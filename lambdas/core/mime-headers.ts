@@ -11,14 +11,29 @@ export interface StructuredHeader {
   readonly params: ReadonlyMap<string, string>;
 }
 
-/** Decodes bytes in a named charset; an unknown charset falls back to UTF-8 rather than failing the message. */
+/** windows-1252 at 0x80-0x9F, where it differs from ISO-8859-1 (undefined positions stay C1 controls). */
+const WINDOWS_1252_HIGH = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+
+/**
+ * Decodes bytes in a named charset; an unknown charset falls back to UTF-8 rather than failing the message.
+ * windows-1252 (which the WHATWG labels `iso-8859-1` and `us-ascii` also mean, and which Outlook uses) is
+ * decoded here: Node's decoder reads it as ISO-8859-1 and loses `€`, curly quotes and dashes.
+ */
 export function decodeCharset(bytes: Uint8Array, charset: string | undefined): string {
   const label = (charset ?? '').trim().toLowerCase() || 'utf-8';
+  let decoder: TextDecoder;
   try {
-    return new TextDecoder(label).decode(bytes);
+    decoder = new TextDecoder(label);
   } catch {
-    return new TextDecoder('utf-8').decode(bytes);
+    decoder = new TextDecoder('utf-8');
   }
+  if (decoder.encoding !== 'windows-1252') return decoder.decode(bytes);
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(byte >= 0x80 && byte <= 0x9f ? WINDOWS_1252_HIGH[byte - 0x80]! : byte);
+  return text;
 }
 
 /** Drops `(comments)`, which RFC 822 allows in structured headers, outside quoted strings. */
