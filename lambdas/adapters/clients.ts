@@ -10,7 +10,8 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'hashcheck-local', secretAccessKey: 'ha
 export function makeDynamoDbClient(options: { endpoint?: string; region?: string } = {}): DynamoDBClient {
   return new DynamoDBClient({
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 2500 },
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and keeps waiting.
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 2500, throwOnRequestTimeout: true },
     ...(options.endpoint
       ? { endpoint: options.endpoint, region: options.region ?? 'us-east-1', credentials: LOCAL_CREDENTIALS }
       : {}),

@@ -25,7 +25,10 @@ export interface DynamoDbHashStoreOptions {
   readonly tableName: string;
   /** Batch calls in flight at once for one lookup. @default 4 */
   readonly concurrency?: number;
-  /** Milliseconds a read may spend retrying unprocessed keys. @default 3000 */
+  /**
+   * Milliseconds a lookup may take in all: every GetItem and BatchGetItem call is aborted when they are
+   * up, and retries of unprocessed keys stop before them. @default 3000
+   */
   readonly readDeadlineMs?: number;
   /** Milliseconds a write may spend retrying unprocessed items. @default 60000 */
   readonly writeDeadlineMs?: number;
@@ -84,13 +87,22 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
-/** Runs `work` over `items` with at most `limit` calls in flight; the first failure rejects the whole. */
+/**
+ * Runs `work` over `items` with at most `limit` calls in flight; the first failure rejects the whole, and
+ * the other workers take no new item after it, so a failed lookup stops calling a store in trouble.
+ */
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const item = items[next++]!;
-      await work(item);
+      try {
+        await work(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -135,21 +147,23 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
   async getStored(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
     const found = new Map<HashHex, KnownRecord>();
     if (hashes.length === 0) return found;
+    const deadline = this.now() + this.readDeadlineMs;
     if (hashes.length === 1) {
-      const item = await this.call('read', () =>
-        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [KNOWN_HASHES_KEY]: { S: hashes[0]! } } })),
+      const item = await this.readBy(deadline, (abortSignal) =>
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [KNOWN_HASHES_KEY]: { S: hashes[0]! } } }), {
+          abortSignal,
+        }),
       );
       if (item.Item) found.set(hashes[0]!, fromItem(item.Item));
       return found;
     }
-    const deadline = this.now() + this.readDeadlineMs;
     await forEachLimited(chunk(hashes, READ_BATCH), this.concurrency, async (keys) => {
       let pending: KeysAndAttributes | undefined = { Keys: keys.map((hash) => ({ [KNOWN_HASHES_KEY]: { S: hash } })) };
       for (let attempt = 0; pending?.Keys?.length; attempt++) {
         if (attempt > 0) await this.backoff(attempt, deadline, `${pending.Keys.length} keys stayed unprocessed`);
         const request: KeysAndAttributes = pending;
-        const output = await this.call('read', () =>
-          this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } })),
+        const output = await this.readBy(deadline, (abortSignal) =>
+          this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } }), { abortSignal }),
         );
         for (const item of output.Responses?.[this.tableName] ?? []) {
           found.set(item[KNOWN_HASHES_KEY]!.S as HashHex, fromItem(item));
@@ -231,6 +245,39 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
       throw new UpstreamUnavailableError(`The known-bad list could not be read in time: ${what} after ${attempt} attempts.`);
     }
     await this.sleep(delay);
+  }
+
+  /**
+   * One read that must be answered by `deadline`. The SDK client alone would allow each call its request
+   * timeout once per attempt, stacked up; here the call is aborted when the lookup's time is up, and
+   * the lookup answers then whatever the SDK is still doing (waiting between retries included).
+   */
+  private async readBy<T>(deadline: number, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const remaining = deadline - this.now();
+    if (remaining <= 0) throw this.lateError();
+    const signal = AbortSignal.timeout(remaining);
+    let onAbort = () => {};
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(this.lateError());
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([
+        this.call('read', () => send(signal)).catch((error: unknown) => {
+          throw signal.aborted ? this.lateError(error) : error;
+        }),
+        timedOut,
+      ]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private lateError(cause?: unknown): UpstreamUnavailableError {
+    return new UpstreamUnavailableError(
+      `The known-bad list did not answer within ${this.readDeadlineMs} ms; try again shortly.`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /** Translates every SDK failure into the domain error, keeping the cause for the log. */
