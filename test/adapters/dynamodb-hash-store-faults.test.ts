@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
+import { DynamoDbHashStore } from '../../lambdas/adapters/dynamodb-hash-store.js';
+import { UpstreamUnavailableError } from '../../lambdas/core/errors.js';
+import type { HashHex } from '../../lambdas/core/hashes.js';
+import type { KnownRecord } from '../../lambdas/core/records.js';
+import { startLocalDynamoDb } from '../../local/dynamodb-local.js';
+import { createKnownHashesTable, startTestDynamoDb } from '../support/dynamodb.js';
+import { startFaultyDynamoDb, type FaultyDynamoDb } from '../support/faulty-dynamodb.js';
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex') as HashHex;
+
+function makeRecord(i: number): KnownRecord {
+  return {
+    sha256: hex(32),
+    sha1: hex(20),
+    md5: hex(16),
+    fileName: `fault-${i}.dll`,
+    platform: 'windows',
+    version: '1.0',
+    kind: 'library',
+    stage: 'test',
+    campaign: 'fault test',
+    confidence: 'high',
+    sources: ['fault test'],
+  };
+}
+
+/** Milliseconds `work` took to settle, and how it settled. */
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const started = performance.now();
+  try {
+    const value = await work();
+    return { ms: performance.now() - started, value };
+  } catch (error) {
+    return { ms: performance.now() - started, error };
+  }
+}
+
+let emulator: Awaited<ReturnType<typeof startTestDynamoDb>>;
+let proxy: FaultyDynamoDb;
+let client: ReturnType<typeof makeDynamoDbClient>;
+let tableName: string;
+let known: KnownRecord;
+
+beforeAll(async () => {
+  emulator = await startTestDynamoDb();
+  proxy = await startFaultyDynamoDb(emulator.dynamoDb.endpoint);
+  client = makeDynamoDbClient({ endpoint: proxy.endpoint });
+});
+
+afterAll(async () => {
+  client.destroy();
+  await proxy.close();
+  await emulator.close();
+});
+
+beforeEach(async () => {
+  proxy.mode = 'pass';
+  proxy.onRequest = undefined;
+  proxy.calls.clear();
+  tableName = await createKnownHashesTable(emulator.client);
+  known = makeRecord(1);
+  await new DynamoDbHashStore(client, { tableName }).putRecords([known]);
+});
+
+describe('DynamoDbHashStore under store faults', () => {
+  it('fails a single lookup on a slow store within its deadline, not after the SDK timeouts stacked up', async () => {
+    const store = new DynamoDbHashStore(client, { tableName, readDeadlineMs: 1000 });
+    proxy.mode = 'slow';
+    proxy.delayMs = 10_000;
+    const { ms, error } = await timed(() => store.getMany([known.md5!]));
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toContain('did not answer within 1000 ms');
+    expect(ms).toBeGreaterThanOrEqual(900);
+    expect(ms).toBeLessThan(1000 + 2000);
+  });
+
+  it('fails a bulk lookup on a slow store within the default deadline of 3 s', async () => {
+    const store = new DynamoDbHashStore(client, { tableName });
+    proxy.mode = 'slow';
+    proxy.delayMs = 10_000;
+    const asked = [known.sha256!, ...Array.from({ length: 249 }, () => hex(32))];
+    const { ms, error } = await timed(() => store.getMany(asked));
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(ms).toBeLessThan(3000 + 2000);
+  });
+
+  it('answers when a slow store still answers within the deadline', async () => {
+    const store = new DynamoDbHashStore(client, { tableName, readDeadlineMs: 3000 });
+    proxy.mode = 'slow';
+    proxy.delayMs = 200;
+    const found = await store.getMany([known.sha1!, hex(16)]);
+    expect(found.get(known.sha1!)?.fileName).toBe('fault-1.dll');
+  });
+
+  it.each(['drop', 'error500', 'throttle'] as const)('fails with UpstreamUnavailableError, keeping the cause, when the store answers %s', async (mode) => {
+    const store = new DynamoDbHashStore(client, { tableName });
+    proxy.mode = mode;
+    for (const asked of [[known.md5!], [known.md5!, hex(20)]]) {
+      const { error, ms } = await timed(() => store.getMany(asked));
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect((error as Error).cause).toBeDefined();
+      expect(ms).toBeLessThan(3000 + 2000);
+    }
+    proxy.mode = 'pass';
+    expect((await store.getMany([known.md5!])).get(known.md5!)?.fileName).toBe('fault-1.dll');
+  });
+
+  it('fails a 10,000-hash lookup when the store stops in the middle, stops calling it, and answers once it is back', async () => {
+    // A store of its own, stopped and restarted on the same address behind the proxy.
+    const dir = await mkdtemp(join(tmpdir(), 'hashcheck-stop-'));
+    let own = await startLocalDynamoDb(dir);
+    const ownProxy = await startFaultyDynamoDb(own.endpoint);
+    const ownClient = makeDynamoDbClient({ endpoint: ownProxy.endpoint });
+    try {
+      const ownSetup = makeDynamoDbClient({ endpoint: own.endpoint });
+      const ownTable = await createKnownHashesTable(ownSetup);
+      ownSetup.destroy();
+      const store = new DynamoDbHashStore(ownClient, { tableName: ownTable });
+      const records = Array.from({ length: 50 }, (_, i) => makeRecord(i));
+      await store.putRecords(records);
+      const asked = [...records.map((r) => r.sha256!), ...Array.from({ length: 9_950 }, () => hex(32))];
+
+      let stopping: Promise<void> | undefined;
+      ownProxy.onRequest = (operation, count) => {
+        if (operation === 'BatchGetItem' && count === 10) stopping = own.close();
+      };
+      const { error } = await timed(() => store.getMany(asked));
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      // 100 batches were due; the lookup gave up after the failure instead of calling on for each.
+      expect(ownProxy.calls.get('BatchGetItem')!).toBeLessThan(40);
+      await stopping;
+
+      ownProxy.onRequest = undefined;
+      own = await startLocalDynamoDb(dir, Number(new URL(own.endpoint).port));
+      const found = await store.getMany(asked);
+      expect(found.size).toBe(50);
+    } finally {
+      ownClient.destroy();
+      await ownProxy.close();
+      await own.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
