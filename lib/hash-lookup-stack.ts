@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { EndpointType, QuotaSettings, ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -11,6 +11,8 @@ import { FailedEventsQueue } from './failed-events-queue.js';
 import { bindPermissions } from './permissions.js';
 import { ScansTable } from './scans-table.js';
 import { UploadBucket } from './upload-bucket.js';
+import { allowBrowserOrigin } from './api-cors.js';
+import { WebFormSite, type WebFormOptions } from './web-form-site.js';
 
 export interface HashLookupStackProps extends StackProps {
   /**
@@ -78,6 +80,13 @@ export interface HashLookupStackProps extends StackProps {
    * @default - none
    */
   readonly webAclArn?: string;
+  /**
+   * The web form: a static page on CloudFront (`WebFormSite`) that calls this API and sends large files
+   * straight to the upload bucket. Its origin is then the one browser origin the API's CORS answers
+   * allow, and is added to the upload bucket's. `false` leaves the form out.
+   * @default {} - deployed with WebFormSite's defaults
+   */
+  readonly webForm?: WebFormOptions | false;
 }
 
 /**
@@ -90,7 +99,10 @@ export interface HashLookupStackProps extends StackProps {
  *
  * Outputs: `ApiUrl` (the stage URL), `ApiKeyId` (read the key with
  * `aws apigateway get-api-key --api-key <id> --include-value`), `KnownHashesTableName`,
- * `ScansTableName`, `UploadBucketName`, `FailedScansQueueUrl`.
+ * `ScansTableName`, `UploadBucketName`, `FailedScansQueueUrl`, and `WebFormUrl` with the web form.
+ *
+ * The web form (`WebFormSite`, unless `webForm: false`) is told the API's URL at deploy time; the API's
+ * and the upload bucket's CORS rules allow its origin.
  */
 export class HashLookupStack extends Stack {
   /** The KnownHashes table. */
@@ -109,6 +121,8 @@ export class HashLookupStack extends Stack {
   public readonly seed: KnownHashesSeed;
   /** The REST API. */
   public readonly api: HashcheckApi;
+  /** The web form, unless `webForm: false`. */
+  public readonly webForm: WebFormSite | undefined;
 
   constructor(scope: Construct, id: string, props: HashLookupStackProps = {}) {
     super(scope, id, props);
@@ -118,7 +132,11 @@ export class HashLookupStack extends Stack {
     this.seed = new KnownHashesSeed(this, 'Seed', { table: this.knownHashes, logRetention, seedFile: props.seedFile });
 
     this.scans = new ScansTable(this, 'Scans');
-    this.uploads = new UploadBucket(this, 'Uploads', { allowedOrigins: props.uploadAllowedOrigins });
+    // The web form's domain is known only once its distribution exists, below; the rule reads it then.
+    const webFormOrigin = Lazy.string({ produce: () => this.webForm?.origin });
+    this.uploads = new UploadBucket(this, 'Uploads', {
+      allowedOrigins: [...(props.uploadAllowedOrigins ?? []), ...(props.webForm === false ? [] : [webFormOrigin])],
+    });
     this.failedScans = new FailedEventsQueue(this, 'FailedScans');
     const targets = { knownHashes: this.knownHashes, scans: this.scans, uploads: this.uploads };
 
@@ -149,6 +167,29 @@ export class HashLookupStack extends Stack {
       endpointType: props.endpointType,
       webAclArn: props.webAclArn,
     });
+
+    if (props.webForm !== false) {
+      // The CSP names the region's S3 endpoint rather than the upload bucket: the bucket's CORS rule names
+      // this site, and each naming the other would be a dependency cycle.
+      this.webForm = new WebFormSite(this, 'WebForm', {
+        logRetention,
+        ...props.webForm,
+        apiUrl: this.api.url,
+        connectOrigins: [
+          `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}`,
+          `https://*.s3.${this.region}.${this.urlSuffix}`,
+        ],
+      });
+      const httpIds = new Set((props.functions ?? FUNCTIONS).filter((s) => s.trigger === 'http').map((s) => s.id));
+      allowBrowserOrigin({
+        restApi: this.api.restApi,
+        // A page has no business with the admin routes: they take SigV4, which browsers do not send.
+        routes: this.routes.filter((r) => r.auth !== 'admin'),
+        origin: this.webForm.origin,
+        functions: [...functions].filter(([fnId]) => httpIds.has(fnId)).map(([, fn]) => fn),
+      });
+      new CfnOutput(this, 'WebFormUrl', { value: this.webForm.url, description: 'The web form: check files and hashes in a browser' });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API (the stage); routes start with /v1' });
     new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'Id of the API key of the standard usage plan' });

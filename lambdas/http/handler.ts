@@ -32,12 +32,28 @@ const BASE_HEADERS: Readonly<Record<string, string>> = {
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
 };
 
+/** The variable naming the one browser origin allowed to read answers (the web form's); set by the stack. */
+export const CORS_ORIGIN_VARIABLE = 'HASHCHECK_CORS_ORIGIN';
+
+/**
+ * CORS headers for the web form's origin, read once at cold start; none when the variable is unset (the
+ * local server serves the form on the API's own origin). API Gateway answers the preflight itself.
+ */
+export function corsHeaders(env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
+  const origin = env[CORS_ORIGIN_VARIABLE]?.trim();
+  if (!origin) return {};
+  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'x-request-id, retry-after', vary: 'Origin' };
+}
+
+const CORS_HEADERS = corsHeaders();
+
 function toResult(result: HttpResult, requestId: string): APIGatewayProxyResult {
   const isJson = result.text === undefined;
   return {
     statusCode: result.statusCode,
     headers: {
       ...BASE_HEADERS,
+      ...CORS_HEADERS,
       'content-type': isJson ? 'application/json; charset=utf-8' : (result.contentType ?? 'text/plain; charset=utf-8'),
       'x-request-id': requestId,
       ...result.headers,

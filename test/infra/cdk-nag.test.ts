@@ -42,6 +42,9 @@ describe('cdk-nag AwsSolutions', () => {
     expect([...ids].sort()).toEqual([
       'AwsSolutions-APIG3',
       'AwsSolutions-APIG4',
+      'AwsSolutions-CFR1',
+      'AwsSolutions-CFR2',
+      'AwsSolutions-CFR4',
       'AwsSolutions-COG4',
       'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
