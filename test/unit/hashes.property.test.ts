@@ -1,0 +1,140 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidHashError } from '../../lambdas/core/errors.js';
+import { parseHash, parseHashList, splitHashLines } from '../../lambdas/core/hashes.js';
+
+const HEX = '0123456789abcdefABCDEF'.split('');
+const ALGORITHMS = { 32: 'md5', 40: 'sha1', 64: 'sha256' } as const;
+
+/** A digest of a valid length in any mix of upper and lower case. */
+const anyCaseDigest = fc
+  .constantFrom(32, 40, 64)
+  .chain((length) => fc.array(fc.constantFrom(...HEX), { minLength: length, maxLength: length }).map((chars) => chars.join('')));
+
+/** White space `String.prototype.trim` drops, as pasted lists and `sha256sum` output carry it. */
+const whiteSpace = fc.array(fc.constantFrom(' ', '\t', '\r', '\n', '\v', '\f', '\u00a0', '\u2003', '\ufeff'), { maxLength: 4 }).map((c) => c.join(''));
+
+/** Whether `text`, once trimmed, is a digest the service takes. */
+const isDigest = (text: string) => /^[0-9a-fA-F]+$/.test(text.trim()) && text.trim().length in ALGORITHMS;
+
+/** Calls `work` and returns what it threw, or `undefined`. */
+function thrown(work: () => unknown): unknown {
+  try {
+    work();
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+describe('parseHash, for any input', () => {
+  it('parses every case and white-space variant of a valid digest to the same lower-case hash', () => {
+    fc.assert(
+      fc.property(anyCaseDigest, whiteSpace, whiteSpace, (digest, before, after) => {
+        const parsed = parseHash(`${before}${digest}${after}`);
+        expect(parsed.hash).toBe(digest.toLowerCase());
+        expect(parsed.algorithm).toBe(ALGORITHMS[digest.length as 32 | 40 | 64]);
+        expect(parseHash(digest.toUpperCase())).toEqual(parsed);
+      }),
+    );
+  });
+
+  it('rejects hex of any other length with InvalidHashError', () => {
+    const otherLength = fc.integer({ min: 0, max: 200 }).filter((n) => !(n in ALGORITHMS));
+    fc.assert(
+      fc.property(otherLength, fc.infiniteStream(fc.constantFrom(...HEX)), (length, chars) => {
+        const text = [...chars.take(length)].join('');
+        expect(thrown(() => parseHash(text))).toBeInstanceOf(InvalidHashError);
+      }),
+    );
+  });
+
+  it('rejects a valid digest with any one character replaced by a non-hex one', () => {
+    const nonHex = fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }).filter((c) => !/[0-9a-fA-F]/.test(c) && c.trim() !== '');
+    fc.assert(
+      fc.property(anyCaseDigest, fc.nat(), nonHex, (digest, at, bad) => {
+        const i = at % digest.length;
+        expect(thrown(() => parseHash(digest.slice(0, i) + bad + digest.slice(i + 1)))).toBeInstanceOf(InvalidHashError);
+      }),
+    );
+  });
+
+  it('either returns a lower-case digest or throws InvalidHashError, and nothing else, whatever the string', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.constantFrom(...HEX, ' ', 'x') })), (text) => {
+        const error = thrown(() => parseHash(text));
+        if (isDigest(text)) {
+          expect(error).toBeUndefined();
+          expect(parseHash(text).hash).toMatch(/^[0-9a-f]+$/);
+        } else {
+          expect(error).toBeInstanceOf(InvalidHashError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** A line of a pasted list that is an entry: neither blank nor a comment, and without a line break. */
+const entryLine = fc
+  .oneof(
+    fc.tuple(whiteSpace.map((w) => w.replace(/[\r\n]/g, '')), anyCaseDigest, fc.constantFrom('', '  ', '\t', '  ./path/to/file.dll')).map(([w, d, t]) => `${w}${d}${t}`),
+    fc.string({ unit: 'grapheme', minLength: 1 }),
+  )
+  .map((line) => line.replace(/[\r\n\u2028\u2029]/g, ''))
+  .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
+
+/** A line that is never an entry. */
+const ignoredLine = fc.oneof(
+  whiteSpace.map((w) => w.replace(/[\r\n]/g, '')),
+  fc.string({ unit: 'grapheme' }).map((s) => `#${s.replace(/[\r\n]/g, '')}`),
+  fc.string({ unit: 'grapheme' }).map((s) => `   # ${s.replace(/[\r\n]/g, '')}`),
+);
+
+/** A pasted list: entries in order, with ignored lines anywhere between them. */
+const pastedList = fc.array(fc.tuple(fc.array(ignoredLine, { maxLength: 2 }), entryLine), { maxLength: 40 }).map((groups) => ({
+  entries: groups.map(([, entry]) => entry),
+  lines: groups.flatMap(([ignored, entry]) => [...ignored, entry]),
+}));
+
+describe('splitHashLines and parseHashList, for any pasted list', () => {
+  it('keep every entry, in order, and nothing else', () => {
+    fc.assert(
+      fc.property(pastedList, fc.array(ignoredLine, { maxLength: 3 }), ({ entries, lines }, trailing) => {
+        expect(splitHashLines([...lines, ...trailing].join('\n'))).toEqual(entries);
+      }),
+    );
+  });
+
+  it('give the same result for CRLF and LF line ends', () => {
+    fc.assert(
+      fc.property(pastedList, ({ lines }) => {
+        const lf = lines.join('\n');
+        const crlf = lines.join('\r\n');
+        expect(splitHashLines(crlf)).toEqual(splitHashLines(lf));
+        expect(parseHashList(splitHashLines(crlf))).toEqual(parseHashList(splitHashLines(lf)));
+      }),
+    );
+  });
+
+  it('never make an entry of a comment or a blank line', () => {
+    fc.assert(
+      fc.property(fc.array(ignoredLine, { maxLength: 30 }), fc.constantFrom('\n', '\r\n'), (lines, end) => {
+        expect(splitHashLines(lines.join(end))).toEqual([]);
+      }),
+    );
+  });
+
+  it('answer each entry once, in order, parsed exactly when parseHash takes it', () => {
+    fc.assert(
+      fc.property(pastedList, ({ entries, lines }) => {
+        const results = parseHashList(splitHashLines(lines.join('\r\n')));
+        expect(results.map((r) => r.input)).toEqual(entries);
+        for (const result of results) {
+          if ('parsed' in result) expect(result.parsed).toEqual(parseHash(result.input));
+          else expect(result.error).toBeInstanceOf(InvalidHashError);
+        }
+      }),
+    );
+  });
+});
