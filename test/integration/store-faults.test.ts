@@ -44,7 +44,7 @@ function askEveryWay() {
   ]);
 }
 
-function expectFailedClosed(answers: Awaited<ReturnType<typeof askEveryWay>>) {
+function expectFailedClosed(answers: readonly Awaited<ReturnType<typeof fetchJson>>[]) {
   for (const answer of answers) {
     expect(answer.status).toBe(503);
     expect(answer.body.error.code).toBe('upstream_unavailable');
