@@ -4,9 +4,21 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { RESOURCE_VARIABLES } from '../lambdas/adapters/config.js';
 import { KNOWN_HASHES_KEY } from '../lambdas/adapters/table-schemas.js';
+import type { Permissions } from '../lambdas/http/routes.js';
 
-/** The access a function gets to the KnownHashes table: lookups read, imports read and write. */
-export type TableAccess = 'read' | 'readWrite';
+/** The access a function gets to the KnownHashes table, as the route table names it. */
+export type TableAccess = NonNullable<Permissions['knownHashes']>;
+
+/**
+ * The DynamoDB actions behind each access, exactly those `DynamoDbHashStore` calls: lookups read items by
+ * key (GetItem for one hash, BatchGetItem for more), exports scan the table and read nothing by key, and
+ * imports read items by key and write them in batches. No query, update or delete; only exports scan.
+ */
+export const KNOWN_HASHES_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+  list: ['dynamodb:Scan'],
+  readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+};
 
 export interface HashTableProps {
   /**
@@ -52,10 +64,17 @@ export class HashTable extends Construct {
     });
   }
 
-  /** Grants `fn` the given access and sets `KNOWN_HASHES_TABLE` (the name `readConfig` reads) on it. */
+  /**
+   * Grants `fn` the given access (see {@link KNOWN_HASHES_ACTIONS}) on the table, and on its key when it
+   * has one of its own, and sets `KNOWN_HASHES_TABLE` (the name `readConfig` reads) on it.
+   */
   public bindTable(fn: LambdaFunction, access: TableAccess): void {
-    if (access === 'read') this.table.grantReadData(fn);
-    else this.table.grantReadWriteData(fn);
+    this.table.grant(fn, ...KNOWN_HASHES_ACTIONS[access]);
+    const key = this.table.encryptionKey;
+    if (key) {
+      if (access === 'readWrite') key.grantEncryptDecrypt(fn);
+      else key.grantDecrypt(fn);
+    }
     fn.addEnvironment(RESOURCE_VARIABLES.knownHashesTable, this.table.tableName);
   }
 }

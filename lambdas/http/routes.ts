@@ -5,8 +5,11 @@
 
 /** What a function may touch. The CDK construct that grants an access also sets the matching variable. */
 export interface Permissions {
-  /** The KnownHashes table: `read` for lookups, `readWrite` for imports. */
-  readonly knownHashes?: 'read' | 'readWrite';
+  /**
+   * The KnownHashes table: `read` for lookups (items by key), `list` for exports (the whole table by a
+   * scan, nothing by key), `readWrite` for imports.
+   */
+  readonly knownHashes?: 'read' | 'list' | 'readWrite';
   /** The Scans table of uploads. */
   readonly scans?: 'read' | 'write' | 'readWrite';
   /** The upload bucket: `put` to presign uploads, `readDelete` to scan and then remove an object. */
@@ -177,7 +180,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memorySize: 1024,
     // Reads the whole table with a paginated scan.
     timeoutSeconds: 30,
-    permissions: { knownHashes: 'read' },
+    permissions: { knownHashes: 'list' },
     trigger: 'http',
   },
   {
