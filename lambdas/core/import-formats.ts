@@ -81,6 +81,7 @@ export function parseImport(text: string, options: { format?: ImportFormat; defa
             ? stixDrafts(parseJson(text, 'STIX bundle'), defaults)
             : mispDrafts(parseJson(text, 'MISP event'), defaults);
 
+
   const records: KnownRecord[] = [];
   const rejected: RejectedInput[] = [];
   const seen = new Map<string, string>();
@@ -264,7 +265,11 @@ function confidenceWord(value: unknown): string | undefined {
 }
 
 function stixSources(object: StixObject, byId: Map<string, StixObject>, bundleId: string): string[] {
-  const references = Array.isArray(object['external_references']) ? (object['external_references'] as Record<string, unknown>[]) : [];
+  const references = Array.isArray(object['external_references'])
+    ? (object['external_references'] as unknown[]).filter(
+        (r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r),
+      )
+    : [];
   const sources = references.flatMap((r) => [r['url'] ?? r['source_name']].filter((s): s is string => typeof s === 'string'));
   const author = byId.get(String(object['created_by_ref'] ?? ''))?.['name'];
   if (typeof author === 'string') sources.push(author);
@@ -276,9 +281,14 @@ function stixSources(object: StixObject, byId: Map<string, StixObject>, bundleId
  * objects with `hashes`. Comparisons joined by AND in one observation describe one file; OR separates files.
  * The campaign comes from what the indicator `indicates` (campaign, intrusion set, malware), else its name.
  */
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 function stixDrafts(json: unknown, defaults: ImportDefaults): DraftRow[] {
-  const bundle = json as { id?: string; objects?: unknown };
-  if (!Array.isArray(bundle.objects)) throw new InvalidRequestError('The STIX bundle has no objects array.');
+  if (!isObject(json) || !Array.isArray(json['objects'])) throw new InvalidRequestError('The STIX bundle has no objects array.');
+  const bundle = json as { id?: string; objects: unknown[] };
+  const misplaced = bundle.objects.findIndex((o) => !isObject(o));
+  if (misplaced >= 0) throw new InvalidRequestError(`The STIX bundle's object ${misplaced + 1} is not a JSON object.`);
   const objects = bundle.objects as StixObject[];
   const bundleId = String(bundle.id ?? 'bundle');
   const byId = new Map(objects.filter((o) => typeof o.id === 'string').map((o) => [o.id!, o]));
@@ -338,19 +348,23 @@ const MISP_THREAT_LEVEL: Readonly<Record<string, string>> = { '1': 'high', '2': 
  * attributes, `filename|<hash>` pairs, and `file` objects whose hash attributes describe one file.
  */
 function mispDrafts(json: unknown, defaults: ImportDefaults): DraftRow[] {
-  const root = json as Record<string, unknown> | unknown[];
-  const wrapped = Array.isArray(root) ? root : Array.isArray(root['response']) ? (root['response'] as unknown[]) : [root];
-  const events = wrapped.map((w) => (w as Record<string, unknown>)['Event'] as Record<string, unknown> | undefined);
-  if (events.some((e) => typeof e !== 'object' || e === null)) throw new InvalidRequestError('The MISP JSON has no Event object.');
+  if (!isObject(json) && !Array.isArray(json)) throw new InvalidRequestError('The MISP JSON has no Event object.');
+  const wrapped = Array.isArray(json) ? json : Array.isArray(json['response']) ? (json['response'] as unknown[]) : [json];
+  const events = wrapped.map((w) => (isObject(w) ? w['Event'] : undefined));
+  if (events.length === 0 || !events.every(isObject)) throw new InvalidRequestError('The MISP JSON has no Event object.');
   const drafts: DraftRow[] = [];
   for (const event of events as Record<string, unknown>[]) {
-    const orgName = (event['Orgc'] as Record<string, unknown> | undefined)?.['name'];
+    const orgName = isObject(event['Orgc']) ? event['Orgc']['name'] : undefined;
     const base: Draft = {
       campaign: typeof event['info'] === 'string' ? event['info'] : undefined,
       sources: [`MISP event ${String(event['uuid'] ?? event['id'] ?? '')}${typeof orgName === 'string' ? ` (${orgName})` : ''}`.trim()],
       confidence: MISP_THREAT_LEVEL[String(event['threat_level_id'])] ?? defaults.confidence,
     };
-    const attributes = (list: unknown) => (Array.isArray(list) ? (list as Record<string, unknown>[]) : []);
+    const attributes = (list: unknown): Record<string, unknown>[] => {
+      if (!Array.isArray(list)) return [];
+      if (!list.every(isObject)) throw new InvalidRequestError('A MISP attribute or object is not a JSON object.');
+      return list;
+    };
     for (const a of attributes(event['Attribute'])) {
       const type = String(a['type'] ?? '');
       const value = String(a['value'] ?? '');
