@@ -30,6 +30,9 @@ Usage:
                                          -f FILE or standard input (lists, sha256sum
                                          output, CSV exports)
   hashcheck scan [options] PATH...       hash files and folders here and look them up
+  hashcheck import [options] FILE        add a feed to the list (administrators): CSV,
+                                         JSON Lines, hash lists, STIX 2.1, MISP; its
+                                         options and exit status: import --help
   hashcheck help [COMMAND]               help on a command
 
 A hash or file is "malicious" when it is on the known-bad list, "unknown" otherwise:
@@ -123,4 +126,73 @@ Examples:
   hashcheck scan --json --ignore-unreadable / 2>scan-errors.log
   hashcheck scan --upload suspicious-installer.msi
   HASHCHECK_URL=https://abc123.execute-api.eu-west-1.amazonaws.com/prod hashcheck scan /srv
+`;
+
+/** `hashcheck import --help`. */
+export const IMPORT_HELP = `Usage: hashcheck import [options] FILE
+
+Adds a feed to the known-bad list through POST /v1/admin/imports (administrators
+only) and prints the service's report: how many records were added, updated, left
+unchanged or left revoked, and every rejected input with its line and reason. FILE
+may be "-" for standard input.
+
+Formats, detected from the content unless --format names one:
+  jsonl   the project's records, one JSON object per line
+  csv     a header row naming sha256, sha1 or md5 and the record's fields
+  plain   one hash per line, or sha256sum/md5sum output; needs --campaign and --source
+  stix    a STIX 2.1 bundle: file-hash indicators and file objects
+  misp    a MISP event (md5, sha1, sha256 and filename|hash attributes, file objects)
+Imports are idempotent: importing a feed again changes nothing, and a revoked record
+stays revoked. A JSON Lines, CSV or plain file too large for one request (the service
+takes 6 MiB) is sent in parts of whole records, CSV with its header on each; a STIX
+bundle or MISP event over 6 MiB cannot be split and is refused here.
+
+Provenance (a plain list has none of its own; other feeds carry theirs):
+  --campaign TEXT      the campaign or incident; replaces the feed's own
+  --source TEXT        where the hashes come from (a report URL, "EDR export 2024-05");
+                       used where the feed names no source
+  --kind KIND          installer, library, executable, payload, stealer, test-file or
+                       other; used where the feed gives none (default other)
+  --platform TEXT      windows, macos, linux, ...; used where the feed gives none
+                       (default unspecified)
+  --confidence TEXT    high, medium or low; replaces the feed's own (default medium)
+
+Options:
+  --format FORMAT      jsonl, csv, plain, stix or misp, instead of detecting it
+  --dry-run            check the feed here with the service's own parser and send
+                       nothing: the inputs that would be rejected, and why
+  --url URL            the service (env HASHCHECK_URL; default http://127.0.0.1:3000)
+  --admin-key KEY      the admin key, sent as x-api-key (env HASHCHECK_ADMIN_KEY): the
+                       HASHCHECK_ADMIN_KEY the local server was started with
+  --aws-sigv4          sign the request with AWS Signature V4 (service execute-api)
+                       with the default AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID,
+                       SSO, instance roles): a deployed API's admin routes take IAM
+                       only. Automatic without an admin key when the URL is an
+                       execute-api host
+  --region REGION      the region to sign for when the URL does not name one (a custom
+                       domain); default AWS_REGION, then AWS_DEFAULT_REGION
+  --json               the report as one JSON object: {"format","total","added",
+                       "updated","unchanged","revoked","rejected":[{"line","input",
+                       "reason"}],"requests"}; line is null for STIX and MISP inputs;
+                       with --dry-run {"dryRun":true,"format","total","valid",
+                       "rejected","requests"}
+  --timeout SECONDS    how long one request may take (default 30)
+  --retries N          retries on 429, 502, 503, 504 and connection failures (default 3)
+  -q, --quiet          no notes on standard error
+  -h, --help           this help
+
+Exit status:
+  0  every input was imported, or was already on the list as it is
+  1  some inputs were rejected (listed with their reasons); the others were imported
+  2  an error: bad arguments, a file that cannot be read or is too large, the feed
+     refused as a whole, admin credentials refused, the service unreachable or a 503.
+     When a feed sent in several requests fails part way, the parts before were
+     imported; running the command again is safe.
+
+Examples:
+  HASHCHECK_ADMIN_KEY=... hashcheck import advisory-2024-17.stix.json
+  hashcheck import --campaign "Incident 42" --source "EDR export" hashes.txt
+  hashcheck import --json misp-event-1234.json | jq '.rejected'
+  hashcheck import --dry-run --format csv vendor-iocs.csv
+  HASHCHECK_URL=https://abc123.execute-api.eu-west-1.amazonaws.com/prod hashcheck import feed.jsonl
 `;

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { IMPORT_FORMATS, type ImportFormat } from '../lambdas/core/import-formats.js';
 import { CliError, EXIT_ERROR, UsageError, oneLine } from './errors.js';
-import { LOOKUP_HELP, MAIN_HELP, SCAN_HELP } from './help.js';
+import { chooseAdminAuth } from './admin-auth.js';
+import { defaultAwsCredentials } from './aws-sigv4.js';
+import { IMPORT_HELP, LOOKUP_HELP, MAIN_HELP, SCAN_HELP } from './help.js';
+import { runImport } from './import-command.js';
 import { runLookup } from './lookup-command.js';
 import type { OutputFormat } from './output.js';
 import { runScan } from './scan-command.js';
@@ -40,6 +44,25 @@ const SCAN_OPTIONS = {
   'ignore-unreadable': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
+const IMPORT_OPTIONS = {
+  url: { type: 'string' },
+  'admin-key': { type: 'string' },
+  'aws-sigv4': { type: 'boolean' },
+  region: { type: 'string' },
+  format: { type: 'string' },
+  campaign: { type: 'string' },
+  source: { type: 'string' },
+  kind: { type: 'string' },
+  platform: { type: 'string' },
+  confidence: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 type CommonValues = { [K in keyof typeof COMMON_OPTIONS]?: (typeof COMMON_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 
 /**
@@ -63,13 +86,15 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
         return 0;
       case 'help': {
         const topic = rest[0];
-        print(topic === 'lookup' ? LOOKUP_HELP : topic === 'scan' ? SCAN_HELP : MAIN_HELP);
+        print(topic === 'lookup' ? LOOKUP_HELP : topic === 'scan' ? SCAN_HELP : topic === 'import' ? IMPORT_HELP : MAIN_HELP);
         return 0;
       }
       case 'lookup':
         return await lookup(rest, environment, print);
       case 'scan':
         return await scan(rest, environment, print);
+      case 'import':
+        return await importFeed(rest, environment, print);
       default:
         throw new UsageError(`unknown command '${command}': use lookup or scan (see hashcheck --help)`);
     }
@@ -122,6 +147,65 @@ async function scan(args: readonly string[], environment: CliEnvironment, print:
       timeoutMs: common.timeoutMs,
     },
     common.deps,
+  );
+}
+
+async function importFeed(args: readonly string[], environment: CliEnvironment, print: (text: string) => void): Promise<number> {
+  const { values, positionals } = parse('import', args, IMPORT_OPTIONS);
+  if (values.help) {
+    print(IMPORT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`${positionals.length === 0 ? 'nothing to import' : 'one feed at a time'}: give one FILE, or - for standard input (see hashcheck import --help)`);
+  }
+  const format = values.format?.trim().toLowerCase();
+  if (format !== undefined && !(IMPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got '${values.format}'`);
+  }
+  const url = readUrl(values.url ?? (environment.env['HASHCHECK_URL'] || DEFAULT_URL), values.url !== undefined ? '--url' : 'HASHCHECK_URL');
+  const dryRun = values['dry-run'] ?? false;
+  // A dry run sends nothing, so it needs no credentials, and a feed can be checked before anyone holds them.
+  const auth = dryRun
+    ? undefined
+    : chooseAdminAuth({ url, adminKey: values['admin-key'], sigv4: values['aws-sigv4'] ?? false, region: values.region, env: environment.env });
+  const timeoutMs = Math.round(readNumber(values.timeout, '--timeout', { fallback: 30, min: 0.1, max: 3600 }) * 1000);
+  const retries = readNumber(values.retries, '--retries', { fallback: 3, min: 0, max: 20, integer: true });
+  const reporter = new Reporter(environment, { quiet: values.quiet ?? false, progress: false });
+  // No API key here: admin routes take the admin key or a signature, which the command adds per request.
+  const client = new ServiceClient({
+    url,
+    timeoutMs,
+    retries,
+    onRetry: ({ what, attempt, reason, delayMs }) =>
+      reporter.status(`${what}: ${oneLine(reason, 200)}; retrying in ${(delayMs / 1000).toFixed(1)} s (retry ${attempt} of ${retries})`),
+  });
+  // Query values are trimmed and empty ones left out, as the service reads them.
+  const given = (value: string | undefined) => value?.trim() || undefined;
+  const defaults = Object.fromEntries(
+    (['campaign', 'source', 'kind', 'platform', 'confidence'] as const).flatMap((name) => {
+      const value = given(values[name]);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+  return runImport(
+    {
+      file: positionals[0]!,
+      ...(format !== undefined && { format: format as ImportFormat }),
+      defaults,
+      dryRun,
+      json: values.json ?? false,
+      ...(auth && { auth }),
+    },
+    {
+      url,
+      client,
+      reporter,
+      out: new OutputWriter(environment.stdout),
+      environment,
+      colour: colourWanted(environment),
+      credentials: defaultAwsCredentials(),
+    },
   );
 }
 

@@ -1,0 +1,321 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { InvalidRequestError } from '../lambdas/core/errors.js';
+import { IMPORT_FORMATS, detectFormat, parseImport, type ImportDefaults, type ImportFormat, type RejectedInput } from '../lambdas/core/import-formats.js';
+import { MIB, ROUTES, routeKey } from '../lambdas/http/routes.js';
+import { authHint, authenticate, type AdminAuth } from './admin-auth.js';
+import { readAnswer } from './answers.js';
+import { encodeQueryComponent, type AwsCredentials } from './aws-sigv4.js';
+import { InputError, ServiceError, UsageError, oneLine } from './errors.js';
+import { splitFeed, type FeedChunk } from './feed-chunks.js';
+import { decodeInput } from './hash-list.js';
+import { renderTable } from './output.js';
+import { formatBytes, formatCount } from './progress.js';
+import type { ServiceClient } from './service-client.js';
+import type { CliEnvironment, OutputWriter, Reporter } from './terminal.js';
+import { describeErrno } from './walk.js';
+
+/** Every input became a record or was already one (or stays revoked, as an administrator left it). */
+export const EXIT_IMPORTED = 0;
+/** Some inputs were rejected and not imported; the others were. */
+export const EXIT_REJECTED = 1;
+
+const IMPORT_ROUTE = 'POST /v1/admin/imports';
+/** The most the service takes in one import request. */
+export const MAX_IMPORT_BYTES = ROUTES.find((route) => routeKey(route) === IMPORT_ROUTE)!.maxBodyBytes;
+/**
+ * The size line-based feeds are split into. Below the service's limit on purpose: deployed, the body
+ * travels inside the Lambda event as a JSON string, where every quote of a JSON Lines or CSV feed is
+ * escaped and the request's headers come along, and the whole event must stay under Lambda's 6 MB.
+ */
+export const CHUNK_BYTES = 4 * MIB;
+
+/** The media type each format is sent as; the service takes all of them for every format. */
+const CONTENT_TYPES: Readonly<Record<ImportFormat, string>> = {
+  jsonl: 'application/x-ndjson',
+  csv: 'text/csv',
+  plain: 'text/plain',
+  stix: 'application/stix+json',
+  misp: 'application/json',
+};
+
+const FORMAT_NAMES: Readonly<Record<ImportFormat, string>> = {
+  jsonl: 'JSON Lines feed',
+  csv: 'CSV feed',
+  plain: 'plain hash list',
+  stix: 'STIX bundle',
+  misp: 'MISP event',
+};
+
+/** What `hashcheck import` was asked to do. */
+export interface ImportOptions {
+  /** The feed; `-` is standard input. */
+  readonly file: string;
+  /** Overrides the format detected from the content. */
+  readonly format?: ImportFormat;
+  /** Provenance for inputs that lack it (plain lists), or overrides. */
+  readonly defaults: ImportDefaults;
+  /** Check the feed here with the service's own parser, and send nothing. */
+  readonly dryRun: boolean;
+  readonly json: boolean;
+  /** How to authenticate; not needed for a dry run, which sends nothing. */
+  readonly auth?: AdminAuth;
+}
+
+/** What `hashcheck import` works with. */
+export interface ImportDeps {
+  /** The service root, as for the client: `http://127.0.0.1:3000` or a stage URL. */
+  readonly url: URL;
+  readonly client: ServiceClient;
+  readonly reporter: Reporter;
+  readonly out: OutputWriter;
+  readonly environment: CliEnvironment;
+  readonly colour: boolean;
+  /** The AWS credentials to sign with; asked for only when requests are signed. */
+  readonly credentials: () => Promise<AwsCredentials>;
+}
+
+/** `POST /v1/admin/imports` → 200: the import report. */
+const importReportSchema = z
+  .object({
+    format: z.enum(IMPORT_FORMATS),
+    total: z.number().int().nonnegative(),
+    added: z.number().int().nonnegative(),
+    updated: z.number().int().nonnegative(),
+    unchanged: z.number().int().nonnegative(),
+    revoked: z.number().int().nonnegative(),
+    rejected: z.array(z.object({ line: z.number().int().nullable(), input: z.string(), reason: z.string() })),
+  })
+  .passthrough();
+
+/** The report of a whole feed, added up over its requests; line numbers are the file's. */
+export interface FeedReport {
+  format: ImportFormat;
+  total: number;
+  added: number;
+  updated: number;
+  unchanged: number;
+  revoked: number;
+  rejected: RejectedInput[];
+  /** How many requests carried the feed (or would have, on a dry run). */
+  requests: number;
+}
+
+/** Statuses that answer the import, well or not: every other one is the service client's to retry or report. */
+const ANSWERED = [200, 400, 401, 403, 413, 415];
+
+/**
+ * Imports a feed through `POST /v1/admin/imports` and prints the service's report. JSON Lines, CSV and
+ * plain lists larger than one request may carry are sent in chunks of whole records (CSV with its header
+ * on every chunk), one after the other; their reports are added up and line numbers given in the file's
+ * terms. STIX bundles and MISP events are single JSON documents and are never split. With `dryRun` the feed
+ * is checked here by the parser the service runs, and nothing is sent.
+ *
+ * @returns 0 when every input was imported or already there, 1 when some inputs were rejected.
+ * @throws CliError (exit status 2) when the file cannot be read or is too large, or the service refuses the
+ *   feed or the credentials, or cannot be reached.
+ */
+export async function runImport(options: ImportOptions, deps: ImportDeps): Promise<number> {
+  const name = options.file === '-' ? 'standard input' : options.file;
+  const text = decodeInput(await readInput(options.file, deps.environment));
+  if (text.trim() === '') throw new InputError(`${name} is empty: nothing to import`);
+  const format = options.format ?? detectFormat(text);
+  // Always UTF-8 on the wire, whatever the file was (UTF-16 exports, a byte-order mark).
+  const body = Buffer.from(text, 'utf8');
+  const chunks = chunkFeed(body, format, name);
+
+  const report: FeedReport = { format, total: 0, added: 0, updated: 0, unchanged: 0, revoked: 0, rejected: [], requests: chunks.length };
+  for (const [index, chunk] of chunks.entries()) {
+    const part = options.dryRun
+      ? checkHere(chunk, format, options.defaults)
+      : await send({ chunk, index, count: chunks.length, format, name, sofar: report }, options, deps);
+    addUp(report, part, chunk);
+  }
+
+  if (options.json) await deps.out.line(JSON.stringify(options.dryRun ? dryRunJson(report) : report));
+  else for (const line of describeReport(report, { name, dryRun: options.dryRun, colour: deps.colour })) await deps.out.line(line);
+  await deps.out.flush();
+
+  if (report.rejected.length === 0) return EXIT_IMPORTED;
+  deps.reporter.warn(describeRejection(report.rejected.length, report.total, options.dryRun));
+  return EXIT_REJECTED;
+}
+
+/** `2 of 9 inputs were rejected and not imported; the rest were imported`: why the exit status is 1. */
+function describeRejection(rejected: number, total: number, dryRun: boolean): string {
+  const inputs = `${formatCount(total)} ${total === 1 ? 'input' : 'inputs'}`;
+  if (rejected === total) {
+    const all = total === 1 ? 'the only input' : `all ${inputs}`;
+    return dryRun ? `${all} would be rejected: nothing would be imported` : `${all} ${total === 1 ? 'was' : 'were'} rejected: nothing was imported`;
+  }
+  const what = `${formatCount(rejected)} of ${inputs}`;
+  if (dryRun) return `${what} would be rejected; the rest would be imported`;
+  return `${what} ${rejected === 1 ? 'was' : 'were'} rejected and not imported; the rest ${total - rejected === 1 ? 'was' : 'were'} imported`;
+}
+
+async function readInput(file: string, environment: CliEnvironment): Promise<Uint8Array> {
+  if (file === '-') {
+    if (environment.stdin.isTTY) throw new UsageError('nothing to read: standard input is a terminal (see hashcheck import --help)');
+    const chunks: Buffer[] = [];
+    for await (const chunk of environment.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new InputError(`cannot read ${file}: ${describeErrno(error)}`, { cause: error });
+  }
+}
+
+/** The requests a feed takes: one, or chunks of whole records for line-based feeds too large for one. */
+function chunkFeed(body: Buffer, format: ImportFormat, name: string): FeedChunk[] {
+  if (format === 'stix' || format === 'misp') {
+    if (body.length <= MAX_IMPORT_BYTES) return [{ body, lineOffset: 0 }];
+    throw new InputError(
+      `${name} is a ${FORMAT_NAMES[format]} of ${formatBytes(body.length)}, over the ${formatBytes(MAX_IMPORT_BYTES)} the service ` +
+        'takes in one request, and one JSON document cannot be split into whole records: export it in smaller parts',
+    );
+  }
+  return splitFeed(body, format, CHUNK_BYTES);
+}
+
+/** A dry run: the service's parser, run here on exactly what would be sent. */
+function checkHere(chunk: FeedChunk, format: ImportFormat, defaults: ImportDefaults): z.infer<typeof importReportSchema> {
+  try {
+    const parsed = parseImport(chunk.body.toString('utf8'), { format, defaults });
+    const valid = parsed.records.length;
+    return { format, total: valid + parsed.rejected.length, added: valid, updated: 0, unchanged: 0, revoked: 0, rejected: parsed.rejected };
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new InputError(`the feed would be refused: ${withOptionNames(error.message)}`);
+    throw error;
+  }
+}
+
+/** One request of a feed: which part of how many, and what the parts before it did. */
+interface Part {
+  readonly chunk: FeedChunk;
+  readonly index: number;
+  readonly count: number;
+  readonly format: ImportFormat;
+  readonly name: string;
+  readonly sofar: FeedReport;
+}
+
+async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promise<z.infer<typeof importReportSchema>> {
+  const { chunk, index, count, format, name } = part;
+  const auth = options.auth;
+  if (!auth) throw new UsageError('no admin credentials: give --admin-key or --aws-sigv4');
+  const what = count > 1 ? `import of ${name} (request ${index + 1} of ${count})` : `import of ${name}`;
+  const url = importUrl(deps.url, format, options.defaults);
+  const headers = await authenticate(
+    auth,
+    { method: 'POST', url, headers: { 'content-type': CONTENT_TYPES[format] }, body: chunk.body },
+    deps.credentials,
+  );
+  let answer;
+  try {
+    // Imports are idempotent, so the client's retries of a POST (on 429, 503, a dropped connection) are safe.
+    answer = await deps.client.request({ what, method: 'POST', target: url, headers, body: () => chunk.body, expect: ANSWERED });
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    // The client's 5xx hint is about lookups; for an import, what matters is what is already in.
+    const message = error.message.replace(/; nothing was reported as unknown$/, '');
+    throw new ServiceError(`${message}${progressNote(part)}`, { cause: error });
+  }
+  if (answer.status === 200) return readAnswer(importReportSchema, answer.body, what);
+
+  const refusal = `${what} failed: POST ${url.pathname} answered ${describeRefusal(answer.status, answer.body)}`;
+  let hint: string;
+  if (answer.status === 401 || answer.status === 403) hint = `: ${authHint(auth)}`;
+  else if (answer.status === 413) hint = ': the service takes less than this command sends; split the feed into smaller files';
+  else if (format === 'plain' && (!options.defaults.campaign || !options.defaults.source)) hint = ': give --campaign and --source';
+  else hint = '';
+  throw new ServiceError(`${refusal}${hint}${progressNote(part)}`);
+}
+
+/**
+ * The import URL under the service URL (keeping a stage path such as `/prod`), with the format and the
+ * provenance as query parameters. The query is encoded as SigV4 canonicalises it, so a signed request is
+ * signed over exactly what is sent.
+ */
+function importUrl(base: URL, format: ImportFormat, defaults: ImportDefaults): URL {
+  const parameters: [string, string | undefined][] = [
+    ['format', format],
+    ['campaign', defaults.campaign],
+    ['source', defaults.source],
+    ['kind', defaults.kind],
+    ['platform', defaults.platform],
+    ['confidence', defaults.confidence],
+  ];
+  const query = parameters
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}=${encodeQueryComponent(value)}`)
+    .join('&');
+  return new URL(`${base.pathname.replace(/\/+$/, '')}/v1/admin/imports?${query}`, base);
+}
+
+/** After a failed request of several: what the earlier ones did, and that running again is safe. */
+function progressNote({ index, count, sofar }: Part): string {
+  if (index === 0) return '';
+  const done = `${sofar.added} added, ${sofar.updated} updated, ${sofar.unchanged} unchanged`;
+  const before = index === 1 ? `request 1 of ${count} was` : `requests 1 to ${index} of ${count} were`;
+  return `; ${before} imported (${done}): imports are idempotent, so run the command again to finish`;
+}
+
+/** `403 unauthorized (This key may not change the list.)`, from the service's or API Gateway's error body. */
+function describeRefusal(status: number, body: unknown): string {
+  const shaped = body as { error?: { code?: unknown; message?: unknown }; message?: unknown } | undefined;
+  const code = typeof shaped?.error?.code === 'string' ? ` ${shaped.error.code}` : '';
+  const message = typeof shaped?.error?.message === 'string' ? shaped.error.message : typeof shaped?.message === 'string' ? shaped.message : undefined;
+  return `${status}${code}${message === undefined ? '' : ` (${oneLine(message, 300)})`}`;
+}
+
+/** The service speaks of query parameters; here they are options. */
+function withOptionNames(message: string): string {
+  return message.replace('give the campaign and source parameters (e.g. ?campaign=…&source=…)', 'give --campaign and --source');
+}
+
+function addUp(report: FeedReport, part: z.infer<typeof importReportSchema>, chunk: FeedChunk): void {
+  report.format = part.format;
+  report.total += part.total;
+  report.added += part.added;
+  report.updated += part.updated;
+  report.unchanged += part.unchanged;
+  report.revoked += part.revoked;
+  for (const rejected of part.rejected) {
+    report.rejected.push({ ...rejected, line: rejected.line === null ? null : rejected.line + chunk.lineOffset });
+  }
+}
+
+/** A dry run's report for scripts: nothing was added, so the valid inputs are counted as such. */
+function dryRunJson({ format, total, added, rejected, requests }: FeedReport): Record<string, unknown> {
+  return { dryRun: true, format, total, valid: added, rejected, requests };
+}
+
+/** The report for people: the counts, then every rejected input with its line (or its id in a JSON feed) and why. */
+function describeReport(report: FeedReport, context: { name: string; dryRun: boolean; colour: boolean }): string[] {
+  const requests = report.requests === 1 ? '1 request' : `${formatCount(report.requests)} requests`;
+  const inputs = report.total === 1 ? '1 input' : `${formatCount(report.total)} inputs`;
+  const title = context.dryRun
+    ? `checked ${basename(context.name)} here, nothing was sent (${FORMAT_NAMES[report.format]}, ${inputs}, ${requests} when imported):`
+    : `imported ${basename(context.name)} (${FORMAT_NAMES[report.format]}, ${inputs}, ${requests}):`;
+  const counts: [string, number, string][] = context.dryRun
+    ? [
+        ['valid', report.added, 'would be added, updated or left unchanged'],
+        ['rejected', report.rejected.length, report.rejected.length > 0 ? 'would not be imported' : ''],
+      ]
+    : [
+        ['added', report.added, ''],
+        ['updated', report.updated, ''],
+        ['unchanged', report.unchanged, ''],
+        ['revoked', report.revoked, report.revoked > 0 ? 'left revoked: an import never puts a revoked record back' : ''],
+        ['rejected', report.rejected.length, report.rejected.length > 0 ? 'not imported' : ''],
+      ];
+  const lines = [title, ...counts.map(([label, count, note]) => `  ${label.padEnd(10)} ${formatCount(count).padStart(8)}${note ? `  ${note}` : ''}`)];
+  if (report.rejected.length > 0) {
+    const rows = report.rejected.map((r) => [r.line === null ? '-' : String(r.line), oneLine(r.input, 60), r.reason]);
+    lines.push('', ...renderTable(['LINE', 'INPUT', 'REASON'], rows, -1, { colour: context.colour }));
+  }
+  return lines;
+}
