@@ -13,6 +13,7 @@ import { ScansTable } from './scans-table.js';
 import { UploadBucket } from './upload-bucket.js';
 import { allowBrowserOrigin } from './api-cors.js';
 import { WebFormSite, type WebFormOptions } from './web-form-site.js';
+import type { UsageTiersProps } from './usage-tiers.js';
 
 export interface HashLookupStackProps extends StackProps {
   /**
@@ -61,15 +62,23 @@ export interface HashLookupStackProps extends StackProps {
    */
   readonly stageThrottle?: ThrottleSettings;
   /**
-   * Per-key throttling of the usage plan.
+   * Per-key throttling of the one standard usage plan, used only with `usageTiers: false`.
    * @default see HashcheckApi
    */
   readonly keyThrottle?: ThrottleSettings;
   /**
-   * Per-key request quota of the usage plan.
+   * Per-key request quota of the one standard usage plan, used only with `usageTiers: false`.
    * @default - no quota
    */
   readonly keyQuota?: QuotaSettings;
+  /**
+   * Usage plans by kind of caller, each with an API key, a throttle and a daily quota: `gateway` (mail
+   * gateways, the web form: one file or hash per request, high rate) and `script` (EDR/SIEM scripts, the
+   * CLI: bulk lists, low rate). `false` deploys one standard plan with keyThrottle and keyQuota instead.
+   * @default {} - both tiers with DEFAULT_USAGE_TIERS (gateway 50/s, bursts of 100, 500,000 requests a
+   * day; script 5/s, bursts of 10, 20,000 requests a day)
+   */
+  readonly usageTiers?: Omit<UsageTiersProps, 'restApi'> | false;
   /**
    * The API endpoint type.
    * @default EndpointType.REGIONAL
@@ -97,7 +106,10 @@ export interface HashLookupStackProps extends StackProps {
  * Functions triggered by `upload-created` are not routes: the upload bucket notifies them of each new
  * object under `uploads/`, and the events they keep failing on go to the failed-scans queue.
  *
- * Outputs: `ApiUrl` (the stage URL), `ApiKeyId` (read the key with
+ * Callers are metered by usage tier (`UsageTiers`, unless `usageTiers: false`): a gateway plan and a
+ * script plan, each with an API key; `api.usageTiers.tiers.script.apiKey` is the script tier's.
+ *
+ * Outputs: `ApiUrl` (the stage URL), `ApiKeyId` (the gateway tier's key; read it with
  * `aws apigateway get-api-key --api-key <id> --include-value`), `KnownHashesTableName`,
  * `ScansTableName`, `UploadBucketName`, `FailedScansQueueUrl`, and `WebFormUrl` with the web form.
  *
@@ -164,6 +176,7 @@ export class HashLookupStack extends Stack {
       stageThrottle: props.stageThrottle,
       keyThrottle: props.keyThrottle,
       keyQuota: props.keyQuota,
+      usageTiers: props.usageTiers === false ? undefined : (props.usageTiers ?? {}),
       endpointType: props.endpointType,
       webAclArn: props.webAclArn,
     });
@@ -192,7 +205,10 @@ export class HashLookupStack extends Stack {
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API (the stage); routes start with /v1' });
-    new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'Id of the API key of the standard usage plan' });
+    new CfnOutput(this, 'ApiKeyId', {
+      value: this.api.apiKey.keyId,
+      description: 'Id of the API key of the gateway tier (of the standard plan with usageTiers: false)',
+    });
     new CfnOutput(this, 'KnownHashesTableName', { value: this.knownHashes.table.tableName });
     new CfnOutput(this, 'ScansTableName', { value: this.scans.table.tableName });
     new CfnOutput(this, 'UploadBucketName', { value: this.uploads.bucket.bucketName });

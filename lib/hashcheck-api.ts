@@ -34,6 +34,7 @@ import {
   type RouteSpec,
 } from '../lambdas/http/routes.js';
 import { ApiKeyAuthorizers, type KeyedAuth } from './api-key-authorizers.js';
+import { UsageTiers, type UsageTiersProps } from './usage-tiers.js';
 import { HashcheckFunction } from './hashcheck-function.js';
 
 /** An error a gateway answers itself, in the body shape every error of the service has. */
@@ -162,15 +163,21 @@ export interface HashcheckApiProps {
    */
   readonly stageThrottle?: ThrottleSettings;
   /**
-   * Throttling per API key, by the usage plan.
+   * Throttling per API key, by the standard usage plan (not used with `usageTiers`).
    * @default { rateLimit: 50, burstLimit: 100 }
    */
   readonly keyThrottle?: ThrottleSettings;
   /**
-   * Request quota per API key, by the usage plan.
+   * Request quota per API key, by the standard usage plan (not used with `usageTiers`).
    * @default - no quota
    */
   readonly keyQuota?: QuotaSettings;
+  /**
+   * Usage plans by kind of caller (`UsageTiers`: gateway and script, each with a key, a throttle and a
+   * daily quota) instead of the one standard plan; `apiKey` and `usagePlan` are then the gateway tier's.
+   * @default - one standard plan with keyThrottle and keyQuota
+   */
+  readonly usageTiers?: Omit<UsageTiersProps, 'restApi'>;
   /**
    * How long access logs are kept.
    * @default RetentionDays.ONE_MONTH
@@ -207,7 +214,8 @@ export interface HashcheckApiProps {
  * - a stage with X-Ray tracing, default throttling, error-level execution logs without bodies, and JSON
  *   access logs into a log group with a retention; the account-level CloudWatch role API Gateway needs
  *   for execution logs;
- * - an API key and a usage plan with per-key throttling;
+ * - an API key and a usage plan with per-key throttling; or, with `usageTiers`, a plan and a key for
+ *   each kind of caller (see `UsageTiers`);
  * - optionally, a WAFv2 web ACL association.
  */
 export class HashcheckApi extends Construct {
@@ -215,10 +223,15 @@ export class HashcheckApi extends Construct {
   public readonly restApi: RestApi;
   /** The access log group of the stage. */
   public readonly accessLogGroup: LogGroup;
-  /** The API key of the usage plan. Read its value with `aws apigateway get-api-key --include-value`. */
+  /**
+   * The API key of the standard plan, or of the gateway tier with `usageTiers`. Read its value with
+   * `aws apigateway get-api-key --include-value`.
+   */
   public readonly apiKey: ApiKey;
-  /** The usage plan every API key belongs to. */
+  /** The standard usage plan, or the gateway tier's with `usageTiers`. */
   public readonly usagePlan: UsagePlan;
+  /** The usage plans by kind of caller, when `usageTiers` is given. */
+  public readonly usageTiers: UsageTiers | undefined;
   /** The request validator the routes use. */
   public readonly requestValidator: RequestValidator;
   /** The URL of the stage, ending in `/`. */
@@ -273,14 +286,21 @@ export class HashcheckApi extends Construct {
     this.addRoutes(routes, props.functions);
     this.addGatewayResponses();
 
-    this.apiKey = new ApiKey(this, 'ApiKey', { description: 'hashcheck API key of the standard usage plan' });
-    this.usagePlan = new UsagePlan(this, 'UsagePlan', {
-      description: 'hashcheck standard plan: per-key throttling',
-      throttle: props.keyThrottle ?? { rateLimit: 50, burstLimit: 100 },
-      quota: props.keyQuota,
-      apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
-    });
-    this.usagePlan.addApiKey(this.apiKey);
+    if (props.usageTiers) {
+      this.usageTiers = new UsageTiers(this, 'UsageTiers', { ...props.usageTiers, restApi: this.restApi });
+      this.apiKey = this.usageTiers.tiers.gateway.apiKey;
+      this.usagePlan = this.usageTiers.tiers.gateway.plan;
+    } else {
+      this.usageTiers = undefined;
+      this.apiKey = new ApiKey(this, 'ApiKey', { description: 'hashcheck API key of the standard usage plan' });
+      this.usagePlan = new UsagePlan(this, 'UsagePlan', {
+        description: 'hashcheck standard plan: per-key throttling',
+        throttle: props.keyThrottle ?? { rateLimit: 50, burstLimit: 100 },
+        quota: props.keyQuota,
+        apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
+      });
+      this.usagePlan.addApiKey(this.apiKey);
+    }
 
     if (props.webAclArn) {
       new CfnWebACLAssociation(this, 'WebAcl', { resourceArn: this.restApi.deploymentStage.stageArn, webAclArn: props.webAclArn });
