@@ -96,7 +96,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       case 'import':
         return await importFeed(rest, environment, print);
       default:
-        throw new UsageError(`unknown command '${command}': use lookup or scan (see hashcheck --help)`);
+        throw new UsageError(`unknown command '${command}': use lookup, scan or import (see hashcheck --help)`);
     }
   } catch (error) {
     const message = error instanceof CliError ? error.message : `unexpected failure: ${(error as Error)?.stack ?? String(error)}`;

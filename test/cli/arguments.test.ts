@@ -50,7 +50,7 @@ describe('hashcheck arguments', () => {
     [['lookup', '--column', 'SHA256', 'abc'], 'hashcheck: --column reads CSV from -f FILE or standard input, not from arguments'],
     [['scan'], 'hashcheck: nothing to scan: give files or folders (see hashcheck scan --help)'],
     [['scan', '--all', '--bad-only', '.'], 'hashcheck: --all and --bad-only contradict each other: choose one'],
-    [['check', 'abc'], "hashcheck: unknown command 'check': use lookup or scan (see hashcheck --help)"],
+    [['check', 'abc'], "hashcheck: unknown command 'check': use lookup, scan or import (see hashcheck --help)"],
   ])('refuses %j with one line and exit status 2', async (args, message) => {
     const { code, stdout, stderr } = await run(args);
 
