@@ -345,9 +345,11 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     },
     responses: {
       '200': { description: 'One verdict per file, in order', content: { 'application/json': { schema: ref('Files') } } },
-      '400': errorResponse('`invalid_request`: an empty body, no file part, or a truncated or malformed multipart body'),
+      '400': errorResponse(
+        '`invalid_request`: an empty body, no file part, a truncated or malformed multipart body, or a message that is not MIME, is cut off or cannot be decoded',
+      ),
       '413': errorResponse('`payload_too_large`: over the inline limit; use `POST /v1/uploads`'),
-      '415': errorResponse('`unsupported_media_type`: neither `application/octet-stream` nor `multipart/form-data`'),
+      '415': errorResponse('`unsupported_media_type`: not `application/octet-stream`, `multipart/form-data` or `message/rfc822`'),
       '503': errorResponse('`upstream_unavailable`: the list could not be read'),
     },
   },

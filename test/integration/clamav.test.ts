@@ -59,8 +59,8 @@ describe.runIf(HAVE_CLAMSCAN)(`exports checked by ClamAV itself (${clamscanVersi
   }
 
   async function eicarSignature(): Promise<string> {
-    const iocs = await (await fetch(`${server.url}/v1/exports/iocs.json`)).json();
-    return iocs.records.find((r: { fileName: string }) => r.fileName === 'eicar.com').clamavName;
+    const iocs = (await (await fetch(`${server.url}/v1/exports/iocs.json`)).json()) as { records: { fileName: string; clamavName: string }[] };
+    return iocs.records.find((r) => r.fileName === 'eicar.com')!.clamavName;
   }
 
   it.each([

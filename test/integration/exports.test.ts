@@ -97,7 +97,7 @@ describe('GET /v1/exports/{format}', () => {
   it('answers an unknown format with 404 not_found listing the formats', async () => {
     const response = await fetch(`${server.url}/v1/exports/clamav.exe`);
     expect(response.status).toBe(404);
-    const body = await response.json();
+    const body = (await response.json()) as { error: { code: string; message: string; formats: string[] } };
     expect(body.error.code).toBe('not_found');
     expect(body.error.formats).toEqual([...EXPORT_FORMATS]);
     for (const format of EXPORT_FORMATS) expect(body.error.message).toContain(format);
