@@ -130,7 +130,7 @@ describe('security headers', () => {
   });
 
   it.each(ROUTES.map((r) => [routeKey(r), r] as const))('answers %s with nosniff, HSTS and no-store', async (key, route) => {
-    const { path, headers, ...init } = SAMPLES[key]();
+    const { path, headers, ...init } = SAMPLES[key]!();
     const answer = await fetch(`${server.url}${path ?? pathOf(route)}`, {
       method: route.method,
       ...init,
