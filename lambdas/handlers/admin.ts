@@ -4,10 +4,8 @@ import { putRecord, revokeRecord, type Actor } from '../core/admin.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { importRecords, type RecordStore } from '../core/import.js';
 import { IMPORT_FORMATS, parseImport, type ImportFormat } from '../core/import-formats.js';
-import { makeDynamoDbClient } from '../adapters/clients.js';
-import { readConfig } from '../adapters/config.js';
-import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
 import { makeLogger } from '../adapters/logger.js';
+import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { bodyText, jsonBody, mediaType, requireMediaType } from '../http/request.js';
 import { ROUTES, routeKey } from '../http/routes.js';
@@ -79,9 +77,8 @@ export function makeAdminHandler(deps: { store: RecordStore; now: () => Date; lo
 }
 
 function defaultDeps() {
-  const config = readConfig(['knownHashesTable']);
   return {
-    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), { tableName: config.knownHashesTable }),
+    store: hashStoreFromEnv(),
     now: () => new Date(),
     log: makeLogger(),
   };

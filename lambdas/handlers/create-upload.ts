@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createUpload, type ObjectStore, type ScanStore } from '../core/uploads.js';
 import { makeLogger } from '../adapters/logger.js';
-import { objectStoreFromEnv, scanStoreFromEnv } from '../adapters/upload-deps.js';
+import { objectStoreFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName } from '../http/multipart.js';
 import { jsonBody, requireMediaType } from '../http/request.js';

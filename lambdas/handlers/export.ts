@@ -1,9 +1,7 @@
 import { NotFoundError } from '../core/errors.js';
 import { EXPORT_FORMATS, exportList, isExportFormat, type RecordLister } from '../core/exports.js';
-import { makeDynamoDbClient } from '../adapters/clients.js';
-import { readConfig } from '../adapters/config.js';
-import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
 import { makeLogger } from '../adapters/logger.js';
+import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { isNotModified, validatorHeaders } from '../http/conditional.js';
 import { makeHttpHandler, type Log, type RouteHandler } from '../http/handler.js';
 
@@ -35,9 +33,8 @@ export function makeExportHandler(deps: { lister: RecordLister; log: Log }) {
 }
 
 function defaultDeps() {
-  const config = readConfig(['knownHashesTable']);
   return {
-    lister: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), { tableName: config.knownHashesTable }),
+    lister: hashStoreFromEnv(),
     log: makeLogger(),
   };
 }

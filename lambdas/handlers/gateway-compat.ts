@@ -1,10 +1,8 @@
 import { metaDefenderReport, parseVirusTotalResource, virusTotalReport } from '../core/gateway-compat.js';
 import { parseHash } from '../core/hashes.js';
 import type { HashStore } from '../core/lookup.js';
-import { makeDynamoDbClient } from '../adapters/clients.js';
-import { readConfig } from '../adapters/config.js';
-import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
 import { makeLogger } from '../adapters/logger.js';
+import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { publicBaseUrl } from '../http/public-url.js';
 
@@ -31,12 +29,8 @@ export function makeGatewayCompatHandler(deps: { store: HashStore; log: Log; now
 }
 
 function defaultDeps() {
-  const config = readConfig(['knownHashesTable']);
   return {
-    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
-      tableName: config.knownHashesTable,
-      readDeadlineMs: config.lookupDeadlineMs,
-    }),
+    store: hashStoreFromEnv(),
     log: makeLogger(),
     now: () => new Date(),
   };

@@ -2,10 +2,8 @@ import { z } from 'zod';
 import { PayloadTooLargeError } from '../core/errors.js';
 import { parseHash, parseHashList, splitHashLines } from '../core/hashes.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
-import { makeDynamoDbClient } from '../adapters/clients.js';
-import { readConfig } from '../adapters/config.js';
-import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
 import { makeLogger } from '../adapters/logger.js';
+import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { jsonBody, bodyText, requireMediaType } from '../http/request.js';
 import { MAX_BULK_HASHES, ROUTES, routeKey } from '../http/routes.js';
@@ -41,12 +39,8 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
 }
 
 function defaultDeps() {
-  const config = readConfig(['knownHashesTable']);
   return {
-    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
-      tableName: config.knownHashesTable,
-      readDeadlineMs: config.lookupDeadlineMs,
-    }),
+    store: hashStoreFromEnv(),
     log: makeLogger(),
   };
 }

@@ -3,10 +3,8 @@ import { InvalidRequestError } from '../core/errors.js';
 import type { HashStore } from '../core/lookup.js';
 import { scanMessage } from '../core/message-scan.js';
 import { scanStream } from '../core/scan.js';
-import { makeDynamoDbClient } from '../adapters/clients.js';
-import { readConfig } from '../adapters/config.js';
-import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
 import { makeLogger } from '../adapters/logger.js';
+import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName, forEachFilePart } from '../http/multipart.js';
 import { bodyBytes, header, requireMediaType } from '../http/request.js';
@@ -54,12 +52,8 @@ export function makeScanInlineHandler(deps: { store: HashStore; log: Log }) {
 }
 
 function defaultDeps() {
-  const config = readConfig(['knownHashesTable']);
   return {
-    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
-      tableName: config.knownHashesTable,
-      readDeadlineMs: config.lookupDeadlineMs,
-    }),
+    store: hashStoreFromEnv(),
     log: makeLogger(),
   };
 }

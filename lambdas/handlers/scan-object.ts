@@ -1,12 +1,9 @@
 import type { S3Event } from 'aws-lambda';
 import type { HashStore } from '../core/lookup.js';
 import { scanUploadedObject, type ObjectStore, type ScanStore } from '../core/uploads.js';
-import { makeDynamoDbClient } from '../adapters/clients.js';
-import { readConfig } from '../adapters/config.js';
-import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
 import { makeLogger } from '../adapters/logger.js';
 import { decodeS3Key } from '../adapters/s3-keys.js';
-import { objectStoreFromEnv, scanStoreFromEnv } from '../adapters/upload-deps.js';
+import { hashStoreFromEnv, objectStoreFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
 import type { Log } from '../http/handler.js';
 
 /**
@@ -25,12 +22,8 @@ export function makeScanObjectHandler(deps: { store: HashStore; scans: ScanStore
 }
 
 function defaultDeps() {
-  const config = readConfig(['knownHashesTable']);
   return {
-    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
-      tableName: config.knownHashesTable,
-      readDeadlineMs: config.lookupDeadlineMs,
-    }),
+    store: hashStoreFromEnv(),
     scans: scanStoreFromEnv(),
     objects: objectStoreFromEnv(),
     now: () => new Date(),

@@ -1,10 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
 import { importRecords, type ImportReport, type RecordStore } from '../core/import.js';
-import { makeDynamoDbClient } from '../adapters/clients.js';
-import { readConfig } from '../adapters/config.js';
-import { DynamoDbHashStore } from '../adapters/dynamodb-hash-store.js';
 import { makeLogger } from '../adapters/logger.js';
+import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { readRecordFile } from '../adapters/seed-file.js';
 import type { Log } from '../http/handler.js';
 
@@ -30,13 +28,10 @@ export function makeSeedKnownHashesHandler(deps: { seedFile: string; store: Reco
 }
 
 function defaultDeps() {
-  const config = readConfig(['knownHashesTable']);
   return {
     // Copied next to the bundle at synth time (see lib/known-hashes-seed.ts).
     seedFile: fileURLToPath(new URL('./known-bad.jsonl', import.meta.url)),
-    store: new DynamoDbHashStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), {
-      tableName: config.knownHashesTable,
-    }),
+    store: hashStoreFromEnv(),
     now: () => new Date(),
     log: makeLogger(),
   };
