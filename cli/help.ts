@@ -144,8 +144,8 @@ Formats, detected from the content unless --format names one:
   misp    a MISP event (md5, sha1, sha256 and filename|hash attributes, file objects)
 Imports are idempotent: importing a feed again changes nothing, and a revoked record
 stays revoked. A JSON Lines, CSV or plain file too large for one request (the service
-takes 6 MiB) is sent in parts of whole records, CSV with its header on each; a STIX
-bundle or MISP event over 6 MiB cannot be split and is refused here.
+takes 4 MiB) is sent in parts of whole records, CSV with its header on each; a STIX
+bundle or MISP event over 4 MiB cannot be split and is refused here.
 
 Provenance (a plain list has none of its own; other feeds carry theirs):
   --campaign TEXT      the campaign or incident; replaces the feed's own

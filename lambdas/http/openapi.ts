@@ -447,7 +447,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       '400': errorResponse('`invalid_request`: an empty or unusable feed'),
       '401': errorResponse('`unauthorized`: no admin credentials'),
       '403': errorResponse('`unauthorized`: these credentials may not change the list'),
-      '413': errorResponse('`payload_too_large`: over 6 MiB; split the feed'),
+      '413': errorResponse('`payload_too_large`: over 4 MiB; split the feed'),
       '415': errorResponse('`unsupported_media_type`'),
       '503': errorResponse('`upstream_unavailable`: the list could not be written'),
     },

@@ -88,6 +88,12 @@ export const INLINE_UPLOAD_BYTES = 4 * MIB;
 /** File parts one inline multipart body may carry. */
 export const MAX_INLINE_FILES = 20;
 
+/**
+ * Text bodies (bulk lists, imports): the body reaches Lambda inside a JSON event of at most 6 MB, where
+ * escaping can grow it, so 4 MiB is what is sure to arrive.
+ */
+export const LARGE_TEXT_BODY_BYTES = 4 * MIB;
+
 /** Bulk lookups: up to 10,000 hashes, each possibly followed by a file path (`sha256sum` output). */
 export const MAX_BULK_HASHES = 10_000;
 
@@ -197,9 +203,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'PUT', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: 64 * 1024 },
   { method: 'DELETE', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: 64 * 1024 },
-  { method: 'POST', path: '/v1/admin/imports', function: 'admin', auth: 'admin', maxBodyBytes: 6 * MIB },
+  { method: 'POST', path: '/v1/admin/imports', function: 'admin', auth: 'admin', maxBodyBytes: LARGE_TEXT_BODY_BYTES },
   { method: 'GET', path: '/v1/hashes/{hash}', function: 'lookup', auth: 'apiKey', maxBodyBytes: 0 },
-  { method: 'POST', path: '/v1/hashes/lookup', function: 'lookup', auth: 'apiKey', maxBodyBytes: 6 * MIB },
+  { method: 'POST', path: '/v1/hashes/lookup', function: 'lookup', auth: 'apiKey', maxBodyBytes: LARGE_TEXT_BODY_BYTES },
   {
     method: 'POST',
     path: '/v1/files',

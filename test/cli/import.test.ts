@@ -177,7 +177,7 @@ describe('hashcheck import', () => {
     expect(none.stderr).toMatch(/^hashcheck: no admin credentials for http:\/\/127\.0\.0\.1:\d+: give --admin-key or set HASHCHECK_ADMIN_KEY .*\n$/);
   });
 
-  it('splits a JSON Lines file over 6 MiB into requests of whole records, and every record is added', async () => {
+  it('splits a JSON Lines file too large for one request into requests of whole records, and every record is added', async () => {
     const lines = bulkRecords(Math.ceil((6.5 * MIB) / 1900));
     expect(lines.join('\n').length).toBeGreaterThan(6.5 * MIB);
     const feed = writeTmp('bulk.jsonl', `${lines.join('\n')}\n`);
@@ -192,7 +192,7 @@ describe('hashcheck import', () => {
     expect(jsonLines(last.stdout)).toMatchObject([{ verdict: 'malicious', match: { fileName: `bulk-${lines.length - 1}.dll` } }]);
   });
 
-  it('refuses a STIX bundle over 6 MiB with exit 2 before sending anything, since JSON cannot be split', async () => {
+  it('refuses a STIX bundle too large for one request with exit 2 before sending anything, since JSON cannot be split', async () => {
     const bundle = { type: 'bundle', id: 'bundle--big', objects: [{ type: 'note', id: 'note--1', content: 'x'.repeat(6.5 * MIB) }] };
     const feed = writeTmp('big-bundle.json', JSON.stringify(bundle));
     const url = `http://127.0.0.1:${await closedPort()}`;
@@ -201,7 +201,7 @@ describe('hashcheck import', () => {
 
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
-      `hashcheck: ${feed} is a STIX bundle of 6.5 MiB, over the 6.0 MiB the service takes in one request, and one JSON document ` +
+      `hashcheck: ${feed} is a STIX bundle of 6.5 MiB, over the 4.0 MiB the service takes in one request, and one JSON document ` +
         'cannot be split into whole records: export it in smaller parts\n',
     );
   });
