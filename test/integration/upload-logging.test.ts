@@ -33,8 +33,12 @@ let server: ServerProcess;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'hashcheck-logging-'));
-  // The fault-proxy entry runs the same server, and can make the store fail so error paths log too.
-  server = await startServerProcess(SERVER_ENTRIES.faultProxy, { HASHCHECK_DATA_DIR: dataDir, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  // The steerable entry runs the same server, and can make the store fail so error paths log too.
+  server = await startServerProcess(SERVER_ENTRIES.steerable, {
+    HASHCHECK_DATA_DIR: dataDir,
+    HASHCHECK_TEST_FAULT_PROXY: '1',
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  });
 });
 
 afterAll(async () => {

@@ -1,15 +1,11 @@
 import { join } from 'node:path';
 import type { LocalServer } from '../../local/server.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb } from '../../local/dynamodb-local.js';
 import { startFaultyDynamoDb, type FaultyDynamoDb } from './faulty-dynamodb.js';
 
 /** A running local server whose store now sits behind a fault-injecting proxy. */
 export interface StoreBehindProxy {
   readonly proxy: FaultyDynamoDb;
-  /** Stops the store itself (the proxy stays up and drops what it cannot forward). */
-  stopStore(): Promise<void>;
-  /** Starts the store again on its data and address, as an operator restoring it would. */
-  restartStore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -20,23 +16,14 @@ export interface StoreBehindProxy {
  */
 export async function putStoreBehindProxy(server: Pick<LocalServer, 'dynamoDb'>, dataDir: string): Promise<StoreBehindProxy> {
   const address = Number(new URL(server.dynamoDb.endpoint).port);
-  const storeDir = join(dataDir, 'dynamodb');
   await server.dynamoDb.close();
-  let store: LocalDynamoDb | undefined = await startLocalDynamoDb(storeDir);
-  const storePort = Number(new URL(store.endpoint).port);
+  const store = await startLocalDynamoDb(join(dataDir, 'dynamodb'));
   const proxy = await startFaultyDynamoDb(store.endpoint, { port: address });
   return {
     proxy,
-    stopStore: async () => {
-      await store?.close();
-      store = undefined;
-    },
-    restartStore: async () => {
-      if (!store) store = await startLocalDynamoDb(storeDir, storePort);
-    },
     close: async () => {
       await proxy.close();
-      await store?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
     },
   };
 }

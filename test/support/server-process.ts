@@ -5,10 +5,13 @@ import type { FaultMode } from './faulty-dynamodb.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The entry of `npm start`, and the test entry whose store sits behind a fault proxy. */
+/**
+ * The entry of `npm start`, and the test entry that runs the same server steered over IPC (store faults
+ * with HASHCHECK_TEST_FAULT_PROXY=1, memory after garbage collection).
+ */
 export const SERVER_ENTRIES = {
   npmStart: 'bin/local-server.ts',
-  faultProxy: 'test/support/server-process-main.ts',
+  steerable: 'test/support/server-process-main.ts',
 } as const;
 
 /** A local server running in a process of its own, so its memory and its output are its own. */
@@ -19,8 +22,10 @@ export interface ServerProcess {
   output(): string;
   /** Its resident set size in bytes, from /proc. */
   rssBytes(): Promise<number>;
-  /** Sets the store fault (only for the `faultProxy` entry). */
+  /** Sets the store fault (only for the `steerable` entry with HASHCHECK_TEST_FAULT_PROXY=1). */
   setFault(mode: FaultMode, delayMs?: number): Promise<void>;
+  /** Its memory usage right after a garbage collection (only for the `steerable` entry). */
+  memory(): Promise<NodeJS.MemoryUsage>;
   /** Stops it with SIGTERM and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -34,7 +39,8 @@ export function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // --expose-gc lets the steerable entry collect garbage before it reports its memory.
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', entry], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -74,6 +80,11 @@ export function startServerProcess(
           new Promise((done) => {
             child.once('message', () => done());
             child.send({ mode, delayMs });
+          }),
+        memory: () =>
+          new Promise((done) => {
+            child.once('message', (answer: { memory: NodeJS.MemoryUsage }) => done(answer.memory));
+            child.send({ memory: true });
           }),
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
