@@ -12,6 +12,7 @@ import { DynamoDbHashStore } from '../lambdas/adapters/dynamodb-hash-store.js';
 import { readRecordFile } from '../lambdas/adapters/seed-file.js';
 import { KNOWN_HASHES_KEY, SCANS_KEY } from '../lambdas/adapters/table-schemas.js';
 import { mapError } from '../lambdas/http/errors.js';
+import { BASE_HEADERS } from '../lambdas/http/handler.js';
 import { BINARY_MEDIA_TYPES, FUNCTIONS, MIN_COMPRESSION_BYTES, matchPath, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
 import { startLocalS3, type LocalS3 } from './s3-local.js';
@@ -315,9 +316,8 @@ function toEvent(
 function sendError(res: ServerResponse, error: unknown, requestId: string): void {
   const mapped = mapError(error, requestId);
   res.writeHead(mapped.statusCode, {
+    ...BASE_HEADERS,
     'content-type': 'application/json; charset=utf-8',
-    'x-content-type-options': 'nosniff',
-    'cache-control': 'no-store',
     'x-request-id': requestId,
     ...mapped.headers,
   });

@@ -26,7 +26,7 @@ export interface Log {
 }
 
 /** Headers on every answer: the API serves JSON to programs and must never be sniffed or cached. */
-const BASE_HEADERS: Readonly<Record<string, string>> = {
+export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-store',
   'strict-transport-security': 'max-age=31536000; includeSubDomains',

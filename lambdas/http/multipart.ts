@@ -36,7 +36,12 @@ export async function forEachFilePart<T>(
 ): Promise<T[]> {
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: { 'content-type': contentType }, limits: { files: limits.maxFiles, fields: 50, parts: limits.maxFiles + 50 } });
+    parser = busboy({
+      headers: { 'content-type': contentType },
+      // Browsers send file names as UTF-8; busboy's default (latin1) would garble every non-ASCII name.
+      defParamCharset: 'utf8',
+      limits: { files: limits.maxFiles, fields: 50, parts: limits.maxFiles + 50 },
+    });
   } catch (error) {
     throw new InvalidRequestError(`The multipart body cannot be parsed: ${(error as Error).message}.`, { cause: error });
   }

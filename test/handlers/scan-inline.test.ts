@@ -79,6 +79,12 @@ describe('POST /v1/files', () => {
     ]);
   });
 
+  it('keeps a non-ASCII file name as the browser sent it, in UTF-8', async () => {
+    const { body, contentType } = multipartBody([{ field: 'file', fileName: 'Rechnung März €.exe', content: EICAR }]);
+    const [file] = json(await handler(filesEvent(body, contentType))).files;
+    expect(file.fileName).toBe('Rechnung März €.exe');
+  });
+
   it('gives a random 3 MiB file the digests openssl computes, and the verdict unknown', async () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     const path = join(tmp, 'random.bin');

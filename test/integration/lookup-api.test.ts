@@ -129,6 +129,8 @@ describe('the local server', () => {
     const missing = await fetchJson(`${server.url}/v2/whatever`);
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not_found');
+    expect(missing.headers.get('strict-transport-security')).toMatch(/max-age=/);
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
     const wrong = await fetchJson(`${server.url}/v1/hashes/${MSI.md5}`, { method: 'DELETE' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET');
