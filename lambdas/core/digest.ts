@@ -136,7 +136,8 @@ class DeferredMd5 implements Md5Sink {
       return undefined;
     }
     if (chunk.byteLength === 0) return undefined;
-    this.held.push(chunk.slice());
+    // A real copy: Buffer#slice is a view, and a source may refill the same buffer for its next chunk.
+    this.held.push(Uint8Array.prototype.slice.call(chunk));
     this.heldBytes += chunk.byteLength;
     return this.heldBytes > WORKER_THRESHOLD_BYTES ? this.handOver() : undefined;
   }

@@ -130,6 +130,20 @@ describe('digestStream', () => {
     }
   });
 
+  it('gives the right digests when the source refills one buffer for every chunk', async () => {
+    for (const size of [3 * MiB + 17, 21 * MiB + 5]) {
+      const data = randomBytes(size);
+      async function* refilled(): AsyncGenerator<Uint8Array> {
+        const buffer = Buffer.alloc(256 * 1024);
+        for (let offset = 0; offset < data.byteLength; offset += buffer.byteLength) {
+          const length = data.copy(buffer, 0, offset, offset + buffer.byteLength);
+          yield buffer.subarray(0, length);
+        }
+      }
+      expect(await digestStream(refilled(), NO_LIMIT)).toEqual(referenceDigests(data));
+    }
+  });
+
   it('keeps concurrent passes apart', async () => {
     const inputs = [randomBytes(12 * MiB), randomBytes(17 * MiB + 1), randomBytes(100_000)];
 
