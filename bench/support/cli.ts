@@ -1,16 +1,18 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * The `hashcheck` CLI as npm links it from `package.json` "bin", or `undefined` while the project does
- * not declare it (or `npm install` has not linked it yet). Benchmarks use it as soon as it is there.
- * `HASHCHECK_BENCH_CLI` names another executable to measure instead (an installed release, say).
+ * The `hashcheck` CLI this project declares in `package.json` "bin" — what `npx hashcheck` runs inside the
+ * project (npm does not link a project's own bin into its node_modules/.bin) — or `undefined` when it
+ * declares none. `HASHCHECK_BENCH_CLI` names another executable to measure instead (an installed release, say).
  */
 export function findCli(projectRoot: string): string | undefined {
   const override = process.env['HASHCHECK_BENCH_CLI'];
   if (override) return override;
-  const path = join(projectRoot, 'node_modules', '.bin', 'hashcheck');
-  return existsSync(path) ? path : undefined;
+  const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+  const entry = manifest.bin?.['hashcheck'];
+  const path = entry === undefined ? undefined : join(projectRoot, entry);
+  return path !== undefined && existsSync(path) ? path : undefined;
 }
 
 /** The JSON lines of a `--json` output, skipping anything that is not a JSON object. */
