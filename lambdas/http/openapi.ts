@@ -5,6 +5,22 @@ import { INLINE_UPLOAD_BYTES, MAX_BULK_HASHES, MAX_INLINE_FILES, ROUTES, routeKe
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
 
+/** The fields of a known-bad record, as answers show them and as the admin routes take them. */
+const RECORD_PROPERTIES = {
+  sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+  md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+  size: { type: 'integer', description: 'The size of the file in bytes, where known.' },
+  fileName: { type: 'string' },
+  platform: { type: 'string' },
+  version: { type: 'string' },
+  kind: { type: 'string', enum: ['installer', 'library', 'executable', 'payload', 'stealer', 'test-file', 'other'] },
+  stage: { type: 'string' },
+  campaign: { type: 'string' },
+  confidence: { type: 'string' },
+  sources: { type: 'array', items: { type: 'string' } },
+};
+
 const schemas = {
   Error: {
     type: 'object',
@@ -40,18 +56,7 @@ const schemas = {
     description: 'The known-bad record that matched, with every digest known for that file.',
     required: ['fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence', 'sources'],
     properties: {
-      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-      sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
-      md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
-      size: { type: 'integer', description: 'The size of the file in bytes, where known.' },
-      fileName: { type: 'string' },
-      platform: { type: 'string' },
-      version: { type: 'string' },
-      kind: { type: 'string', enum: ['installer', 'library', 'executable', 'payload', 'stealer', 'test-file', 'other'] },
-      stage: { type: 'string' },
-      campaign: { type: 'string' },
-      confidence: { type: 'string' },
-      sources: { type: 'array', items: { type: 'string' } },
+      ...RECORD_PROPERTIES,
       addedAt: { type: 'string', format: 'date-time' },
     },
   },
@@ -164,19 +169,7 @@ const schemas = {
   RecordInput: {
     type: 'object',
     required: ['fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence', 'sources'],
-    properties: {
-      sha256: { type: 'string' },
-      sha1: { type: 'string' },
-      md5: { type: 'string' },
-      fileName: { type: 'string' },
-      platform: { type: 'string' },
-      version: { type: 'string' },
-      kind: { type: 'string', enum: ['installer', 'library', 'executable', 'payload', 'stealer', 'test-file', 'other'] },
-      stage: { type: 'string' },
-      campaign: { type: 'string' },
-      confidence: { type: 'string' },
-      sources: { type: 'array', items: { type: 'string' } },
-    },
+    properties: RECORD_PROPERTIES,
   },
   AdminChange: {
     type: 'object',
