@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
 import { DynamoDbHashStore } from '../../lambdas/adapters/dynamodb-hash-store.js';
 import { UpstreamUnavailableError } from '../../lambdas/core/errors.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
-import { createKnownHashesTable, startTestDynamoDb } from '../support/dynamodb.js';
-import { startFaultyDynamoDb, type FaultyDynamoDb } from '../support/faulty-dynamodb.js';
+import { startProxiedDynamoDb, type ProxiedDynamoDb } from '../support/dynamodb.js';
+import type { FaultyDynamoDb } from '../support/faulty-dynamodb.js';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex') as HashHex;
 
@@ -25,26 +25,20 @@ function makeRecord(i: number, digests: Partial<Pick<KnownRecord, 'sha256' | 'sh
   };
 }
 
-let emulator: Awaited<ReturnType<typeof startTestDynamoDb>>;
+let fixture: ProxiedDynamoDb;
 let proxy: FaultyDynamoDb;
-let client: ReturnType<typeof makeDynamoDbClient>;
+let client: DynamoDBClient;
 let tableName: string;
 
 beforeAll(async () => {
-  emulator = await startTestDynamoDb();
-  proxy = await startFaultyDynamoDb(emulator.dynamoDb.endpoint);
-  client = makeDynamoDbClient({ endpoint: proxy.endpoint });
+  fixture = await startProxiedDynamoDb();
+  ({ proxy, client } = fixture);
 });
 
-afterAll(async () => {
-  client.destroy();
-  await proxy.close();
-  await emulator.close();
-});
+afterAll(() => fixture.close());
 
 beforeEach(async () => {
-  proxy.mode = 'pass';
-  tableName = await createKnownHashesTable(emulator.client);
+  tableName = await fixture.reset();
 });
 
 describe('DynamoDbHashStore.listRecords', () => {

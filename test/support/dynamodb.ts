@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
 import { KNOWN_HASHES_KEY } from '../../lambdas/adapters/table-schemas.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb-local.js';
+import { startFaultyDynamoDb, type FaultyDynamoDb } from './faulty-dynamodb.js';
 
 let tableCounter = 0;
 
@@ -22,6 +23,38 @@ export async function startTestDynamoDb(): Promise<{ dynamoDb: LocalDynamoDb; cl
     close: async () => {
       client.destroy();
       await dynamoDb.close();
+    },
+  };
+}
+
+/** An emulator, a fault-injecting proxy in front of it, and a real SDK client that talks through the proxy. */
+export interface ProxiedDynamoDb {
+  emulator: Awaited<ReturnType<typeof startTestDynamoDb>>;
+  proxy: FaultyDynamoDb;
+  client: DynamoDBClient;
+  /** Puts the proxy back to passing everything, forgets its counts, and makes a fresh KnownHashes table. */
+  reset(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startProxiedDynamoDb(): Promise<ProxiedDynamoDb> {
+  const emulator = await startTestDynamoDb();
+  const proxy = await startFaultyDynamoDb(emulator.dynamoDb.endpoint);
+  const client = makeDynamoDbClient({ endpoint: proxy.endpoint });
+  return {
+    emulator,
+    proxy,
+    client,
+    reset: async () => {
+      proxy.mode = 'pass';
+      proxy.onRequest = undefined;
+      proxy.calls.clear();
+      return createKnownHashesTable(emulator.client);
+    },
+    close: async () => {
+      client.destroy();
+      await proxy.close();
+      await emulator.close();
     },
   };
 }
