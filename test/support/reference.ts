@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** One row of the compiled 3CX IOC reference (`../shared/reference/3cx-iocs.csv`). */
@@ -16,7 +16,11 @@ export interface ReferenceRow {
   sources: string[];
 }
 
-export const REFERENCE_CSV = fileURLToPath(new URL('../../../shared/reference/3cx-iocs.csv', import.meta.url));
+/** The team's compiled reference, beside the checkout (present in CI and on the team's machines). */
+export const SHARED_REFERENCE_CSV = fileURLToPath(new URL('../../../shared/reference/3cx-iocs.csv', import.meta.url));
+/** The copy kept with the tests, so a clone on its own runs them too; a test keeps it equal to the shared one. */
+export const FIXTURE_REFERENCE_CSV = fileURLToPath(new URL('../fixtures/3cx-iocs.csv', import.meta.url));
+export const REFERENCE_CSV = existsSync(SHARED_REFERENCE_CSV) ? SHARED_REFERENCE_CSV : FIXTURE_REFERENCE_CSV;
 
 /** Reads the reference CSV. Its fields hold no commas or quotes; sources are separated by semicolons. */
 export function readReferenceRows(path = REFERENCE_CSV): ReferenceRow[] {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InvalidRecordError } from '../../lambdas/core/errors.js';
 import { parseRecordLines } from '../../lambdas/core/seed.js';
-import { EICAR, readReferenceRows } from '../support/reference.js';
+import { EICAR, FIXTURE_REFERENCE_CSV, readReferenceRows, SHARED_REFERENCE_CSV } from '../support/reference.js';
 
 const SEED = fileURLToPath(new URL('../../data/known-bad.jsonl', import.meta.url));
 const seedText = readFileSync(SEED, 'utf8');
@@ -45,6 +45,10 @@ describe('the seed list', () => {
       }).toEqual(facts);
     }
     expect(records.filter((r) => r.kind !== 'test-file')).toHaveLength(rows.length);
+  });
+
+  it.runIf(existsSync(SHARED_REFERENCE_CSV))('keeps its copy of the reference equal to the shared reference', () => {
+    expect(readFileSync(FIXTURE_REFERENCE_CSV, 'utf8')).toBe(readFileSync(SHARED_REFERENCE_CSV, 'utf8'));
   });
 
   it('has an EICAR test-file entry whose digests are those of the 68-byte EICAR string', () => {
