@@ -14,8 +14,11 @@ export class S3ObjectStore implements ObjectStore {
   ) {}
 
   async presignUpload(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
-    const putUrl = await getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.options.bucket, Key: key }), {
+    // The length is part of the signature: S3 refuses a PUT of any other size before it stores a byte, so a
+    // client that declared 10 bytes cannot send 5 GiB for the scan to read.
+    const putUrl = await getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.options.bucket, Key: key, ContentLength: maxBytes }), {
       expiresIn: expiresInSeconds,
+      signableHeaders: new Set(['content-length']),
     });
     const post = await createPresignedPost(this.client, {
       Bucket: this.options.bucket,
@@ -24,7 +27,7 @@ export class S3ObjectStore implements ObjectStore {
       Conditions: [['content-length-range', 0, maxBytes]],
       Expires: expiresInSeconds,
     });
-    return { put: { url: putUrl, headers: {} }, post: { url: post.url, fields: post.fields } };
+    return { put: { url: putUrl, headers: { 'content-length': String(maxBytes) } }, post: { url: post.url, fields: post.fields } };
   }
 
   async open(key: string): Promise<OpenedObject | undefined> {
