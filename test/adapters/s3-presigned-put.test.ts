@@ -15,15 +15,20 @@ const key = uploadKey('0b6f7c1e-2d7a-4c4e-9a51-3f7b2d9e8c10');
 /** SHA-256 in the shape the signer takes. */
 class Sha256 {
   private readonly hash;
-  constructor(secret?: Uint8Array | string) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(bytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return this.hash.digest();
   }
+}
+
+function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
 }
 
 /** The query parameters the signer adds itself; everything else in the URL is part of what it signs. */
@@ -57,8 +62,9 @@ async function verifies(url: string, sentHeaders: Record<string, string>): Promi
     signableHeaders: new Set(signedHeaders),
     unsignableHeaders: new Set(Object.keys(sentHeaders).filter((name) => !signedHeaders.includes(name))),
   });
-  expect(recomputed.query['X-Amz-SignedHeaders']).toBe(params.get('X-Amz-SignedHeaders'));
-  return recomputed.query['X-Amz-Signature'] === params.get('X-Amz-Signature');
+  const query = recomputed.query ?? {};
+  expect(query['X-Amz-SignedHeaders']).toBe(params.get('X-Amz-SignedHeaders'));
+  return query['X-Amz-Signature'] === params.get('X-Amz-Signature');
 }
 
 describe('the presigned PUT of an upload', () => {
