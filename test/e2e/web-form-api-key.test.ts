@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/local-server.js';
+import { expectNoWcagViolations } from './accessibility.js';
 import { RUN_BROWSER_TESTS, launchChromium, screenshot, suiteTitle, watchForProblems } from './browser.js';
 
 const KEY = 'web-form-test-key';
@@ -19,7 +20,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form against a service t
     await server?.stop();
   });
 
-  it('asks for a key when refused, keeps it for the tab, sends it as x-api-key and finishes the check', async () => {
+  it('asks for a key when refused, keeps it for the tab, sends it as x-api-key and finishes the check, meeting WCAG 2.1 A and AA', async () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page: Page = await context.newPage();
     const problems = watchForProblems(page);
@@ -38,6 +39,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form against a service t
     // Focus is on the key field: the next keystrokes go there.
     expect(await page.evaluate('document.activeElement.id')).toBe('api-key');
     await screenshot(page, '5-api-key-requested');
+    await expectNoWcagViolations(page, 'the API key asked for');
 
     await page.keyboard.type(KEY);
     await page.keyboard.press('Enter');
@@ -48,6 +50,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form against a service t
     // The key never sits in the field, where it could be shoulder-surfed or autofilled elsewhere.
     expect(await page.inputValue('#api-key')).toBe('');
     await screenshot(page, '6-api-key-accepted');
+    await expectNoWcagViolations(page, 'the API key saved');
 
     expect(problems.filter((p) => !/status of 401/.test(p))).toEqual([]);
     await context.close();

@@ -9,6 +9,7 @@ import { SEED_FILE } from '../../local/server.js';
 import { startLocalDynamoDb } from '../../local/dynamodb-local.js';
 import { startTestServer } from '../support/local-server.js';
 import { EICAR } from '../support/reference.js';
+import { expectNoWcagViolations } from './accessibility.js';
 import { RUN_BROWSER_TESTS, launchChromium, screenshot, suiteTitle, watchForProblems } from './browser.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -51,7 +52,12 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium'), () =
     await context.close();
   });
 
-  it('shows the EICAR file as malicious, with what matched, its size and its digests', async () => {
+  it('meets WCAG 2.1 A and AA before anything is checked', async () => {
+    await expectNoWcagViolations(page, 'empty');
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the EICAR file as malicious, with what matched, its size and its digests, meeting WCAG 2.1 A and AA', async () => {
     const path = join(tmp, 'eicar.com');
     writeFileSync(path, EICAR);
     await page.setInputFiles('#file-input', path);
@@ -83,6 +89,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium'), () =
     await page.locator('#announcer', { hasText: 'eicar.com: malicious, on the known-bad list.' }).waitFor({ state: 'attached' });
 
     await screenshot(page, '1-eicar-malicious');
+    await expectNoWcagViolations(page, 'a malicious file verdict');
     expect(problems).toEqual([]);
   });
 
@@ -121,10 +128,11 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium'), () =
     expect(stages).toContain('Uploaded. Checking the file…');
 
     await screenshot(page, '2-large-file-unknown');
+    await expectNoWcagViolations(page, 'a file not on the list');
     expect(problems).toEqual([]);
   });
 
-  it('checks 1,000 pasted lines, with sha256sum output and invalid lines, and shows the table and counts', async () => {
+  it('checks 1,000 pasted lines, with sha256sum output and invalid lines, and shows the table and counts, meeting WCAG 2.1 A and AA', async () => {
     const seed = readFileSync(SEED_FILE, 'utf8')
       .trim()
       .split('\n')
@@ -176,14 +184,28 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium'), () =
     const row17 = page.locator('.results-table tr[data-line="17"]');
     expect(await row17.locator('.badge').textContent()).toBe('Invalid');
     expect(await row17.locator('.invalid-line').textContent()).toBe('Invalid hash on line 17');
+    await expectNoWcagViolations(page, 'the hash table');
 
     await page.getByLabel('Show only malicious and invalid lines').check();
     await page.locator('.results-table tr.row-unknown').first().waitFor({ state: 'hidden' });
     await screenshot(page, '3-pasted-hashes');
+    await expectNoWcagViolations(page, 'the hash table, filtered');
     expect(problems).toEqual([]);
   });
 
-  it('says the service is unavailable when the list cannot be read, for files and for hashes', async () => {
+  it('asks for a hash when none is pasted, marking the field invalid, meeting WCAG 2.1 A and AA', async () => {
+    await page.fill('#hash-input', '# only a comment\n\n');
+    await page.getByRole('button', { name: 'Check hashes' }).click();
+    const alert = page.locator('#hash-results [role="alert"]');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('Paste at least one hash first: one per line.');
+    expect(await page.getAttribute('#hash-input', 'aria-invalid')).toBe('true');
+    expect(await page.evaluate('document.activeElement.id')).toBe('hash-input');
+    await expectNoWcagViolations(page, 'no hash pasted');
+    expect(problems).toEqual([]);
+  });
+
+  it('says the service is unavailable when the list cannot be read, for files and for hashes, meeting WCAG 2.1 A and AA', async () => {
     const eicar = join(tmp, 'eicar-again.com');
     writeFileSync(eicar, EICAR);
     await server.dynamoDb.close();
@@ -201,6 +223,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium'), () =
       await alert.waitFor();
       expect(await alert.textContent()).toContain('The service is unavailable right now. Try again in a moment.');
       await screenshot(page, '4-service-unavailable');
+      await expectNoWcagViolations(page, 'the service unavailable');
     } finally {
       // The store comes back on the same port, so the page recovers without a reload.
       const port = Number(new URL(server.dynamoDb.endpoint).port);

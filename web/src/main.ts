@@ -134,6 +134,7 @@ function setUpFiles(api: Api): void {
       results.prepend(card.element);
       queue.push(() => check(card));
     }
+    results.hidden = false;
     pump();
   };
 

@@ -222,7 +222,7 @@ export function hashResults(rows: readonly LineResult[]): { element: HTMLElement
     h('div', { class: `count count-${kind}` }, h('span', { class: 'count-value' }, formatCount(counts[kind])), h('span', { class: 'count-label' }, label));
   const countsElement = h(
     'div',
-    { class: 'counts', 'aria-label': 'Counts' },
+    { class: 'counts', role: 'group', 'aria-label': 'Counts' },
     countBox('malicious', 'malicious'),
     countBox('unknown', 'not on the list'),
     countBox('invalid', 'invalid'),
