@@ -20,9 +20,9 @@ export const UPLOAD_KEY_PREFIX = uploadKey('');
  * - `put`: a presigned URL carries the permissions of whoever signed it, so presigning a PUT or a POST
  *   needs `s3:PutObject` itself.
  * - `readDelete`: read the object through the digests, then delete it. `s3:ListBucket` is deliberately
- *   absent: it would let the function enumerate uploads, and without it S3 answers a missing object with
- *   403 rather than 404, which fails the invocation so it is retried (a duplicate event then finds its
- *   scan already recorded).
+ *   absent: it would let the function enumerate uploads. Without it S3 answers a missing object with 403
+ *   `AccessDenied` rather than 404, which the object store reads as a missing object, so the scan ends
+ *   `failed` with `missing_object` instead of being retried until its event is dropped.
  */
 export const UPLOADS_ACTIONS: Readonly<Record<UploadsAccess, readonly string[]>> = {
   put: ['s3:PutObject'],

@@ -35,7 +35,7 @@ export class S3ObjectStore implements ObjectStore {
       const output = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
       return { size: output.ContentLength ?? 0, body: output.Body as AsyncIterable<Uint8Array> };
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      if (error instanceof NoSuchKey || isMissingObject(error)) return undefined;
       throw error;
     }
   }
@@ -43,4 +43,15 @@ export class S3ObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
   }
+}
+
+/**
+ * S3 answers a GET of a missing object with 404 `NoSuchKey` only to callers allowed to list the bucket;
+ * the scan function is not (listing would let it enumerate uploads), so in AWS a missing object is 403
+ * `AccessDenied`. The scan function's role may read every upload key, so a denial on one is an object
+ * that is not there: retrying cannot bring it back.
+ */
+function isMissingObject(error: unknown): boolean {
+  const name = (error as { name?: string }).name;
+  return name === 'NoSuchKey' || name === 'AccessDenied';
 }

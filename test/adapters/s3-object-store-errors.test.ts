@@ -1,0 +1,49 @@
+import { Readable } from 'node:stream';
+import { S3Client } from '@aws-sdk/client-s3';
+import { HttpResponse } from '@smithy/core/protocols';
+import { describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store.js';
+import { uploadKey } from '../../lambdas/core/uploads.js';
+
+/**
+ * An S3 client whose every request gets the same error answer, as S3 sends it: the real SDK parses it
+ * into the exception the object store sees.
+ */
+function clientAnswering(statusCode: number, code: string, message: string): S3Client {
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>R1</RequestId><HostId>H1</HostId></Error>`;
+  return new S3Client({
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: {
+      handle: async () => ({
+        response: new HttpResponse({
+          statusCode,
+          headers: { 'content-type': 'application/xml', 'x-amz-request-id': 'R1' },
+          body: Readable.from([Buffer.from(xml)]),
+        }),
+      }),
+    },
+  });
+}
+
+const key = uploadKey('0b6f7c1e-2d7a-4c4e-9a51-3f7b2d9e8c10');
+
+describe('S3ObjectStore.open', () => {
+  it('takes AccessDenied, what S3 answers a role without s3:ListBucket for a missing object, as no object', async () => {
+    const store = new S3ObjectStore(clientAnswering(403, 'AccessDenied', 'Access Denied'), { bucket: 'uploads-test' });
+    await expect(store.open(key)).resolves.toBeUndefined();
+  });
+
+  it('takes NoSuchKey as no object', async () => {
+    const store = new S3ObjectStore(clientAnswering(404, 'NoSuchKey', 'The specified key does not exist.'), { bucket: 'uploads-test' });
+    await expect(store.open(key)).resolves.toBeUndefined();
+  });
+
+  it('lets any other S3 failure through, so the event is retried', async () => {
+    const store = new S3ObjectStore(clientAnswering(503, 'SlowDown', 'Please reduce your request rate.'), { bucket: 'uploads-test' });
+    await expect(store.open(key)).rejects.toMatchObject({ name: 'SlowDown' });
+  });
+});
