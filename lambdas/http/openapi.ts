@@ -162,7 +162,7 @@ const schemas = {
       error: {
         type: 'object',
         required: ['code', 'message'],
-        properties: { code: { type: 'string', enum: ['missing_object', 'too_large', 'read_error'] }, message: { type: 'string' } },
+        properties: { code: { type: 'string', enum: ['missing_object', 'too_large', 'read_error', 'scan_timeout'] }, message: { type: 'string' } },
       },
     },
   },
