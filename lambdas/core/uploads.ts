@@ -9,11 +9,19 @@ export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 /** How long a scan's result stays readable. */
 export const SCAN_RESULT_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * How long after the upload was asked for its scan may stay `pending`. Past it the status answers `failed`
+ * with `scan_timeout`: the file never arrived, or its scan kept failing until its event was given up. It
+ * covers the latest a scan can still end: an upload started as its URL expires (15 minutes), 5 GiB sent at
+ * 1 MiB/s (85 minutes), Lambda keeping the event and retrying it for at most six hours, and a last run of
+ * 15 minutes; eight hours in all. A verdict recorded later still replaces the timeout.
+ */
+export const SCAN_DEADLINE_SECONDS = 8 * 3600;
 
 export type ScanStatus = 'pending' | 'done' | 'failed';
 
 /** Why a scan failed, in words for the caller and a stable reason for programs. */
-export type ScanFailureReason = 'missing_object' | 'too_large' | 'read_error';
+export type ScanFailureReason = 'missing_object' | 'too_large' | 'read_error' | 'scan_timeout';
 
 /** One upload's row in the Scans table. */
 export interface ScanRecord {
@@ -126,11 +134,27 @@ export interface UploadStatusView {
   error?: { code: ScanFailureReason; message: string };
 }
 
-/** Reads a scan's state; unknown and expired ids are `NotFoundError`. */
+/**
+ * Reads a scan's state; unknown and expired ids are `NotFoundError`. A scan still pending past
+ * {@link SCAN_DEADLINE_SECONDS} is reported `failed` with `scan_timeout`, so a caller never waits for a
+ * result that cannot come.
+ */
 export async function getUploadStatus(uploadId: string, deps: { scans: ScanStore; now: () => Date }): Promise<UploadStatusView> {
   const record = UPLOAD_ID.test(uploadId) ? await deps.scans.get(uploadId) : undefined;
-  if (!record || record.expiresAt * 1000 <= deps.now().getTime()) {
+  const now = deps.now().getTime();
+  if (!record || record.expiresAt * 1000 <= now) {
     throw new NotFoundError(`No upload ${uploadId}: it never existed or its result has expired.`);
+  }
+  if (record.status === 'pending' && now >= Date.parse(record.createdAt) + SCAN_DEADLINE_SECONDS * 1000) {
+    return {
+      uploadId,
+      status: 'failed',
+      file: null,
+      error: {
+        code: 'scan_timeout',
+        message: 'No scan result arrived in time: the file was never uploaded, or it could not be scanned. Upload it again.',
+      },
+    };
   }
   return {
     uploadId,
