@@ -28,132 +28,173 @@ export interface MessageAttachment {
   readonly body: AsyncIterable<Uint8Array>;
 }
 
-const EMPTY: Buffer = Buffer.alloc(0);
-/** Longer lines are neither headers nor delimiters (RFC 5322 allows 998 characters); they pass as content in pieces. */
+/** Longer lines cannot be header lines (RFC 5322 allows 998 characters); in a body they are content like any other. */
 const MAX_LINE_BYTES = 64 * 1024;
-/** Decoded content is handed on in blocks of about this size, so digesting does not run per 57-byte line. */
+/** Decoded content is handed on in blocks of about this size, as a file source would yield it. */
 const BLOCK_BYTES = 64 * 1024;
+/**
+ * Work allowed per byte received. One unit is one byte looked at by the line and delimiter scans (each
+ * byte of the message once, whatever the nesting) or one line examined on its own (a header line, a
+ * line that starts like a delimiter). A flat message costs about 1 unit per byte; what is left pays for
+ * attached messages sent base64- or quoted-printable-encoded, whose decoded bytes are read again.
+ */
+const WORK_PER_BYTE = 4;
+/** Work every message may spend whatever its size, so a small message is never refused for its overheads. */
+const WORK_SLACK = 64 * 1024;
 
-interface Line {
-  /** The bytes of the line without its line ending. */
-  readonly content: Buffer;
-  /** `\r\n`, `\n`, or empty at the end of the input or in the middle of an overlong line. */
-  readonly eol: Buffer;
-  /** Whether this is a complete line: it starts a line and ends one (or the input). Only such lines can be headers or delimiters. */
-  readonly whole: boolean;
+const LF = 0x0a;
+const CR = 0x0d;
+const DASH = 0x2d;
+const NEWLINE_DASHES = Buffer.from('\n--', 'latin1');
+
+/** How much reading one message costs, for callers that want to see it (tests, benchmarks). */
+export interface MimeWork {
+  /** Bytes of the message received. */
+  inputBytes: number;
+  /** Work units spent: bytes scanned for lines and delimiters, plus one per line examined on its own. */
+  units: number;
+  /** The most units the message may spend before it is refused. */
+  budget: number;
 }
 
-/** Splits a byte source into lines without holding more than one line (at most {@link MAX_LINE_BYTES}) back. */
-class LineReader {
-  private buffer: Buffer = EMPTY;
-  private readonly iterator: AsyncIterator<Uint8Array>;
-  private finished = false;
-  private midLine = false;
-  private total = 0;
-  private readonly pushedBack: Line[] = [];
+interface Context {
+  readonly maxParts: number;
+  readonly maxDepth: number;
+  readonly maxHeaderBytes: number;
+  parts: number;
+  readonly work: MimeWork;
+}
 
-  constructor(
-    source: AsyncIterable<Uint8Array>,
-    private readonly maxBytes = Number.POSITIVE_INFINITY,
-  ) {
-    this.iterator = source[Symbol.asyncIterator]();
-  }
-
-  async next(): Promise<Line | undefined> {
-    const pushed = this.pushedBack.pop();
-    if (pushed) return pushed;
-    for (;;) {
-      const lf = this.buffer.indexOf(0x0a);
-      if (lf >= 0) {
-        const end = lf > 0 && this.buffer[lf - 1] === 0x0d ? lf - 1 : lf;
-        const line = { content: this.buffer.subarray(0, end), eol: this.buffer.subarray(end, lf + 1), whole: !this.midLine };
-        this.buffer = this.buffer.subarray(lf + 1);
-        this.midLine = false;
-        return line;
-      }
-      if (this.buffer.length > MAX_LINE_BYTES) {
-        // A CR at the end may be the first half of this line's ending: keep it with the rest.
-        const cut = this.buffer[this.buffer.length - 1] === 0x0d ? this.buffer.length - 1 : this.buffer.length;
-        const piece = { content: this.buffer.subarray(0, cut), eol: EMPTY, whole: false };
-        this.buffer = this.buffer.subarray(cut);
-        this.midLine = true;
-        return piece;
-      }
-      if (this.finished) {
-        if (this.buffer.length === 0) return undefined;
-        const line = { content: this.buffer, eol: EMPTY, whole: !this.midLine };
-        this.buffer = EMPTY;
-        this.midLine = false;
-        return line;
-      }
-      const { value, done } = await this.iterator.next();
-      if (done) {
-        this.finished = true;
-        continue;
-      }
-      this.total += value.byteLength;
-      if (this.total > this.maxBytes) {
-        throw new PayloadTooLargeError(`The message is larger than the limit of ${this.maxBytes} bytes.`, {
-          details: { limitBytes: this.maxBytes },
-        });
-      }
-      const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    }
-  }
-
-  unread(line: Line): void {
-    this.pushedBack.push(line);
-  }
-
-  /** Reads whatever is left, so the source behind this reader is consumed to its end. */
-  async drain(): Promise<void> {
-    while ((await this.next()) !== undefined);
+function spend(context: Context, units: number): void {
+  context.work.units += units;
+  if (context.work.units > context.work.budget) {
+    throw new InvalidRequestError(
+      `The message takes too much work to read for its size (more than ${WORK_PER_BYTE} times a flat message of ${context.work.inputBytes} bytes): it re-encodes attached messages inside one another or repeats delimiter-like lines. Send the innermost message on its own, decoded.`,
+      { details: { limitBytes: context.work.inputBytes } },
+    );
   }
 }
 
-/** A delimiter line of one of the open multiparts: `--boundary` or `--boundary--`, transport padding allowed. */
+/** A position in one buffer: the message received, or the decoded content of an encoded attached message. */
+interface Cursor {
+  readonly buf: Buffer;
+  pos: number;
+}
+
+/** Where a line ends: `contentEnd` before its line ending, `next` after it (the start of the next line). */
+function lineAt(buf: Buffer, start: number): { contentEnd: number; next: number } {
+  const lf = buf.indexOf(LF, start);
+  if (lf < 0) return { contentEnd: buf.length, next: buf.length };
+  return { contentEnd: lf > start && buf[lf - 1] === CR ? lf - 1 : lf, next: lf + 1 };
+}
+
+/** `end` less one line ending (`\r\n` or `\n`) if the bytes before it are one. */
+function withoutLineEnd(buf: Buffer, start: number, end: number): number {
+  if (end > start && buf[end - 1] === LF) return end - 1 > start && buf[end - 2] === CR ? end - 2 : end - 1;
+  return end;
+}
+
+/** A delimiter line found: of an open multipart of this message (`depth` 0 is the innermost), or a fence. */
 interface Delimiter {
-  /** 0 for the innermost open multipart, 1 for its parent, and so on. */
+  /** Where its line starts. */
+  readonly start: number;
+  /** Where the line after it starts. */
+  readonly next: number;
+  /**
+   * A delimiter of a multipart around the attached message being read: for that message it is the end of
+   * its input, and the message around it reads the line.
+   */
+  readonly fence: boolean;
   readonly depth: number;
-  /** Whether it is the closing delimiter (`--boundary--`). */
+  /** Whether it is a closing delimiter (`--boundary--`). */
   readonly close: boolean;
 }
 
-function matchDelimiter(line: Line, boundaries: readonly Buffer[]): Delimiter | undefined {
-  const content = line.content;
-  if (!line.whole || content.length < 3 || content[0] !== 0x2d || content[1] !== 0x2d) return undefined;
-  for (const [depth, boundary] of boundaries.entries()) {
-    if (content.length < 2 + boundary.length || !content.subarray(2, 2 + boundary.length).equals(boundary)) continue;
-    let rest = content.subarray(2 + boundary.length);
-    const close = rest.length >= 2 && rest[0] === 0x2d && rest[1] === 0x2d;
-    if (close) rest = rest.subarray(2);
-    if (rest.every((byte) => byte === 0x20 || byte === 0x09)) return { depth, close };
+interface BoundaryEntry {
+  readonly bytes: Buffer;
+  /** Lower wins when one line matches several boundaries. */
+  readonly rank: number;
+  readonly fence: boolean;
+  readonly depth: number;
+}
+
+/**
+ * The delimiters a line may be at one place of a message: fences (the boundaries of multiparts around an
+ * attached message, outermost message first, which end it as the end of its input would) and the
+ * boundaries of the open multiparts of the message itself, innermost first. A line is matched with one
+ * lookup by length and a byte comparison, whatever the number of boundaries.
+ */
+class Delimiters {
+  private readonly byLength = new Map<number, BoundaryEntry[]>();
+  readonly empty: boolean;
+
+  constructor(fences: readonly Buffer[], own: readonly Buffer[]) {
+    const entries = [
+      ...fences.map((bytes, i) => ({ bytes, rank: i, fence: true, depth: 0 })),
+      ...own.map((bytes, i) => ({ bytes, rank: fences.length + i, fence: false, depth: i })),
+    ];
+    for (const entry of entries) {
+      const list = this.byLength.get(entry.bytes.length) ?? [];
+      list.push(entry);
+      this.byLength.set(entry.bytes.length, list);
+    }
+    this.empty = entries.length === 0;
   }
-  return undefined;
+
+  /** The delimiter the line `[start, contentEnd)` is, if any: `--boundary` or `--boundary--`, then transport padding. */
+  match(buf: Buffer, start: number, contentEnd: number): Omit<Delimiter, 'start' | 'next'> | undefined {
+    if (this.empty || contentEnd - start < 3 || buf[start] !== DASH || buf[start + 1] !== DASH) return undefined;
+    let end = contentEnd;
+    while (end > start + 2 && (buf[end - 1] === 0x20 || buf[end - 1] === 0x09)) end--;
+    let best = this.find(buf, start + 2, end);
+    const closeLength = end - start - 4;
+    const bestClose = closeLength > 0 && buf[end - 1] === DASH && buf[end - 2] === DASH ? this.find(buf, start + 2, end - 2) : undefined;
+    let close = false;
+    if (bestClose && (!best || bestClose.rank < best.rank)) {
+      best = bestClose;
+      close = true;
+    }
+    return best && { fence: best.fence, depth: best.depth, close };
+  }
+
+  private find(buf: Buffer, from: number, to: number): BoundaryEntry | undefined {
+    for (const entry of this.byLength.get(to - from) ?? []) if (entry.bytes.compare(buf, from, to) === 0) return entry;
+    return undefined;
+  }
 }
 
-/** Turns encoded body lines into content bytes. */
-interface BodyDecoder {
-  /** The bytes of one line (or piece of a line); the line ending held back from the previous line comes first. */
-  line(line: Line): Buffer[];
-  /** What is left at the end; `keepLineEnd` keeps the last line ending, which otherwise belongs to the delimiter. */
-  end(keepLineEnd: boolean): Buffer[];
+/** The delimiter line at `start`, if the line there is one. */
+function delimiterAt(cursor: Cursor, start: number, delimiters: Delimiters, context: Context): Delimiter | undefined {
+  const { buf } = cursor;
+  if (delimiters.empty || buf[start] !== DASH || buf[start + 1] !== DASH) return undefined;
+  const { contentEnd, next } = lineAt(buf, start);
+  spend(context, next - start + 1);
+  const found = delimiters.match(buf, start, contentEnd);
+  return found && { ...found, start, next };
 }
 
-/** 7bit, 8bit and binary: the bytes as they are, less the line ending in front of the delimiter. */
-function rawDecoder(): BodyDecoder {
-  let heldEol = EMPTY;
-  return {
-    line(line) {
-      const out = [heldEol, line.content];
-      heldEol = line.eol;
-      return out;
-    },
-    end(keepLineEnd) {
-      return keepLineEnd ? [heldEol] : [];
-    },
-  };
+/**
+ * The first delimiter line at or after `from` (a line start), found by searching for `\n--` rather than
+ * line by line, so a body costs its bytes however short its lines are.
+ */
+function nextDelimiter(cursor: Cursor, from: number, delimiters: Delimiters, context: Context): Delimiter | undefined {
+  const { buf } = cursor;
+  if (delimiters.empty) {
+    spend(context, buf.length - from);
+    return undefined;
+  }
+  let start = from;
+  for (;;) {
+    const found = delimiterAt(cursor, start, delimiters, context);
+    if (found) return found;
+    const candidate = buf.indexOf(NEWLINE_DASHES, start);
+    if (candidate < 0) {
+      spend(context, buf.length - start);
+      return undefined;
+    }
+    spend(context, candidate + 1 - start);
+    start = candidate + 1;
+  }
 }
 
 function hexValue(byte: number): number {
@@ -166,117 +207,133 @@ function hexValue(byte: number): number {
 /**
  * Quoted-printable (RFC 2045 6.7): `=XX` is a byte, `=` at the end of a line is a soft break, trailing
  * white space added in transport is dropped. A hard line break keeps the ending the message used. An `=`
- * not followed by two hex digits is kept as it is, as mail clients do.
+ * not followed by two hex digits is kept as it is, as mail clients do. One pass over the bytes.
  */
-function quotedPrintableDecoder(): BodyDecoder {
-  let heldEol = EMPTY;
-  let carry = EMPTY;
-  const decode = (bytes: Buffer): Buffer => {
-    const out = Buffer.allocUnsafe(bytes.length);
-    let n = 0;
-    for (let i = 0; i < bytes.length; i++) {
-      const byte = bytes[i]!;
-      if (byte === 0x3d && i + 2 < bytes.length && hexValue(bytes[i + 1]!) >= 0 && hexValue(bytes[i + 2]!) >= 0) {
-        out[n++] = hexValue(bytes[i + 1]!) * 16 + hexValue(bytes[i + 2]!);
-        i += 2;
-      } else out[n++] = byte;
+function decodeQuotedPrintable(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  let n = 0;
+  let i = start;
+  while (i < end) {
+    const byte = buf[i]!;
+    if (byte === 0x20 || byte === 0x09) {
+      // White space at the end of a line is transport padding.
+      let j = i;
+      while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+      if (j === end || buf[j] === LF || (buf[j] === CR && j + 1 < end && buf[j + 1] === LF)) {
+        i = j;
+        continue;
+      }
+      for (; i < j; i++) out[n++] = buf[i]!;
+      continue;
     }
-    return out.subarray(0, n);
-  };
-  return {
-    line(line) {
-      let bytes = carry.length > 0 ? Buffer.concat([carry, line.content]) : line.content;
-      carry = EMPTY;
-      const out = [heldEol];
-      heldEol = EMPTY;
-      if (line.eol.length === 0 && !line.whole) {
-        // A piece of an overlong line: an escape cut at its end is finished by the next piece.
-        const equals = bytes.lastIndexOf(0x3d);
-        if (equals >= 0 && equals >= bytes.length - 2) {
-          carry = Buffer.from(bytes.subarray(equals));
-          bytes = bytes.subarray(0, equals);
-        }
-        out.push(decode(bytes));
-        return out;
+    if (byte === 0x3d) {
+      if (i + 2 < end && hexValue(buf[i + 1]!) >= 0 && hexValue(buf[i + 2]!) >= 0) {
+        out[n++] = hexValue(buf[i + 1]!) * 16 + hexValue(buf[i + 2]!);
+        i += 3;
+        continue;
       }
-      let end = bytes.length;
-      while (end > 0 && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
-      if (end > 0 && bytes[end - 1] === 0x3d) {
-        out.push(decode(bytes.subarray(0, end - 1)));
-      } else {
-        out.push(decode(bytes.subarray(0, end)));
-        heldEol = line.eol;
+      let j = i + 1;
+      while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+      if (j === end || buf[j] === LF) {
+        i = j + 1;
+        continue;
       }
-      return out;
-    },
-    end(keepLineEnd) {
-      const out = carry.length > 0 ? [carry] : [];
-      if (keepLineEnd) out.push(heldEol);
-      return out;
-    },
-  };
+      if (buf[j] === CR && j + 1 < end && buf[j + 1] === LF) {
+        i = j + 2;
+        continue;
+      }
+    }
+    out[n++] = byte;
+    i++;
+  }
+  return out.subarray(0, n);
 }
 
-const BASE64_ALPHABET = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+/** Base64 alphabet values, 64 for `=`, -1 for white space, -2 for anything else. */
+const BASE64_VALUE = new Int8Array(256).fill(-2);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64_VALUE[c.charCodeAt(0)] = i;
+BASE64_VALUE[0x3d] = 64;
+for (const c of [0x20, 0x09, 0x0d, 0x0a]) BASE64_VALUE[c] = -1;
+
+function notBase64(where: string, reason: string): InvalidRequestError {
+  return new InvalidRequestError(
+    `The base64 content of ${where} is not base64 (${reason}): it cannot be decoded with certainty, so the message gets no verdict. Send the attachment itself.`,
+  );
+}
 
 /**
- * Base64 (RFC 2045 6.8): characters outside the alphabet (line breaks, transport padding) are skipped, as
- * mail clients skip them, and every 4-character group is decoded on its own, so encoders that pad each
- * line still decode in full. An unpadded tail of 2 or 3 characters is decoded; a single stray character
- * cannot carry a byte and is dropped.
+ * Base64 (RFC 2045 6.8): line breaks and transport padding are skipped, and every 4-character group is
+ * decoded on its own, so encoders that pad each line still decode in full. An unpadded tail of 2 or 3
+ * characters is decoded; a single stray character cannot carry a byte and is dropped. Content holding
+ * anything else (characters outside the alphabet, `=` where no padding can be) is not base64: mail
+ * clients would each make something different of it, so it is refused rather than checked.
  */
-function base64Decoder(): BodyDecoder {
-  let carry = '';
-  const take = (final: boolean): Buffer[] => {
-    const usable = final ? carry.length : carry.length - (carry.length % 4);
-    const text = carry.slice(0, usable);
-    carry = carry.slice(usable);
-    if (text === '') return [];
-    if (!text.includes('=')) return [Buffer.from(text, 'base64')];
-    const out: Buffer[] = [];
-    for (let i = 0; i < text.length; i += 4) out.push(Buffer.from(text.slice(i, i + 4), 'base64'));
-    return out;
-  };
-  return {
-    line(line) {
-      for (const byte of line.content) if (BASE64_ALPHABET[byte]) carry += String.fromCharCode(byte);
-      return take(false);
-    },
-    end() {
-      return take(true);
-    },
-  };
-}
-
-function decoderFor(encoding: string, where: string): BodyDecoder {
-  switch (encoding) {
-    case '':
-    case '7bit':
-    case '8bit':
-    case 'binary':
-      return rawDecoder();
-    case 'quoted-printable':
-      return quotedPrintableDecoder();
-    case 'base64':
-      return base64Decoder();
-    default:
-      throw new InvalidRequestError(
-        `${where} uses the transfer encoding '${encoding}', which is not base64, quoted-printable, 7bit, 8bit or binary: it cannot be decoded to be checked.`,
-      );
+function decodeBase64(buf: Buffer, start: number, end: number, where: string): Buffer {
+  const out = Buffer.allocUnsafe(Math.ceil(((end - start) * 3) / 4) + 3);
+  let n = 0;
+  const group = [0, 0, 0, 0];
+  let g = 0;
+  for (let i = start; i < end; i++) {
+    const value = BASE64_VALUE[buf[i]!]!;
+    if (value === -1) continue;
+    if (value === -2) {
+      throw notBase64(where, `byte 0x${buf[i]!.toString(16).padStart(2, '0')} at offset ${i - start} of its body is outside the base64 alphabet`);
+    }
+    group[g++] = value;
+    if (g < 4) continue;
+    g = 0;
+    const [a, b, c, d] = group as [number, number, number, number];
+    if (a === 64 || b === 64 || (c === 64 && d !== 64)) throw notBase64(where, `padding in the middle of a 4-character group at offset ${i - start}`);
+    out[n++] = (a << 2) | (b >> 4);
+    if (c !== 64) out[n++] = ((b & 15) << 4) | (c >> 2);
+    if (d !== 64) out[n++] = ((c & 3) << 6) | d;
   }
+  if (g >= 2) {
+    const [a, b, c] = group as [number, number, number, number];
+    if (a === 64 || b === 64) throw notBase64(where, 'padding in the middle of its last group');
+    out[n++] = (a << 2) | (b >> 4);
+    if (g === 3 && c !== 64) out[n++] = ((b & 15) << 4) | (c >> 2);
+  }
+  return out.subarray(0, n);
 }
 
-/** One entity's header fields, by lower-case name; the first occurrence counts. */
-type Headers = ReadonlyMap<string, string>;
+const IDENTITY_ENCODINGS = new Set(['', '7bit', '8bit', 'binary']);
 
-const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+function checkEncoding(encoding: string, where: string): void {
+  if (IDENTITY_ENCODINGS.has(encoding) || encoding === 'quoted-printable' || encoding === 'base64') return;
+  throw new InvalidRequestError(
+    `${where} uses the transfer encoding '${encoding}', which is not base64, quoted-printable, 7bit, 8bit or binary: it cannot be decoded to be checked.`,
+  );
+}
 
-interface Context {
-  readonly maxParts: number;
-  readonly maxDepth: number;
-  readonly maxHeaderBytes: number;
-  parts: number;
+/** The content of `[start, end)` with its transfer encoding undone; 7bit, 8bit and binary are the bytes as they are. */
+function decodeBody(encoding: string, buf: Buffer, start: number, end: number, where: string, context: Context): Buffer {
+  if (encoding === 'quoted-printable') {
+    spend(context, end - start);
+    return decodeQuotedPrintable(buf, start, end);
+  }
+  if (encoding === 'base64') {
+    spend(context, end - start);
+    return decodeBase64(buf, start, end, where);
+  }
+  return buf.subarray(start, end);
+}
+
+async function* blocksOf(content: Buffer): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < content.length; offset += BLOCK_BYTES) yield content.subarray(offset, offset + BLOCK_BYTES);
+}
+
+/** The header fields the reader uses, by lower-case name (the first occurrence counts), and how many fields there were. */
+interface Headers {
+  readonly fields: ReadonlyMap<string, string>;
+  readonly count: number;
+}
+
+const USED_FIELDS = new Set(['content-type', 'content-disposition', 'content-transfer-encoding']);
+const USED_LENGTHS = new Set([...USED_FIELDS].map((name) => name.length));
+
+function isFieldNameByte(byte: number): boolean {
+  return byte >= 0x21 && byte <= 0x7e && byte !== 0x3a;
 }
 
 function describe(path: string): string {
@@ -294,39 +351,54 @@ function truncated(path: string): InvalidRequestError {
  * (a part with no body). A line that is neither a header nor a continuation starts the body, as in
  * Python's parser; `strict` (the top of a message) rejects it instead, since a message starts with headers.
  */
-async function readHeaders(reader: LineReader, boundaries: readonly Buffer[], context: Context, where: string, strict: boolean): Promise<Headers> {
-  const fields: [string, string][] = [];
+function readHeaders(cursor: Cursor, delimiters: Delimiters, context: Context, where: string, strict: boolean): Headers {
+  const { buf } = cursor;
+  const fields = new Map<string, string>();
+  let count = 0;
+  /** The field continuation lines add to, when it is one the reader uses and its first occurrence. */
+  let open: string | undefined;
   let bytes = 0;
-  for (;;) {
-    const line = await reader.next();
-    if (!line) break;
-    if (!line.whole) throw new InvalidRequestError(`A header line of ${where} is longer than ${MAX_LINE_BYTES} bytes.`);
-    bytes += line.content.length + line.eol.length;
+  while (cursor.pos < buf.length) {
+    const start = cursor.pos;
+    const { contentEnd, next } = lineAt(buf, start);
+    if (contentEnd - start > MAX_LINE_BYTES) throw new InvalidRequestError(`A header line of ${where} is longer than ${MAX_LINE_BYTES} bytes.`);
+    bytes += next - start;
     if (bytes > context.maxHeaderBytes) {
       throw new InvalidRequestError(`The header block of ${where} is larger than ${context.maxHeaderBytes} bytes.`);
     }
-    if (line.content.length === 0) break;
-    if (matchDelimiter(line, boundaries)) {
-      reader.unread(line);
+    spend(context, next - start + 1);
+    if (contentEnd === start) {
+      cursor.pos = next;
       break;
     }
-    const text = line.content.toString('utf8');
-    const last = fields[fields.length - 1];
-    if ((text.startsWith(' ') || text.startsWith('\t')) && last) {
-      last[1] += text;
-    } else if (HEADER_LINE.test(text)) {
-      const colon = text.indexOf(':');
-      fields.push([text.slice(0, colon).trim().toLowerCase(), text.slice(colon + 1)]);
-    } else if (strict && fields.length === 0) {
+    if (delimiters.match(buf, start, contentEnd)) break;
+    const first = buf[start]!;
+    if ((first === 0x20 || first === 0x09) && count > 0) {
+      if (open !== undefined) fields.set(open, fields.get(open)! + buf.toString('utf8', start, contentEnd));
+      cursor.pos = next;
+      continue;
+    }
+    let nameEnd = start;
+    while (nameEnd < contentEnd && isFieldNameByte(buf[nameEnd]!)) nameEnd++;
+    let colon = nameEnd;
+    while (colon < contentEnd && (buf[colon] === 0x20 || buf[colon] === 0x09)) colon++;
+    if (nameEnd > start && colon < contentEnd && buf[colon] === 0x3a) {
+      count++;
+      open = undefined;
+      if (USED_LENGTHS.has(nameEnd - start)) {
+        const name = buf.toString('latin1', start, nameEnd).toLowerCase();
+        if (USED_FIELDS.has(name) && !fields.has(name)) {
+          fields.set(name, buf.toString('utf8', colon + 1, contentEnd));
+          open = name;
+        }
+      }
+      cursor.pos = next;
+    } else if (strict && count === 0) {
       throw new InvalidRequestError(`This is not a MIME message: ${where} does not start with a header line ("Name: value").`);
-    } else {
-      reader.unread(line);
-      break;
-    }
+    } else break;
   }
-  const headers = new Map<string, string>();
-  for (const [name, value] of fields) if (!headers.has(name)) headers.set(name, value.replace(/\r?\n/g, '').trim());
-  return headers;
+  for (const [name, value] of fields) fields.set(name, value.trim());
+  return { fields, count };
 }
 
 function cleanName(name: string | undefined): string | null {
@@ -352,54 +424,16 @@ interface Place {
   readonly path: string;
   /** Whether this is the top entity of a message (its part number is then `path.1` unless it is multipart). */
   readonly messageRoot: boolean;
-  /** Boundaries of the open multiparts around it, innermost first. */
+  /** Boundaries of the multiparts around the message this entity is in, which end that message (see {@link Delimiters}). */
+  readonly fences: readonly Buffer[];
+  /** Boundaries of the open multiparts of its own message around it, innermost first. */
   readonly boundaries: readonly Buffer[];
   readonly depth: number;
-  /** Whether it is the top entity of the message sent, whose body runs to the end of the input. */
-  readonly outermost: boolean;
   /** In a `multipart/digest` a part without a type is a message (RFC 2046 5.1.5). */
   readonly defaultType: string;
 }
 
-/** The decoded body of a leaf, up to the next delimiter of an open multipart (left unread) or the end of the input. */
-async function* leafContent(reader: LineReader, encoding: string, place: Place, ended: { value: boolean }): AsyncGenerator<Uint8Array> {
-  const decoder = decoderFor(encoding, describe(place.path));
-  let block: Buffer[] = [];
-  let size = 0;
-  const add = (buffers: Buffer[]) => {
-    for (const buffer of buffers) {
-      if (buffer.length === 0) continue;
-      block.push(buffer);
-      size += buffer.length;
-    }
-  };
-  for (;;) {
-    const line = await reader.next();
-    if (!line) break;
-    if (matchDelimiter(line, place.boundaries)) {
-      reader.unread(line);
-      break;
-    }
-    add(decoder.line(line));
-    if (size >= BLOCK_BYTES) {
-      yield Buffer.concat(block, size);
-      block = [];
-      size = 0;
-    }
-  }
-  // The line ending before a delimiter belongs to the delimiter; only a message that is not multipart keeps its last one.
-  add(decoder.end(place.outermost && place.boundaries.length === 0));
-  if (size > 0) yield Buffer.concat(block, size);
-  ended.value = true;
-}
-
-async function consume(body: AsyncIterable<Uint8Array>, ended: { value: boolean }, path: string): Promise<void> {
-  for await (const _ of body);
-  // A body abandoned half-way (its iterator returned early) leaves the reader inside the part.
-  if (!ended.value) throw new Error(`The content of ${describe(path)} was not read to its end`);
-}
-
-async function* readEntity(reader: LineReader, headers: Headers, place: Place, context: Context): AsyncGenerator<MessageAttachment> {
+function* readEntity(cursor: Cursor, headers: Headers, place: Place, context: Context): Generator<MessageAttachment> {
   context.parts += 1;
   if (context.parts > context.maxParts) {
     throw new InvalidRequestError(`The message has more than ${context.maxParts} MIME parts.`);
@@ -407,133 +441,155 @@ async function* readEntity(reader: LineReader, headers: Headers, place: Place, c
   if (place.depth > context.maxDepth) {
     throw new InvalidRequestError(`The message nests multiparts and attached messages more than ${context.maxDepth} deep.`);
   }
-  const type = parseStructuredHeader(headers.get('content-type') ?? place.defaultType);
+  const type = parseStructuredHeader(headers.fields.get('content-type') ?? place.defaultType);
   const contentType = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(type.value) ? type.value : 'text/plain';
 
   if (contentType.startsWith('multipart/')) {
-    yield* readMultipart(reader, contentType, type, place, context);
+    yield* readMultipart(cursor, contentType, type, place, context);
     return;
   }
 
   const own = place.messageRoot ? child(place.path, 1) : place.path;
-  const encoding = parseStructuredHeader(headers.get('content-transfer-encoding') ?? '').value;
-  const ended = { value: false };
-  const body = leafContent(reader, encoding, { ...place, path: own }, ended);
+  const encoding = parseStructuredHeader(headers.fields.get('content-transfer-encoding') ?? '').value;
+  checkEncoding(encoding, describe(own));
+  const delimiters = new Delimiters(place.fences, place.boundaries);
+  const attached = contentType === 'message/rfc822' || contentType === 'message/global';
 
-  if (contentType === 'message/rfc822' || contentType === 'message/global') {
-    // An attached message is read as a message of its own, whatever its transfer encoding.
-    const inner = new LineReader(body);
-    yield* readMessage(inner, own, place.depth + 1, context, false);
-    await inner.drain();
-    await consume(body, ended, own);
+  if (attached && IDENTITY_ENCODINGS.has(encoding)) {
+    // An attached message sent as it is is read in place: its lines are the lines read here, and the
+    // delimiters around it end it, so no byte is read twice however deep messages nest.
+    yield* readMessage(cursor, [...place.fences, ...place.boundaries], own, place.depth + 1, context, false);
+    const end = nextDelimiter(cursor, cursor.pos, delimiters, context);
+    cursor.pos = end ? end.start : cursor.buf.length;
     return;
   }
 
-  const disposition = headers.has('content-disposition') ? parseStructuredHeader(headers.get('content-disposition')!) : undefined;
+  const { buf } = cursor;
+  const start = cursor.pos;
+  const found = nextDelimiter(cursor, start, delimiters, context);
+  cursor.pos = found ? found.start : buf.length;
+  // The line ending before a delimiter belongs to the delimiter; the body of a message that is not
+  // multipart keeps its last one at the end of its input, as Python's email package reads it.
+  const keepLineEnd = place.messageRoot && place.boundaries.length === 0;
+  const end = found || !keepLineEnd ? withoutLineEnd(buf, start, cursor.pos) : cursor.pos;
+  const content = decodeBody(encoding, buf, start, end, describe(own), context);
+
+  if (attached) {
+    // An attached message sent encoded is decoded, then read as a message of its own.
+    yield* readMessage({ buf: content, pos: 0 }, [], own, place.depth + 1, context, false);
+    return;
+  }
+
+  const disposition = headers.fields.has('content-disposition') ? parseStructuredHeader(headers.fields.get('content-disposition')!) : undefined;
   const fileName = cleanName(disposition?.params.get('filename') ?? type.params.get('name'));
-  if (isAttachment(contentType, disposition, fileName)) yield { path: own, fileName, contentType, body };
-  await consume(body, ended, own);
+  if (isAttachment(contentType, disposition, fileName)) yield { path: own, fileName, contentType, body: blocksOf(content) };
 }
 
-async function* readMultipart(
-  reader: LineReader,
-  contentType: string,
-  type: StructuredHeader,
-  place: Place,
-  context: Context,
-): AsyncGenerator<MessageAttachment> {
+function* readMultipart(cursor: Cursor, contentType: string, type: StructuredHeader, place: Place, context: Context): Generator<MessageAttachment> {
   const boundary = type.params.get('boundary')?.trimEnd();
   if (!boundary) {
     throw new InvalidRequestError(`The ${contentType} body of ${describe(place.path)} has no boundary parameter, so its parts cannot be told apart.`);
   }
   const boundaries = [Buffer.from(boundary, 'utf8'), ...place.boundaries];
+  const delimiters = new Delimiters(place.fences, boundaries);
+  const outer = new Delimiters(place.fences, place.boundaries);
   const childDefault = contentType === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
 
   // The preamble, up to the first delimiter.
-  for (;;) {
-    const line = await reader.next();
-    if (!line) throw truncated(place.path);
-    const delimiter = matchDelimiter(line, boundaries);
-    if (!delimiter) continue;
-    if (delimiter.depth > 0) {
-      reader.unread(line);
-      return;
-    }
-    if (delimiter.close) return skipEpilogue(reader, place.boundaries);
-    break;
-  }
+  const first = nextDelimiter(cursor, cursor.pos, delimiters, context);
+  if (!first || first.fence) throw truncated(place.path);
+  cursor.pos = first.start;
+  if (first.depth > 0) return;
+  cursor.pos = first.next;
+  if (first.close) return skipEpilogue(cursor, outer, context);
 
   for (let n = 1; ; n++) {
     const where = describe(child(place.path, n));
-    const headers = await readHeaders(reader, boundaries, context, where, false);
+    const headers = readHeaders(cursor, delimiters, context, where, false);
     yield* readEntity(
-      reader,
+      cursor,
       headers,
-      { path: child(place.path, n), messageRoot: false, boundaries, depth: place.depth + 1, outermost: false, defaultType: childDefault },
+      { path: child(place.path, n), messageRoot: false, fences: place.fences, boundaries, depth: place.depth + 1, defaultType: childDefault },
       context,
     );
-    const line = await reader.next();
-    if (!line) throw truncated(place.path);
-    const delimiter = matchDelimiter(line, boundaries);
+    if (cursor.pos >= cursor.buf.length) throw truncated(place.path);
+    const delimiter = delimiterAt(cursor, cursor.pos, delimiters, context);
     if (!delimiter) throw new Error(`Part ${child(place.path, n)} ended before a delimiter`);
-    if (delimiter.depth > 0) {
-      // An enclosing multipart's delimiter ends this one too, as mail clients read it.
-      reader.unread(line);
-      return;
-    }
-    if (delimiter.close) return skipEpilogue(reader, place.boundaries);
+    if (delimiter.fence) throw truncated(place.path);
+    // An enclosing multipart's delimiter ends this one too, as mail clients read it.
+    if (delimiter.depth > 0) return;
+    cursor.pos = delimiter.next;
+    if (delimiter.close) return skipEpilogue(cursor, outer, context);
   }
 }
 
-/** The epilogue after a closing delimiter, up to an enclosing multipart's delimiter (left unread) or the end. */
-async function skipEpilogue(reader: LineReader, boundaries: readonly Buffer[]): Promise<void> {
-  for (;;) {
-    const line = await reader.next();
-    if (!line) return;
-    if (matchDelimiter(line, boundaries)) {
-      reader.unread(line);
-      return;
-    }
-  }
+/** The epilogue after a closing delimiter, up to an enclosing delimiter (left unread) or the end. */
+function skipEpilogue(cursor: Cursor, outer: Delimiters, context: Context): void {
+  const found = nextDelimiter(cursor, cursor.pos, outer, context);
+  cursor.pos = found ? found.start : cursor.buf.length;
 }
 
-async function* readMessage(reader: LineReader, path: string, depth: number, context: Context, outermost: boolean): AsyncGenerator<MessageAttachment> {
-  const first = await reader.next();
-  if (!first) {
+function* readMessage(cursor: Cursor, fences: readonly Buffer[], path: string, depth: number, context: Context, outermost: boolean): Generator<MessageAttachment> {
+  const { buf } = cursor;
+  const delimiters = new Delimiters(fences, []);
+  if (cursor.pos >= buf.length || delimiterAt(cursor, cursor.pos, delimiters, context)) {
     if (outermost) throw new InvalidRequestError('The message is empty.');
     return;
   }
   // A message saved from an mbox file starts with its "From " envelope line.
-  if (!(outermost && first.whole && first.content.subarray(0, 5).toString('latin1') === 'From ')) reader.unread(first);
+  if (outermost && buf.toString('latin1', cursor.pos, cursor.pos + 5) === 'From ') cursor.pos = lineAt(buf, cursor.pos).next;
   const where = outermost ? 'the message' : `the message attached as part ${path}`;
-  const headers = await readHeaders(reader, [], context, where, outermost);
-  if (outermost && headers.size === 0) {
+  const headers = readHeaders(cursor, delimiters, context, where, outermost);
+  if (outermost && headers.count === 0) {
     throw new InvalidRequestError('This is not a MIME message: it has no header fields before its body.');
   }
-  yield* readEntity(reader, headers, { path, messageRoot: true, boundaries: [], depth, outermost, defaultType: 'text/plain' }, context);
+  yield* readEntity(cursor, headers, { path, messageRoot: true, fences, boundaries: [], depth, defaultType: 'text/plain' }, context);
+}
+
+async function collect(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      throw new PayloadTooLargeError(`The message is larger than the limit of ${maxBytes} bytes.`, { details: { limitBytes: maxBytes } });
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength) : Buffer.concat(chunks, total);
 }
 
 /**
- * Reads a MIME message (RFC 5322, RFC 2045-2049) as a stream and yields its attachments one by one,
- * decoded: base64 and quoted-printable are undone, and messages attached as `message/rfc822` (in any
- * transfer encoding) are opened and their attachments yielded in turn, with part numbers below theirs.
- * Message text (`text/plain` and `text/html` parts without a file name that are not marked as
- * attachments) is read past; so are the attached messages themselves, whose parts are what is checked.
+ * Reads a MIME message (RFC 5322, RFC 2045-2049) and yields its attachments one by one, decoded: base64
+ * and quoted-printable are undone, and messages attached as `message/rfc822` (in any transfer encoding)
+ * are opened and their attachments yielded in turn, with part numbers below theirs. Message text
+ * (`text/plain` and `text/html` parts without a file name that are not marked as attachments) is read
+ * past; so are the attached messages themselves, whose parts are what is checked.
  *
- * Memory stays at one line plus one block of content, whatever the size of the message. Each
- * attachment's body must be read to its end before the next one is asked for.
+ * The message is held once (it is at most `maxBytes`) and read in one forward pass: a part's lines are
+ * found by searching for its delimiters, an attached message sent as it is is read in place, and only
+ * the decoded bytes of an encoded attached message are read again. A work budget
+ * ({@link MimeWork}) bounds what any message may cost to a small multiple of a flat message of its size.
  *
+ * @param work when given, filled in with the cost of the read, as it goes.
  * @throws InvalidRequestError for what cannot be read with certainty: a message that does not start
  *   with headers, a multipart without a boundary or cut off before its closing delimiter, an unknown
- *   transfer encoding, or a message past the part, depth or header-size limits.
+ *   transfer encoding, base64 content that is not base64, or a message past the part, depth,
+ *   header-size or work limits.
  * @throws PayloadTooLargeError when the message holds more than `maxBytes`.
  */
-export async function* readAttachments(source: AsyncIterable<Uint8Array>, limits: MimeLimits): AsyncGenerator<MessageAttachment> {
+export async function* readAttachments(source: AsyncIterable<Uint8Array>, limits: MimeLimits, work?: MimeWork): AsyncGenerator<MessageAttachment> {
+  const message = await collect(source, limits.maxBytes);
+  const meter = work ?? { inputBytes: 0, units: 0, budget: 0 };
+  meter.inputBytes = message.length;
+  meter.units = 0;
+  meter.budget = WORK_PER_BYTE * message.length + WORK_SLACK;
   const context: Context = {
     maxParts: limits.maxParts ?? 1000,
     maxDepth: limits.maxDepth ?? 32,
     maxHeaderBytes: limits.maxHeaderBytes ?? 256 * 1024,
     parts: 0,
+    work: meter,
   };
-  yield* readMessage(new LineReader(source, limits.maxBytes), '', 0, context, true);
+  yield* readMessage({ buf: message, pos: 0 }, [], '', 0, context, true);
 }
