@@ -78,6 +78,31 @@ export function parseVirusTotalResource(resource: string | undefined): ParsedHas
   return parseHash(resource);
 }
 
+/** The query parameters of a VirusTotal `file/report` request, each with every value it was given. */
+export interface VirusTotalQuery {
+  readonly resource: readonly string[];
+  readonly apikey: readonly string[];
+}
+
+/**
+ * The one hash a VirusTotal `file/report` request asks about. A parameter given twice has no one meaning:
+ * API Gateway hands a function the last value and a client or proxy may read the first, so a request
+ * with two `resource`s or two `apikey`s could be metered under one key and answered for another hash.
+ * It is refused rather than resolved either way.
+ * @throws InvalidRequestError when `resource` or `apikey` is given more than once, or `resource` is missing.
+ * @throws InvalidHashError when the resource is not an MD5, SHA-1 or SHA-256.
+ */
+export function parseVirusTotalQuery(query: VirusTotalQuery): ParsedHash {
+  for (const name of ['resource', 'apikey'] as const) {
+    if (query[name].length > 1) {
+      throw new InvalidRequestError(
+        `The ${name} query parameter is given ${query[name].length} times: send it once${name === 'resource' ? ', with one hash' : ''}.`,
+      );
+    }
+  }
+  return parseVirusTotalResource(query.resource[0]);
+}
+
 /** The record of a known-bad hash, or `NotFoundError` when the hash is not on the list. Store failures propagate. */
 async function knownRecord(hash: ParsedHash, deps: { store: HashStore }): Promise<KnownRecord> {
   const record = (await deps.store.getMany([hash.hash])).get(hash.hash);

@@ -15,16 +15,43 @@ export interface ParsedHash {
 
 const ALGORITHM_BY_LENGTH: Readonly<Record<number, HashAlgorithm>> = { 32: 'md5', 40: 'sha1', 64: 'sha256' };
 const HEX = /^[0-9a-f]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /**
- * Validates one hash: surrounding white space is dropped, case is ignored, and the algorithm follows
- * from the length (32 md5, 40 sha1, 64 sha256).
+ * Tabs and spaces (any Unicode space separator: the no-break space of a page a hash was copied from too):
+ * what may surround a pasted, padded or aligned hash, and nothing else.
+ */
+const SURROUNDING_SPACE = /[\t\p{Zs}]/u;
+
+/**
+ * Drops the spaces and tabs around a hash (`String.prototype.trim` would also drop line breaks and other
+ * control characters: a hash followed by a line break is two lines, not one padded hash). Linear in the
+ * length whatever the input, unlike a regular expression anchored at the end.
+ */
+export function trimSpaces(input: string): string {
+  let start = 0;
+  let end = input.length;
+  while (start < end && SURROUNDING_SPACE.test(input[start]!)) start++;
+  while (end > start && SURROUNDING_SPACE.test(input[end - 1]!)) end--;
+  return input.slice(start, end);
+}
+
+/**
+ * Validates one hash: surrounding spaces and tabs are dropped, case is ignored, and the algorithm follows
+ * from the length (32 md5, 40 sha1, 64 sha256). A line break, carriage return or other control character
+ * anywhere, even at an end, makes it invalid.
  * @throws InvalidHashError for anything else, with a message saying what is wrong.
  */
 export function parseHash(input: string): ParsedHash {
-  const hash = input.trim().toLowerCase();
+  const hash = trimSpaces(input).toLowerCase();
   if (hash.length === 0) {
     throw new InvalidHashError('The hash is empty: expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters.');
+  }
+  if (CONTROL.test(hash)) {
+    throw new InvalidHashError(
+      'The hash contains a line break or another control character: expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters, one hash per value.',
+    );
   }
   if (!HEX.test(hash)) {
     throw new InvalidHashError(

@@ -1,20 +1,39 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { ROUTES, type RouteAuth, type RouteSpec } from '../http/routes.js';
 
-/** Where each kind of route auth carries its key. */
+/**
+ * Every value a request carries under a name: API Gateway keeps them all in the multi-value maps and only
+ * the last in the single-value ones, which are read when the multi-value map has nothing under the name.
+ */
+function valuesOf(
+  single: Record<string, string | undefined> | null | undefined,
+  multi: Record<string, string[] | undefined> | null | undefined,
+  name: string,
+  anyCase: boolean,
+): string[] {
+  const matches = (key: string) => (anyCase ? key.toLowerCase() === name : key === name);
+  const all = Object.entries(multi ?? {}).flatMap(([key, values]) => (matches(key) && values ? values : []));
+  if (all.length > 0) return all;
+  return Object.entries(single ?? {}).flatMap(([key, value]) => (matches(key) && value !== undefined ? [value] : []));
+}
+
+/**
+ * The key of a request, from where the route's auth kind carries it. A key given twice (`?apikey=a&apikey=b`)
+ * is no key: which one the request is metered under would depend on who reads it, so it is refused as a
+ * missing key is. The VirusTotal function refuses the same request (400) should a cached answer for one of
+ * the keys let it through.
+ */
 function keyOf(auth: RouteAuth, event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  const header = (name: string) =>
-    Object.entries(event.headers ?? {}).find(([key, value]) => key.toLowerCase() === name && value !== undefined)?.[1];
-  switch (auth) {
-    case 'apiKey':
-      return header('x-api-key');
-    case 'queryApiKey':
-      return event.queryStringParameters?.['apikey'] ?? undefined;
-    case 'headerApiKey':
-      return header('apikey');
-    default:
-      return undefined;
-  }
+  const header = (name: string) => valuesOf(event.headers, event.multiValueHeaders, name, true);
+  const values =
+    auth === 'apiKey'
+      ? header('x-api-key')
+      : auth === 'headerApiKey'
+        ? header('apikey')
+        : auth === 'queryApiKey'
+          ? valuesOf(event.queryStringParameters, event.multiValueQueryStringParameters, 'apikey', false)
+          : [];
+  return values.length === 1 ? values[0] : undefined;
 }
 
 /** `arn:…:api-id/stage/*`: a cached answer then serves every route the same key reaches through this authorizer. */
@@ -29,7 +48,7 @@ function stageWildcard(methodArn: string): string {
  * not in `x-api-key`; so the API takes keys from this authorizer (`apiKeySource = AUTHORIZER`), which
  * hands API Gateway the key from wherever the route's auth kind carries it. It does not judge the key:
  * API Gateway checks it against the usage plans (the methods require a key) and throttles per key, as
- * for any API key. A request without a key is refused here (401).
+ * for any API key. A request without a key, or with the key given twice, is refused here (401).
  */
 export function makeApiKeyAuthorizer(routes: readonly RouteSpec[] = ROUTES) {
   return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {

@@ -3,6 +3,7 @@ import { InvalidHashError, InvalidRequestError, NotFoundError, UpstreamUnavailab
 import {
   REPORTED_ENGINES,
   metaDefenderReport,
+  parseVirusTotalQuery,
   parseVirusTotalResource,
   virusTotalReport,
 } from '../../lambdas/core/gateway-compat.js';
@@ -48,6 +49,24 @@ describe('parseVirusTotalResource', () => {
 
   it('rejects what is not a hash as invalid_hash', () => {
     expect(() => parseVirusTotalResource('eicar.com')).toThrow(InvalidHashError);
+  });
+});
+
+describe('parseVirusTotalQuery', () => {
+  it('takes one resource and one key', () => {
+    expect(parseVirusTotalQuery({ resource: [RECORD.md5!], apikey: ['k'] })).toEqual({ hash: RECORD.md5, algorithm: 'md5' });
+  });
+
+  it.each([
+    ['two resources', { resource: [RECORD.md5!, '0'.repeat(32)], apikey: ['k'] }, /resource query parameter is given 2 times/],
+    ['two keys', { resource: [RECORD.md5!], apikey: ['k', 'other'] }, /apikey query parameter is given 2 times/],
+  ])('rejects %s as invalid_request rather than picking one', (_name, query, message) => {
+    expect(() => parseVirusTotalQuery(query)).toThrow(InvalidRequestError);
+    expect(() => parseVirusTotalQuery(query)).toThrow(message);
+  });
+
+  it('rejects a resource followed by a line break as invalid_hash', () => {
+    expect(() => parseVirusTotalQuery({ resource: [`${RECORD.md5}\n`], apikey: [] })).toThrow(InvalidHashError);
   });
 });
 

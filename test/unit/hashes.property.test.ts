@@ -11,11 +11,17 @@ const anyCaseDigest = fc
   .constantFrom(32, 40, 64)
   .chain((length) => fc.array(fc.constantFrom(...HEX), { minLength: length, maxLength: length }).map((chars) => chars.join('')));
 
-/** White space `String.prototype.trim` drops, as pasted lists and `sha256sum` output carry it. */
-const whiteSpace = fc.array(fc.constantFrom(' ', '\t', '\r', '\n', '\v', '\f', '\u00a0', '\u2003', '\ufeff'), { maxLength: 4 }).map((c) => c.join(''));
+/** The spaces and tabs that may surround a hash, as pasted lists and `sha256sum` output carry them. */
+const whiteSpace = fc.array(fc.constantFrom(' ', '\t', '\u00a0', '\u2003', '\u3000'), { maxLength: 4 }).map((c) => c.join(''));
 
-/** Whether `text`, once trimmed, is a digest the service takes. */
-const isDigest = (text: string) => /^[0-9a-fA-F]+$/.test(text.trim()) && text.trim().length in ALGORITHMS;
+/** Line breaks and other control characters: never surrounding space, wherever they are. */
+const control = fc.constantFrom('\n', '\r', '\r\n', '\v', '\f', '\u0000', '\u001b', '\u0085', '\u2028', '\u2029');
+
+/** Whether `text`, without the spaces and tabs around it, is a digest the service takes. */
+const isDigest = (text: string) => {
+  const core = text.replace(/^[\t\p{Zs}]+/u, '').replace(/[\t\p{Zs}]+$/u, '');
+  return /^[0-9a-fA-F]+$/.test(core) && core.length in ALGORITHMS;
+};
 
 /** Calls `work` and returns what it threw, or `undefined`. */
 function thrown(work: () => unknown): unknown {
@@ -35,6 +41,15 @@ describe('parseHash, for any input', () => {
         expect(parsed.hash).toBe(digest.toLowerCase());
         expect(parsed.algorithm).toBe(ALGORITHMS[digest.length as 32 | 40 | 64]);
         expect(parseHash(digest.toUpperCase())).toEqual(parsed);
+      }),
+    );
+  });
+
+  it('rejects a valid digest with a line break or control character before or after it, whatever spaces surround it', () => {
+    fc.assert(
+      fc.property(anyCaseDigest, whiteSpace, control, fc.boolean(), (digest, space, bad, before) => {
+        const text = before ? `${space}${bad}${space}${digest}` : `${digest}${space}${bad}${space}`;
+        expect(thrown(() => parseHash(text))).toBeInstanceOf(InvalidHashError);
       }),
     );
   });

@@ -11,8 +11,20 @@ describe('parseHash', () => {
     expect(parseHash(hash)).toEqual({ hash, algorithm });
   });
 
-  it('ignores case and surrounding white space', () => {
-    expect(parseHash('  F3D4144860CA10BA60F7EF4D176CC736\t\r\n').hash).toBe('f3d4144860ca10ba60f7ef4d176cc736');
+  it('ignores case and the spaces and tabs around the hash', () => {
+    expect(parseHash('  F3D4144860CA10BA60F7EF4D176CC736\t \u00a0').hash).toBe('f3d4144860ca10ba60f7ef4d176cc736');
+  });
+
+  it.each([
+    ['a trailing line feed', 'f3d4144860ca10ba60f7ef4d176cc736\n'],
+    ['a trailing CRLF', 'f3d4144860ca10ba60f7ef4d176cc736\r\n'],
+    ['a leading carriage return', '\rf3d4144860ca10ba60f7ef4d176cc736'],
+    ['a trailing NUL', 'f3d4144860ca10ba60f7ef4d176cc736\u0000'],
+    ['a vertical tab', '\u000bf3d4144860ca10ba60f7ef4d176cc736'],
+    ['a line separator', 'f3d4144860ca10ba60f7ef4d176cc736\u2028'],
+  ])('rejects a hash with %s: a line break or control character is not surrounding space', (_name, input) => {
+    expect(() => parseHash(input)).toThrow(InvalidHashError);
+    expect(() => parseHash(input)).toThrow(/control character/);
   });
 
   it.each([
