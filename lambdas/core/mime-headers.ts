@@ -89,16 +89,41 @@ function unquote(value: string): string {
   return trimmed;
 }
 
-/** `%XX` escapes of an RFC 2231 extended value, as bytes. */
-function percentBytes(text: string): number[] {
-  const bytes: number[] = [];
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * The bytes of `text` with its escapes undone: `<escape>XX` (two hex digits) is a byte, and with
+ * `underscoreIsSpace` (RFC 2047 `Q`) `_` is a space; everything else is the UTF-8 of its characters.
+ * Built in one buffer, so a value of any length decodes in one pass.
+ */
+function unescapeBytes(text: string, escape: string, underscoreIsSpace = false): Buffer {
+  const out = Buffer.allocUnsafe(text.length * 3);
+  const escapeCode = escape.charCodeAt(0);
+  let n = 0;
+  let literal = 0;
+  const flush = (end: number) => {
+    if (end > literal) n += out.write(text.slice(literal, end), n, 'utf8');
+  };
   for (let i = 0; i < text.length; i++) {
-    if (text[i] === '%' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+    const code = text.charCodeAt(i);
+    if (code === escapeCode && i + 2 < text.length && hexValue(text.charCodeAt(i + 1)) >= 0 && hexValue(text.charCodeAt(i + 2)) >= 0) {
+      flush(i);
+      out[n++] = hexValue(text.charCodeAt(i + 1)) * 16 + hexValue(text.charCodeAt(i + 2));
       i += 2;
-    } else bytes.push(...Buffer.from(text[i]!, 'utf8'));
+      literal = i + 1;
+    } else if (underscoreIsSpace && code === 0x5f) {
+      flush(i);
+      out[n++] = 0x20;
+      literal = i + 1;
+    }
   }
-  return bytes;
+  flush(text.length);
+  return out.subarray(0, n);
 }
 
 const ENCODED_WORD = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;
@@ -112,9 +137,9 @@ export function decodeEncodedWords(text: string): string {
   if (!text.includes('=?')) return text;
   let out = '';
   let last = 0;
-  let run: { charset: string; bytes: number[] } | undefined;
+  let run: { charset: string; bytes: Buffer[] } | undefined;
   const flush = () => {
-    if (run) out += decodeCharset(Uint8Array.from(run.bytes), run.charset);
+    if (run) out += decodeCharset(Buffer.concat(run.bytes), run.charset);
     run = undefined;
   };
   for (const match of text.matchAll(ENCODED_WORD)) {
@@ -125,13 +150,10 @@ export function decodeEncodedWords(text: string): string {
     }
     const charset = match[1]!.split('*')[0]!.toLowerCase();
     const payload = match[3]!;
-    const bytes =
-      match[2]!.toUpperCase() === 'B'
-        ? [...Buffer.from(payload, 'base64')]
-        : percentBytes(payload.replaceAll('_', ' ').replace(/=([0-9a-fA-F]{2})/g, '%$1'));
+    const bytes = match[2]!.toUpperCase() === 'B' ? Buffer.from(payload, 'base64') : unescapeBytes(payload, '=', true);
     if (run && run.charset !== charset) flush();
     run ??= { charset, bytes: [] };
-    run.bytes.push(...bytes);
+    run.bytes.push(bytes);
     last = match.index + match[0].length;
   }
   flush();
@@ -166,7 +188,7 @@ export function parseStructuredHeader(raw: string): StructuredHeader {
   for (const [name, segments] of extended) {
     segments.sort((a, b) => a.index - b.index);
     let charset: string | undefined;
-    const bytes: number[] = [];
+    const bytes: Buffer[] = [];
     for (const [i, segment] of segments.entries()) {
       let text = segment.text;
       if (segment.encoded && i === 0) {
@@ -176,9 +198,9 @@ export function parseStructuredHeader(raw: string): StructuredHeader {
           text = match[2]!;
         }
       }
-      bytes.push(...(segment.encoded ? percentBytes(text) : Buffer.from(text, 'utf8')));
+      bytes.push(segment.encoded ? unescapeBytes(text, '%') : Buffer.from(text, 'utf8'));
     }
-    params.set(name, decodeCharset(Uint8Array.from(bytes), charset));
+    params.set(name, decodeCharset(Buffer.concat(bytes), charset));
   }
   return { value: first.trim().toLowerCase(), params };
 }
