@@ -10,7 +10,14 @@ export interface Finding {
   readonly id: string;
   readonly impact: string | null;
   readonly help: string;
-  readonly nodes: readonly { readonly target: readonly unknown[]; readonly summary: string }[];
+  readonly nodes: readonly FindingNode[];
+}
+
+/** One element a finding names, and why (`reasons`: axe-core's message keys for its checks' outcomes). */
+export interface FindingNode {
+  readonly target: readonly unknown[];
+  readonly summary: string;
+  readonly reasons: readonly string[];
 }
 
 /** What axe-core found: rules broken, and rules it could not decide on its own ("needs review"). */
@@ -37,7 +44,11 @@ export async function auditAccessibility(page: Page): Promise<Audit> {
           id: rule.id,
           impact: rule.impact ?? null,
           help: rule.help,
-          nodes: rule.nodes.map((node) => ({ target: node.target, summary: node.failureSummary ?? '' })),
+          nodes: rule.nodes.map((node) => ({
+            target: node.target,
+            summary: node.failureSummary ?? '',
+            reasons: [...node.any, ...node.all, ...node.none].map((check) => check.data?.messageKey).filter(Boolean),
+          })),
         }));
         return { violations: findings(results.violations), incomplete: findings(results.incomplete) };
       })
@@ -56,14 +67,30 @@ export function describeFindings(findings: readonly Finding[]): string {
 }
 
 /**
+ * Why axe-core cannot measure the contrast of text that something overlaps: here, the rows of the results
+ * table scrolled under its sticky header. Each row style is also measured where it is in view.
+ */
+const OVERLAP = new Set(['bgOverlap', 'elmPartiallyObscured', 'elmPartiallyObscuring', 'outsideViewport']);
+
+/** Undecided findings a reviewer would have to look at: all of them, but contrast of overlapped text. */
+function needingReview(incomplete: readonly Finding[]): Finding[] {
+  return incomplete
+    .map((finding) =>
+      finding.id !== 'color-contrast'
+        ? finding
+        : { ...finding, nodes: finding.nodes.filter((node) => !node.reasons.some((reason) => OVERLAP.has(reason))) },
+    )
+    .filter((finding) => finding.nodes.length > 0);
+}
+
+/**
  * Fails, listing each finding readably, when the page in its current state breaks a WCAG 2.1 A/AA rule.
- * Rules axe-core leaves undecided fail too, colour contrast aside: it cannot measure text over an element
- * that overlaps it (rows scrolling under the table's sticky header), while an undecided ARIA rule is the
- * same fault as a broken one on an element that happens to hold text.
+ * What axe-core leaves undecided fails too (an undecided ARIA rule is the same fault as a broken one, on an
+ * element that happens to hold text), except contrast it cannot measure for an overlap.
  */
 export async function expectNoWcagViolations(page: Page, state: string): Promise<void> {
   const audit = await auditAccessibility(page);
-  const undecided = audit.incomplete.filter((finding) => finding.id !== 'color-contrast');
+  const undecided = needingReview(audit.incomplete);
   const report = [
     audit.violations.length > 0 ? `Violations:\n${describeFindings(audit.violations)}` : '',
     undecided.length > 0 ? `Needing review:\n${describeFindings(undecided)}` : '',

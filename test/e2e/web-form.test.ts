@@ -93,7 +93,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium'), () =
     expect(problems).toEqual([]);
   });
 
-  it('sends a 50 MB file through the presigned upload with a progress bar, and reports it not on the list with openssl digests', async () => {
+  it('sends a 50 MB file through the presigned upload with a progress bar, and reports it not on the list with openssl digests, meeting WCAG 2.1 A and AA', async () => {
     const path = join(tmp, 'big-random.bin');
     writeFileSync(path, randomBytes(50 * 1024 * 1024));
     const storagePosts: string[] = [];
