@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PayloadTooLargeError } from '../core/errors.js';
+import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js';
 import { parseHash, parseHashList, splitHashLines } from '../core/hashes.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
 import { makeLogger } from '../adapters/logger.js';
@@ -11,7 +11,7 @@ import { MAX_BULK_HASHES, ROUTES, routeKey } from '../http/routes.js';
 const bulkBodyLimit = ROUTES.find((r) => routeKey(r) === 'POST /v1/hashes/lookup')!.maxBodyBytes;
 const bulkJsonSchema = z.object({ hashes: z.array(z.string()) }).strict();
 
-/** `GET /v1/hashes/{hash}` and `POST /v1/hashes/lookup`. */
+/** `GET /v1/hashes/{hash}` and `POST /v1/hashes/lookup` (1 to 10,000 hashes; an empty list is a 400). */
 export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
   return makeHttpHandler(
     {
@@ -25,6 +25,14 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
           type === 'application/json'
             ? jsonBody(event, bulkJsonSchema, bulkBodyLimit).hashes
             : splitHashLines(bodyText(event, bulkBodyLimit));
+        // An empty list is a caller's mistake (an export that came out empty), never "nothing known-bad".
+        if (inputs.length === 0) {
+          throw new InvalidRequestError(
+            type === 'application/json'
+              ? 'The list holds no hash: send {"hashes":[…]} with at least one.'
+              : 'The list holds no hash: send at least one, one per line (blank lines and lines starting with # are skipped).',
+          );
+        }
         if (inputs.length > MAX_BULK_HASHES) {
           throw new PayloadTooLargeError(
             `${inputs.length} hashes sent; the limit is ${MAX_BULK_HASHES} per request. Split the list into batches.`,

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { NotFoundError } from '../core/errors.js';
+import { NotFoundError, UnsupportedMediaTypeError } from '../core/errors.js';
 import { mapError } from './errors.js';
 import type { RouteKey } from './routes.js';
 
@@ -62,9 +62,59 @@ function toResult(result: HttpResult, requestId: string): APIGatewayProxyResult 
   };
 }
 
+/** The charsets text bodies may declare: UTF-8 and its subset US-ASCII. */
+export const ACCEPTED_CHARSETS: readonly string[] = ['utf-8', 'us-ascii'];
+const CHARSET_ALIASES: Readonly<Record<string, string>> = { utf8: 'utf-8', ascii: 'us-ascii' };
+
+/** Media types whose body the service reads as text (lists, feeds, JSON), where a charset means something. */
+function isTextMediaType(type: string): boolean {
+  return type.startsWith('text/') || type === 'application/json' || type.endsWith('+json') || type === 'application/x-ndjson';
+}
+
+/**
+ * Refuses a text body the service would misread: one declaring a charset other than UTF-8 or US-ASCII
+ * (`text/plain; charset=utf-16`), or one holding NUL characters, which is what UTF-16 sent without a
+ * charset (PowerShell's `Out-File`, Notepad's "Unicode") looks like once read as UTF-8. Neither reaches
+ * the handler intact to be decoded (API Gateway passes text bodies as UTF-8 strings), so both are a 415
+ * naming what is accepted, never a list of invalid lines. File bodies (binary media types) carry no charset
+ * that matters and are not looked at.
+ * @throws UnsupportedMediaTypeError
+ */
+export function requireUtf8Text(event: APIGatewayProxyEvent): void {
+  if (!event.body) return;
+  const contentType = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+  if (!contentType) return;
+  const [rawType = '', ...params] = contentType.split(';');
+  const type = rawType.trim().toLowerCase();
+  if (!isTextMediaType(type)) return;
+  const accepted = `send UTF-8 text (charset=utf-8, or no charset)`;
+  for (const param of params) {
+    const at = param.indexOf('=');
+    if (at < 0 || param.slice(0, at).trim().toLowerCase() !== 'charset') continue;
+    const declared = param.slice(at + 1).trim().replace(/^"(.*)"$/, '$1');
+    const charset = declared.toLowerCase();
+    if (!ACCEPTED_CHARSETS.includes(CHARSET_ALIASES[charset] ?? charset)) {
+      throw new UnsupportedMediaTypeError(
+        `The body is declared as charset '${declared.slice(0, 40)}', which this API does not read: ${accepted}. ` +
+          `Convert it first, e.g. iconv -f ${declared.slice(0, 40) || 'UTF-16'} -t UTF-8.`,
+        { details: { acceptedCharsets: ACCEPTED_CHARSETS } },
+      );
+    }
+  }
+  const holdsNul = event.isBase64Encoded ? Buffer.from(event.body, 'base64').includes(0) : event.body.includes('\u0000');
+  if (holdsNul) {
+    throw new UnsupportedMediaTypeError(
+      `The body holds NUL characters, as UTF-16 text does when it is read as UTF-8: ${accepted}. ` +
+        'Convert it first, e.g. iconv -f UTF-16 -t UTF-8.',
+      { details: { acceptedCharsets: ACCEPTED_CHARSETS } },
+    );
+  }
+}
+
 /**
  * The thin adapter between API Gateway REST proxy events (v1 payload) and route functions: dispatch on
- * method and resource, map every error through the one error table, log failures without bodies.
+ * method and resource, refuse text bodies that are not UTF-8, map every error through the one error
+ * table, log failures without bodies.
  */
 export function makeHttpHandler(
   routes: Partial<Record<RouteKey, RouteHandler>>,
@@ -76,6 +126,7 @@ export function makeHttpHandler(
     try {
       const route = routes[key];
       if (!route) throw new NotFoundError(`No route ${event.httpMethod} ${event.path}.`);
+      requireUtf8Text(event);
       return toResult(await route(event, { requestId }), requestId);
     } catch (error) {
       const mapped = mapError(error, requestId);

@@ -318,9 +318,9 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     },
     responses: {
       '200': { description: 'The verdicts and their counts', content: { 'application/json': { schema: ref('BulkAnswer') } } },
-      '400': errorResponse('`invalid_request`: the JSON is malformed or has the wrong shape'),
+      '400': errorResponse('`invalid_request`: the JSON is malformed or has the wrong shape, or the list holds no hash'),
       '413': errorResponse(`\`payload_too_large\`: more than ${MAX_BULK_HASHES} hashes`),
-      '415': errorResponse('`unsupported_media_type`: neither `application/json` nor `text/plain`'),
+      '415': errorResponse('`unsupported_media_type`: neither `application/json` nor `text/plain`, or a charset other than UTF-8'),
       '503': errorResponse('`upstream_unavailable`: the list could not be read'),
     },
   },

@@ -55,6 +55,12 @@ describe('GET /v1/hashes/{hash}', () => {
     });
   });
 
+  it('answers 400 invalid_hash for a known hash followed by a line feed (%0A), never its verdict', async () => {
+    const result = await handler(getHashEvent(`${MSI_MD5}\n`));
+    expect(result.statusCode).toBe(400);
+    expect(json(result).error.code).toBe('invalid_hash');
+  });
+
   it('answers 400 invalid_hash with the request id for a malformed hash', async () => {
     const result = await handler(getHashEvent('xyz'));
     expect(result.statusCode).toBe(400);
@@ -110,6 +116,61 @@ describe('POST /v1/hashes/lookup', () => {
     expect(json(result).error.code).toBe(code);
     expect(json(result).error.message.length).toBeGreaterThan(10);
   });
+
+  it('answers a hash followed by CRLF, LF or a tab and spaces in a text list: the line end is not part of the entry', async () => {
+    const body = json(await handler(lookupEvent(`${MSI_MD5}\r\n${MSI_SHA256} \t\n${MSI_MD5}`, 'text/plain')));
+    expect(body.summary).toEqual({ total: 3, malicious: 3, unknown: 0, invalid: 0 });
+  });
+
+  it('reports a JSON entry holding a line break as invalid_hash, in place', async () => {
+    const body = json(await handler(lookupEvent(JSON.stringify({ hashes: [`${MSI_MD5}\n`, `${MSI_MD5}\r`, MSI_MD5] }))));
+    expect(body.results.map((r: { verdict?: string; error?: { code: string } }) => r.verdict ?? r.error?.code)).toEqual([
+      'invalid_hash',
+      'invalid_hash',
+      'malicious',
+    ]);
+  });
+
+  it.each([
+    ['an empty JSON list', '{"hashes":[]}', 'application/json'],
+    ['an empty text body', '', 'text/plain'],
+    ['a text body of blank lines and comments', '# EDR export, 0 rows\r\n\r\n   \r\n', 'text/plain'],
+  ])('answers 400 invalid_request "no hash" for %s, never an empty 200', async (_name, body, type) => {
+    const result = await handler(lookupEvent(body, type));
+    expect(result.statusCode).toBe(400);
+    expect(json(result).error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('no hash') });
+  });
+
+  it.each([
+    ['utf-16', 'text/plain; charset=utf-16', Buffer.from(`\ufeff${MSI_MD5}\r\n`, 'utf16le')],
+    ['UTF-16LE', 'text/plain;charset="UTF-16LE"', Buffer.from(`${MSI_MD5}\r\n`, 'utf16le')],
+    ['iso-8859-1', 'application/json; charset=iso-8859-1', Buffer.from(JSON.stringify({ hashes: [MSI_MD5] }), 'latin1')],
+  ])('answers 415 unsupported_media_type naming charset %s and what is accepted', async (charset, type, bytes) => {
+    const result = await handler(lookupEvent(bytes.toString('utf8'), type));
+    expect(result.statusCode).toBe(415);
+    expect(json(result).error).toMatchObject({ code: 'unsupported_media_type', acceptedCharsets: ['utf-8', 'us-ascii'] });
+    expect(json(result).error.message).toContain(`charset '${charset}'`);
+    expect(json(result).error.message).toContain('UTF-8');
+  });
+
+  it('answers 415 for UTF-16 sent without a charset, as PowerShell writes it, rather than a list of invalid lines', async () => {
+    const utf16 = Buffer.from(`${MSI_MD5}\r\n${MSI_SHA256}\r\n`, 'utf16le');
+    for (const event of [lookupEvent(utf16.toString('utf8'), 'text/plain'), lookupEvent(utf16.toString('base64'), 'text/plain', true)]) {
+      const result = await handler(event);
+      expect(result.statusCode).toBe(415);
+      expect(json(result).error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringContaining('UTF-16') });
+    }
+  });
+
+  it.each(['text/plain; charset=utf-8', 'text/plain; charset="UTF-8"', 'text/plain; charset=us-ascii', 'application/json; charset=utf8'])(
+    'takes a body declared as %s',
+    async (type) => {
+      const body = type.startsWith('application/json') ? JSON.stringify({ hashes: [MSI_MD5] }) : MSI_MD5;
+      const result = await handler(lookupEvent(body, type));
+      expect(result.statusCode).toBe(200);
+      expect(json(result).summary.malicious).toBe(1);
+    },
+  );
 
   it('answers 413 payload_too_large, naming the limit, for 10,001 hashes', async () => {
     const hashes = Array.from({ length: 10_001 }, (_, i) => i.toString(16).padStart(32, '0'));
