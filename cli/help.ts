@@ -68,7 +68,8 @@ Input, one entry per line:
     (quoted fields with commas, quotes and line breaks are read as CSV allows)
 Lines that are not hashes are reported with their line numbers: in the results
 (verdict "invalid"), or on standard error with --bad-only. They do not change the
-exit status unless --strict is given, or no line at all is a hash.
+exit status unless --strict is given, or no line at all is a hash. An input with
+no hash in it (an empty file, only blank lines and comments) exits 2.
 
 Options:
   -f, --file FILE      read the list from FILE ("-" for standard input)

@@ -50,9 +50,12 @@ const INVALID_SHOWN_WHEN_ALL_BAD = 10;
 export async function runLookup(options: LookupOptions, deps: LookupDeps): Promise<number> {
   const { reporter } = deps;
   const list = await readList(options, deps.environment);
+  // An empty input is an export or a pipe that went wrong, not a clean result: a script must not read it as 0.
   if (list.entries.length === 0) {
-    reporter.note('no hashes in the input: nothing to check');
-    return EXIT_NOTHING_KNOWN_BAD;
+    const source = options.file === undefined || options.file === '-' ? 'standard input' : options.file;
+    const rows = list.emptyCells === 1 ? '1 row' : `${formatCount(list.emptyCells)} rows`;
+    const skipped = list.emptyCells > 0 ? ` (${rows} with an empty '${options.column}' cell)` : '';
+    throw new InputError(`no hashes in ${source}${skipped}: nothing was looked up`);
   }
   const inputs: HashInput[] = parseHashList(list.entries.map((entry) => entry.candidate)).map((item, i) => {
     const problem = list.entries[i]!.problem;

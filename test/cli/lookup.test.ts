@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../cli/csv.js';
@@ -172,6 +173,38 @@ describe('hashcheck lookup', () => {
     expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(
       'hashcheck: none of the 2 entries is a hash; the input looks like CSV: name the hash column with --column NAME',
     );
+  });
+});
+
+describe('hashcheck lookup with no hash in its input', () => {
+  it.each([
+    ['an empty standard input', ['lookup', '-f', '-'], '', 'hashcheck: no hashes in standard input: nothing was looked up'],
+    ['standard input of blank lines and comments', ['lookup'], '# EDR export, 0 rows\r\n\r\n  \r\n', 'hashcheck: no hashes in standard input: nothing was looked up'],
+    [
+      'a CSV export with a header and no hash in its column',
+      ['lookup', '--column', 'sha256'],
+      'host,sha256\r\nws-1,\r\n',
+      "hashcheck: no hashes in standard input (1 row with an empty 'sha256' cell): nothing was looked up",
+    ],
+  ])('exits 2 for %s, as the README says, rather than reporting nothing known-bad', async (_name, args, input, message) => {
+    const run = await runHashcheck(args, { url: server.url, input });
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(message);
+  });
+
+  it('exits 2 naming the file when an empty file is given with -f', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hashcheck-cli-empty-'));
+    try {
+      const file = join(dir, 'edr-export.txt');
+      writeFileSync(file, '');
+      const run = await runHashcheck(['lookup', '-f', file], { url: server.url });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`hashcheck: no hashes in ${file}: nothing was looked up`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
