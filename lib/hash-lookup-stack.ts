@@ -43,14 +43,32 @@ export interface HashLookupStackProps extends StackProps {
    */
   readonly uploadAllowedOrigins?: readonly string[];
   /**
-   * Concurrent executions reserved for (and capping) the function that scans uploaded objects. Each runs
-   * with 3.5 GB for up to 15 minutes, so a cap bounds the cost of a burst of uploads and keeps account
-   * concurrency free for lookups, which mail gateways wait on. Reserving needs that much unreserved
-   * concurrency left in the account (at least 100 must stay unreserved; new accounts may have as little
-   * as 10 in total), which is why there is no default. Events over the cap wait and are retried.
-   * @default - unreserved
+   * Concurrent executions reserved for, and capping, scan-object, the function that scans uploaded
+   * objects (each run takes `scanObjectMemorySize` for up to 15 minutes). The cap bounds the cost of a
+   * burst of uploads and keeps them from taking the account concurrency the lookup functions, which mail
+   * gateways wait on, need; upload events over it wait and are retried. Every reservation must leave at
+   * least 100 executions of the account's limit unreserved (1,000 by default, as little as 10 in a new
+   * account): `false` reserves nothing, for an account that cannot spare it.
+   * @default 10
+   */
+  readonly scanObjectReservedConcurrency?: number | false;
+  /**
+   * Concurrent executions reserved for, and capping, scan-inline, the function that digests files sent in
+   * the request body (up to 4 MiB each). Like `scanObjectReservedConcurrency`: a burst of file checks
+   * cannot take the concurrency of the lookup functions. `false` reserves nothing.
+   * @default 20
+   */
+  readonly scanInlineReservedConcurrency?: number | false;
+  /**
+   * @deprecated use `scanObjectReservedConcurrency`, which this sets when that is not given.
    */
   readonly scanObjectConcurrency?: number;
+  /**
+   * Memory of scan-object in MB, from 128 to 10,240; Lambda gives CPU in proportion, and hashing is
+   * CPU-bound. Some accounts are capped at 3,008 MB until they ask for more.
+   * @default 3008 - scan-object's size in the route table, which every account accepts
+   */
+  readonly scanObjectMemorySize?: number;
   /**
    * The record list loaded at deploy time.
    * @default data/known-bad.jsonl of the project
@@ -139,6 +157,16 @@ export class HashLookupStack extends Stack {
   constructor(scope: Construct, id: string, props: HashLookupStackProps = {}) {
     super(scope, id, props);
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    // Props are checked before anything is built, so a wrong one fails synthesis with its own message.
+    const scanObjectConcurrency = reservedConcurrency(
+      'scanObjectReservedConcurrency',
+      props.scanObjectReservedConcurrency ?? props.scanObjectConcurrency ?? DEFAULT_SCAN_OBJECT_RESERVED_CONCURRENCY,
+    );
+    const scanInlineConcurrency = reservedConcurrency(
+      'scanInlineReservedConcurrency',
+      props.scanInlineReservedConcurrency ?? DEFAULT_SCAN_INLINE_RESERVED_CONCURRENCY,
+    );
+    const scanObjectMemorySize = props.scanObjectMemorySize === undefined ? undefined : checkMemorySize('scanObjectMemorySize', props.scanObjectMemorySize);
 
     this.knownHashes = new HashTable(this, 'KnownHashes', { removalPolicy: props.tableRemovalPolicy });
     this.seed = new KnownHashesSeed(this, 'Seed', { table: this.knownHashes, logRetention, seedFile: props.seedFile });
@@ -154,10 +182,11 @@ export class HashLookupStack extends Stack {
 
     const functions = new Map<FunctionId, HashcheckFunction>();
     for (const spec of props.functions ?? FUNCTIONS) {
+      const scansUploads = spec.trigger === 'upload-created';
       const fn = new HashcheckFunction(this, `${pascalCase(spec.id)}Function`, {
-        spec,
+        spec: scansUploads ? { ...spec, memorySize: scanObjectMemorySize ?? spec.memorySize } : spec,
         logRetention,
-        reservedConcurrentExecutions: spec.trigger === 'upload-created' ? props.scanObjectConcurrency : undefined,
+        reservedConcurrentExecutions: scansUploads ? scanObjectConcurrency : spec.id === 'scan-inline' ? scanInlineConcurrency : undefined,
       });
       bindPermissions(fn, spec.permissions, targets);
       if (spec.trigger === 'upload-created') {
@@ -217,6 +246,27 @@ export class HashLookupStack extends Stack {
       description: 'Upload events the scan function failed on after its retries, with the error',
     });
   }
+}
+
+/** Concurrency reserved for scan-object unless `scanObjectReservedConcurrency` says otherwise. */
+export const DEFAULT_SCAN_OBJECT_RESERVED_CONCURRENCY = 10;
+/** Concurrency reserved for scan-inline unless `scanInlineReservedConcurrency` says otherwise. */
+export const DEFAULT_SCAN_INLINE_RESERVED_CONCURRENCY = 20;
+
+/** A reservation as the function takes it: a positive integer, or none for `false`. */
+function reservedConcurrency(prop: string, value: number | false): number | undefined {
+  if (value === false) return undefined;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`HashLookupStack ${prop}: ${String(value)} is not a number of concurrent executions; give a positive integer such as 10, or false to reserve none.`);
+  }
+  return value;
+}
+
+function checkMemorySize(prop: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 128 || value > 10240) {
+    throw new Error(`HashLookupStack ${prop}: ${String(value)} is not a Lambda memory size; give a whole number of MB from 128 to 10240.`);
+  }
+  return value;
 }
 
 function pascalCase(id: string): string {

@@ -214,9 +214,9 @@ describe('HashLookupStack', () => {
       expect([...methods.values()].some((m) => JSON.stringify(m['Integration']).includes(logicalId(scanObject)))).toBe(false);
     });
 
-    it('gives scan-object at least 3 GB and 15 minutes, for files of several GB', () => {
+    it('gives scan-object 3,008 MB by default, the most every account accepts, and 15 minutes for files of several GB', () => {
       const { MemorySize, Timeout } = scanObjectResource().Properties;
-      expect(MemorySize).toBeGreaterThanOrEqual(3072);
+      expect(MemorySize).toBe(3008);
       expect(Timeout).toBe(900);
     });
 
@@ -237,13 +237,27 @@ describe('HashLookupStack', () => {
       });
     });
 
-    it('reserves no concurrency for scan-object by default', () => {
-      expect((scanObjectResource().Properties as Record<string, unknown>)['ReservedConcurrentExecutions']).toBeUndefined();
+    it('reserves 10 concurrent executions for scan-object and 20 for scan-inline by default, and none for any other function', () => {
+      const reserved = Object.fromEntries(
+        [...stack.functions].map(([id, fn]) => [
+          id,
+          (template.toJSON()['Resources'][logicalId(fn)] as { Properties: Record<string, unknown> }).Properties['ReservedConcurrentExecutions'],
+        ]),
+      );
+      expect(Object.fromEntries(Object.entries(reserved).filter(([, value]) => value !== undefined))).toEqual({
+        'scan-object': 10,
+        'scan-inline': 20,
+      });
     });
   });
 
   describe('with props', () => {
-    const custom = synthHashLookupStack({ uploadAllowedOrigins: ['https://files.example.com'], scanObjectConcurrency: 4 });
+    const custom = synthHashLookupStack({
+      uploadAllowedOrigins: ['https://files.example.com'],
+      scanObjectReservedConcurrency: 4,
+      scanInlineReservedConcurrency: 7,
+      scanObjectMemorySize: 4096,
+    });
     const resourceOf = (id: FunctionId) =>
       custom.template.toJSON()['Resources'][logicalId(custom.stack.functions.get(id)!)] as { Properties: Record<string, unknown> };
 
@@ -254,9 +268,52 @@ describe('HashLookupStack', () => {
       });
     });
 
-    it('reserves scanObjectConcurrency for scan-object and for no other function', () => {
+    it('reserves scanObjectReservedConcurrency for scan-object and scanInlineReservedConcurrency for scan-inline, and none for the lookups', () => {
       expect(resourceOf('scan-object').Properties['ReservedConcurrentExecutions']).toBe(4);
+      expect(resourceOf('scan-inline').Properties['ReservedConcurrentExecutions']).toBe(7);
       expect(resourceOf('lookup').Properties['ReservedConcurrentExecutions']).toBeUndefined();
+      expect(resourceOf('gateway-compat').Properties['ReservedConcurrentExecutions']).toBeUndefined();
+    });
+
+    it('gives scan-object scanObjectMemorySize and leaves the other functions as the route table sizes them', () => {
+      expect(resourceOf('scan-object').Properties['MemorySize']).toBe(4096);
+      expect(resourceOf('scan-inline').Properties['MemorySize']).toBe(functionSpec('scan-inline').memorySize);
+    });
+  });
+
+  describe('with reservations turned off', () => {
+    const unreserved = synthHashLookupStack({ scanObjectReservedConcurrency: false, scanInlineReservedConcurrency: false, webForm: false });
+
+    it('reserves concurrency for no function, for accounts that cannot spare it', () => {
+      for (const [, fn] of resourcesOfType(unreserved.template, 'AWS::Lambda::Function')) {
+        expect(fn.Properties['ReservedConcurrentExecutions']).toBeUndefined();
+      }
+    });
+  });
+
+  describe('props checked at synthesis', () => {
+    it.each([0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses %s as scanObjectReservedConcurrency with one message', (value) => {
+      expect(() => synthHashLookupStack({ scanObjectReservedConcurrency: value })).toThrow(
+        `HashLookupStack scanObjectReservedConcurrency: ${String(value)} is not a number of concurrent executions; give a positive integer such as 10, or false to reserve none.`,
+      );
+    });
+
+    it.each([0, -3, 1.5])('refuses %s as scanInlineReservedConcurrency', (value) => {
+      expect(() => synthHashLookupStack({ scanInlineReservedConcurrency: value })).toThrow(
+        /^HashLookupStack scanInlineReservedConcurrency: .* give a positive integer such as 10, or false to reserve none\.$/,
+      );
+    });
+
+    it.each([127, 10241, 3008.5, 0])('refuses %s as scanObjectMemorySize', (value) => {
+      expect(() => synthHashLookupStack({ scanObjectMemorySize: value })).toThrow(
+        `HashLookupStack scanObjectMemorySize: ${value} is not a Lambda memory size; give a whole number of MB from 128 to 10240.`,
+      );
+    });
+
+    it('still takes the former scanObjectConcurrency as scan-object\'s reservation', () => {
+      const { stack, template } = synthHashLookupStack({ scanObjectConcurrency: 3, webForm: false });
+      const resource = template.toJSON()['Resources'][logicalId(stack.functions.get('scan-object')!)] as { Properties: Record<string, unknown> };
+      expect(resource.Properties['ReservedConcurrentExecutions']).toBe(3);
     });
   });
 });
