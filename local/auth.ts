@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ForbiddenError, UnauthorizedError } from '../lambdas/core/errors.js';
 import type { RouteAuth } from '../lambdas/http/routes.js';
+import { ALLOWED_HOSTS_VARIABLE, parseHost } from './allowed-hosts.js';
 
 /** The keys the local server accepts, read from the environment at start. */
 export interface LocalKeys {
@@ -20,6 +21,26 @@ export function readLocalKeys(env: Readonly<Record<string, string | undefined>> 
   return { apiKeys, ...(adminKey ? { adminKey } : {}) };
 }
 
+/**
+ * The further names the local server answers to (`HASHCHECK_ALLOWED_HOSTS`, comma-separated `host` or
+ * `host:port`), besides the loopback names and the address it listens on. Throws naming the variable
+ * when an entry is not a host.
+ */
+export function readAllowedHosts(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  const entries = (env[ALLOWED_HOSTS_VARIABLE] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  for (const entry of entries) {
+    if (!parseHost(entry)) {
+      throw new Error(
+        `${ALLOWED_HOSTS_VARIABLE}: '${entry}' is not a host or host:port (no scheme, no path; IPv6 addresses in brackets)`,
+      );
+    }
+  }
+  return entries;
+}
+
 function sameKey(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
@@ -30,7 +51,12 @@ function sameKey(given: string, expected: string): boolean {
  * Checks a request's key the way the deployed API does for the route's kind of auth, so clients that
  * work locally with keys set work deployed. Throws `UnauthorizedError` (401) or `ForbiddenError` (403).
  */
-export function authorize(auth: RouteAuth, req: IncomingMessage, url: URL, keys: LocalKeys): void {
+export function authorize(
+  auth: RouteAuth,
+  req: IncomingMessage,
+  url: { readonly searchParams: URLSearchParams },
+  keys: LocalKeys,
+): void {
   const header = (name: string) => {
     const value = req.headers[name];
     return Array.isArray(value) ? value[0] : value;

@@ -1,22 +1,40 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, S3Event } from 'aws-lambda';
 import { importRecords } from '../lambdas/core/import.js';
-import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, type AppError } from '../lambdas/core/errors.js';
+import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../lambdas/core/errors.js';
 import { makeDynamoDbClient } from '../lambdas/adapters/clients.js';
 import { DynamoDbHashStore } from '../lambdas/adapters/dynamodb-hash-store.js';
 import { readRecordFile } from '../lambdas/adapters/seed-file.js';
 import { KNOWN_HASHES_KEY, SCANS_KEY } from '../lambdas/adapters/table-schemas.js';
 import { mapError } from '../lambdas/http/errors.js';
 import { BASE_HEADERS } from '../lambdas/http/handler.js';
-import { BINARY_MEDIA_TYPES, FUNCTIONS, MIN_COMPRESSION_BYTES, matchPath, type FunctionId, type RouteSpec } from '../lambdas/http/routes.js';
+import {
+  BINARY_MEDIA_TYPES,
+  FUNCTIONS,
+  MIN_COMPRESSION_BYTES,
+  matchPath,
+  type FunctionId,
+  type MatchedRoute,
+  type RouteSpec,
+} from '../lambdas/http/routes.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
 import { startLocalS3, type LocalS3 } from './s3-local.js';
-import { authorize, readLocalKeys, type LocalKeys } from './auth.js';
+import { authorize, readAllowedHosts, readLocalKeys, type LocalKeys } from './auth.js';
+import { ALLOWED_HOSTS_VARIABLE, allowedHostsFor, isAllowedHost, parseHost, type HostEntry } from './allowed-hosts.js';
+import {
+  makeClientErrorListener,
+  parseRequestTarget,
+  readRequestBody,
+  sendEdgeError,
+  edgeErrorHeaders,
+  type EdgeError,
+  type RequestTarget,
+} from './http-edge.js';
 import { localPageOrigins, makeLocalWebForm } from './web.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,6 +53,12 @@ type ObjectCreatedHandler = (event: S3Event) => Promise<void>;
  */
 const EVENT_RETRY_DELAYS_MS = [200, 1000];
 
+/** A whole request (headers and body) must arrive within this time: Node's own default, named. */
+const REQUEST_TIMEOUT_MS = 300_000;
+
+/** Every method the server answers somewhere, for `OPTIONS *`. */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
+
 export interface LocalServerOptions {
   /** Where dynalite keeps its data. */
   readonly dataDir: string;
@@ -44,6 +68,18 @@ export interface LocalServerOptions {
   readonly host?: string;
   /** @default read from HASHCHECK_API_KEYS and HASHCHECK_ADMIN_KEY */
   readonly keys?: LocalKeys;
+  /**
+   * Names (`host` or `host:port`) the server answers to besides the loopback names and the address it
+   * listens on; requests naming any other Host are answered 421.
+   * @default read from HASHCHECK_ALLOWED_HOSTS
+   */
+  readonly allowedHosts?: readonly string[];
+  /** How long a client may take to send a request's headers before it is answered 408 and cut off. @default 10_000 */
+  readonly headersTimeoutMs?: number;
+  /** How long a request body may go without a byte before it is answered 408 and cut off. @default 30_000 */
+  readonly bodyIdleTimeoutMs?: number;
+  /** Connections open at once; a connection past the cap is closed as it arrives. @default 256 */
+  readonly maxConnections?: number;
 }
 
 export interface LocalServer {
@@ -106,17 +142,45 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
 
     const keys = options.keys ?? readLocalKeys();
+    const configuredHosts = (options.allowedHosts ?? readAllowedHosts()).map((entry) => {
+      const parsed = parseHost(entry);
+      if (!parsed) throw new Error(`${ALLOWED_HOSTS_VARIABLE}: '${entry}' is not a host or host:port`);
+      return parsed;
+    });
+    const listenHost = options.host ?? '127.0.0.1';
+    const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+    const bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? 30_000;
     // The page is built in memory at every start, so a fresh clone serves it without a build step.
     const webForm = makeLocalWebForm({ uploadOrigin: s3.endpoint });
-    const server = createServer((req, res) => {
-      if (webForm.serve(req, res)) return;
-      serve(req, res, handlers, keys).catch((error: unknown) => {
-        // serve() answers every request itself; this only guards against a socket that broke mid-answer.
-        if (!res.headersSent) sendError(res, error, 'local');
-        else res.destroy();
-      });
-    });
-    await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
+    let allowedHosts: HostEntry[] | undefined;
+    const server = createServer(
+      {
+        // A missing Host is answered by the router, in the error shape, rather than by Node's bare 400.
+        requireHostHeader: false,
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs),
+        // Node checks the two timeouts above every this often (30 s by default, too coarse for 10 s).
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+      },
+      (req, res) => {
+        const requestId = randomUUID();
+        allowedHosts ??= allowedHostsFor(listenHost, (server.address() as AddressInfo).port, configuredHosts);
+        const target = checkTarget(req, allowedHosts);
+        if (!('path' in target)) {
+          req.resume();
+          return sendEdgeError(res, target, requestId);
+        }
+        if (webForm.serve(req, res, target.path)) return;
+        serve(req, res, target, requestId, { handlers, keys, bodyIdleTimeoutMs }).catch((error: unknown) => {
+          // serve() answers every request itself; this only guards against a socket that broke mid-answer.
+          if (!res.headersSent && res.writable) sendError(res, error, requestId);
+          else res.destroy();
+        });
+      },
+    );
+    server.maxConnections = options.maxConnections ?? 256;
+    server.on('clientError', makeClientErrorListener({ headersTimeoutMs, requestTimeoutMs: server.requestTimeout, maxHeaderBytes: maxHeaderSize }));
+    await listen(server, options.port ?? 3000, listenHost);
     const { port } = server.address() as AddressInfo;
     // The page sends large files straight to the local S3, another origin: its CORS rule must name the page.
     try {
@@ -178,39 +242,90 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/**
+ * Checks the request line and the Host it names. Returns the target, or the error to answer with: a Host
+ * other than the server's own names is 421, so a page of another site rebound to this address (DNS
+ * rebinding) cannot read the API.
+ */
+function checkTarget(req: IncomingMessage, allowedHosts: readonly HostEntry[]): RequestTarget | EdgeError {
+  const target = parseRequestTarget(req.url ?? '');
+  if (!target) return { status: 400, code: 'invalid_request', message: 'The request target is neither a path nor an absolute http URL.' };
+  const host = target.host ?? req.headers.host;
+  if (host === undefined) {
+    if (req.httpVersion === '1.0') return target;
+    return { status: 400, code: 'invalid_request', message: 'An HTTP/1.1 request needs a Host header naming this server.' };
+  }
+  if (isAllowedHost(host, allowedHosts)) return target;
+  const shown = host.length > 100 ? `${host.slice(0, 100)}…` : host;
+  return {
+    status: 421,
+    code: 'invalid_request',
+    message: `This server does not answer for the host '${shown}'. If you reach it by that name, add the name to ${ALLOWED_HOSTS_VARIABLE} (comma-separated host or host:port).`,
+  };
+}
+
+/** The methods a path answers, in a stable order: HEAD wherever GET is, and OPTIONS everywhere. */
+function allowedMethods(candidates: readonly MatchedRoute[]): string[] {
+  const methods = new Set<string>(candidates.map((c) => c.route.method));
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  return METHOD_ORDER.filter((m) => methods.has(m));
+}
+
 async function serve(
   req: IncomingMessage,
   res: ServerResponse,
-  handlers: Map<FunctionId, Handler>,
-  keys: LocalKeys,
+  target: RequestTarget,
+  requestId: string,
+  deps: { handlers: Map<FunctionId, Handler>; keys: LocalKeys; bodyIdleTimeoutMs: number },
 ): Promise<void> {
-  const requestId = randomUUID();
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const method = (req.method ?? 'GET').toUpperCase();
-  const candidates = matchPath(url.pathname);
-  const matched = candidates.find((c) => c.route.method === method);
+  const method = req.method ?? 'GET';
+  const candidates = target.asterisk ? [] : matchPath(target.path);
+  const allow = target.asterisk ? [...METHOD_ORDER] : allowedMethods(candidates);
+  if (method === 'OPTIONS' && (target.asterisk || candidates.length > 0)) {
+    req.resume();
+    res.writeHead(204, { ...BASE_HEADERS, allow: allow.join(', '), 'x-request-id': requestId });
+    res.end();
+    return;
+  }
+  // HEAD is answered by the GET route where the path has no HEAD route of its own, without the body.
+  const matched =
+    candidates.find((c) => c.route.method === method) ?? (method === 'HEAD' ? candidates.find((c) => c.route.method === 'GET') : undefined);
   try {
-    if (candidates.length === 0) throw new NotFoundError(`No route ${url.pathname}. See GET /v1/openapi.json for the API.`);
-    if (!matched) {
-      const allow = candidates.map((c) => c.route.method);
-      throw new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}; use ${allow.join(' or ')}.`, allow);
-    }
-    authorize(matched.route.auth, req, url, keys);
+    if (candidates.length === 0) throw new NotFoundError(`No route ${target.path}. See GET /v1/openapi.json for the API.`);
+    if (!matched) throw new MethodNotAllowedError(`${method} is not allowed on ${target.path}; use ${allow.join(', ')}.`, allow);
+    authorize(matched.route.auth, req, target, deps.keys);
   } catch (error) {
     req.resume();
     return sendError(res, error, requestId);
   }
-  const body = await readBody(req, matched.route);
-  if (body instanceof Error) {
+  const route = matched.route;
+  const tooLarge = () =>
+    new PayloadTooLargeError(`The body is larger than the ${route.maxBodyBytes} bytes this route takes.${route.largeBodyHint ?? ''}`, {
+      details: { limitBytes: route.maxBodyBytes },
+    });
+  if (Number(req.headers['content-length'] ?? 0) > route.maxBodyBytes) {
     req.resume();
     res.setHeader('connection', 'close');
-    return sendError(res, body, requestId);
+    return sendError(res, tooLarge(), requestId);
   }
-  const event = toEvent(req, url, matched.route, matched.pathParameters, body, requestId);
-  const result = await handlers.get(matched.route.function)!(event);
+  const body = await readRequestBody(req, route.maxBodyBytes, deps.bodyIdleTimeoutMs);
+  // The client went away, or the parser refused the rest and the clientError listener answered.
+  if (body === 'aborted') return;
+  if (body === 'tooLarge' || body === 'stalled') {
+    res.setHeader('connection', 'close');
+    if (body === 'tooLarge') return sendError(res, tooLarge(), requestId);
+    const message = `The request body stopped arriving: no byte for ${deps.bodyIdleTimeoutMs / 1000} s.`;
+    return sendEdgeError(res, { status: 408, code: 'invalid_request', message }, requestId);
+  }
+  const event = toEvent(req, target, route, matched.pathParameters, body, requestId);
+  const result = await deps.handlers.get(route.function)!(event);
   const encoded = encodeBody(req, result);
-  res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>), ...encoded.headers });
-  res.end(encoded.body);
+  const headers: Record<string, string> = { ...(result.headers as Record<string, string>), ...encoded.headers };
+  // As for GET: a HEAD answer announces the length of the body it leaves out.
+  if (result.statusCode !== 204 && result.statusCode !== 304) headers['content-length'] = String(encoded.body.length);
+  res.writeHead(result.statusCode, headers);
+  res.end(method === 'HEAD' ? undefined : encoded.body);
 }
 
 /**
@@ -220,7 +335,8 @@ async function serve(
 function encodeBody(req: IncomingMessage, result: APIGatewayProxyResult): { body: Buffer; headers: Record<string, string> } {
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
   const encodedAlready = Object.keys(result.headers ?? {}).some((name) => name.toLowerCase() === 'content-encoding');
-  if (encodedAlready || req.method === 'HEAD' || body.length < MIN_COMPRESSION_BYTES) return { body, headers: {} };
+  // HEAD is encoded as GET would be, so its headers are those of the GET answer.
+  if (encodedAlready || body.length < MIN_COMPRESSION_BYTES) return { body, headers: {} };
   const coding = acceptedCoding(req.headers['accept-encoding']);
   if (coding === undefined) return { body, headers: {} };
   return { body: coding === 'gzip' ? gzipSync(body) : deflateSync(body), headers: { 'content-encoding': coding } };
@@ -241,27 +357,9 @@ function acceptedCoding(header: string | undefined): 'gzip' | 'deflate' | undefi
   return undefined;
 }
 
-/** Reads the body up to the route's limit; past it, stops reading and answers 413 as API Gateway would. */
-async function readBody(req: IncomingMessage, route: RouteSpec): Promise<Buffer | AppError> {
-  const tooLarge = () =>
-    new PayloadTooLargeError(`The body is larger than the ${route.maxBodyBytes} bytes this route takes.${route.largeBodyHint ?? ''}`, {
-      details: { limitBytes: route.maxBodyBytes },
-    });
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > route.maxBodyBytes) return tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > route.maxBodyBytes) return tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 function toEvent(
   req: IncomingMessage,
-  url: URL,
+  target: RequestTarget,
   route: RouteSpec,
   pathParameters: Record<string, string>,
   body: Buffer,
@@ -277,7 +375,7 @@ function toEvent(
   }
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
+  for (const [name, value] of target.searchParams) {
     query[name] = value;
     (multiQuery[name] ??= []).push(value);
   }
@@ -286,7 +384,7 @@ function toEvent(
   const hasQuery = Object.keys(query).length > 0;
   return {
     resource: route.path,
-    path: url.pathname,
+    path: target.path,
     httpMethod: route.method,
     headers,
     multiValueHeaders,
@@ -303,7 +401,7 @@ function toEvent(
       protocol: `HTTP/${req.httpVersion}`,
       httpMethod: route.method,
       identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
-      path: url.pathname,
+      path: target.path,
       stage: 'local',
       requestId,
       requestTimeEpoch: Date.now(),
@@ -315,11 +413,7 @@ function toEvent(
 
 function sendError(res: ServerResponse, error: unknown, requestId: string): void {
   const mapped = mapError(error, requestId);
-  res.writeHead(mapped.statusCode, {
-    ...BASE_HEADERS,
-    'content-type': 'application/json; charset=utf-8',
-    'x-request-id': requestId,
-    ...mapped.headers,
-  });
-  res.end(JSON.stringify(mapped.body));
+  const body = JSON.stringify(mapped.body);
+  res.writeHead(mapped.statusCode, { ...edgeErrorHeaders(requestId, Buffer.byteLength(body)), ...mapped.headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -26,9 +26,9 @@ export interface LocalWebForm {
   readonly paths: readonly string[];
   /**
    * Answers a GET or HEAD for a path of the page and returns true; returns false, touching nothing, for
-   * any other request, which then goes to the API router.
+   * any other request, which then goes to the API router. `path` is the request's path as sent.
    */
-  serve(req: IncomingMessage, res: ServerResponse): boolean;
+  serve(req: IncomingMessage, res: ServerResponse, path: string): boolean;
 }
 
 /**
@@ -53,10 +53,9 @@ export function makeLocalWebForm(options: LocalWebFormOptions): LocalWebForm {
 
   return {
     paths: [...files.keys()],
-    serve(req, res) {
-      const method = (req.method ?? 'GET').toUpperCase();
+    serve(req, res, path) {
+      const method = req.method ?? 'GET';
       if (method !== 'GET' && method !== 'HEAD') return false;
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const file = files.get(path);
       if (!file) return false;
       res.writeHead(200, { ...headers, 'content-type': file.contentType, 'content-length': String(file.contents.length) });

@@ -7,7 +7,7 @@ import { makeLogger } from '../adapters/logger.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName, forEachFilePart } from '../http/multipart.js';
-import { bodyBytes, header, requireMediaType } from '../http/request.js';
+import { bodyBytes, header, requireMediaType, textHeader } from '../http/request.js';
 import { INLINE_UPLOAD_BYTES, MAX_INLINE_FILES, ROUTES, routeKey } from '../http/routes.js';
 
 const route = ROUTES.find((r) => routeKey(r) === 'POST /v1/files')!;
@@ -33,7 +33,7 @@ export function makeScanInlineHandler(deps: { store: HashStore; log: Log }) {
         }
         if (type === 'application/octet-stream') {
           if (body.length === 0) throw new InvalidRequestError('The body is empty: send the file bytes as the body.');
-          const fileName = cleanFileName(header(event, 'x-file-name'));
+          const fileName = cleanFileName(textHeader(event, 'x-file-name'));
           const file = await scanStream(chunksOf(body), { fileName, maxBytes: INLINE_UPLOAD_BYTES }, deps);
           return { statusCode: 200, json: { files: [file] } };
         }

@@ -11,6 +11,32 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
   return undefined;
 }
 
+/**
+ * A header that carries text such as a file name, with its characters as the client sent them. Header
+ * bytes reach Node (and the local server's events) as Latin-1, so a raw UTF-8 name arrives as mojibake
+ * (`rÃ©sumÃ©`): when the value is Latin-1 whose bytes are valid UTF-8, it is read as UTF-8. An RFC 8187
+ * extended value (`UTF-8''r%C3%A9sum%C3%A9.pdf`, as in `filename*`) is percent-decoded.
+ */
+export function textHeader(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const value = header(event, name);
+  if (value === undefined) return undefined;
+  const extended = /^utf-8'[a-z0-9-]*'(.*)$/i.exec(value.trim());
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[1]!);
+    } catch {
+      return value;
+    }
+  }
+  // eslint-disable-next-line no-control-regex
+  if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
 /** The media type of the body, lower case, without parameters; `undefined` when there is none. */
 export function mediaType(event: APIGatewayProxyEvent): string | undefined {
   const value = header(event, 'content-type');

@@ -133,7 +133,7 @@ describe('the local server', () => {
     expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
     const wrong = await fetchJson(`${server.url}/v1/hashes/${MSI.md5}`, { method: 'DELETE' });
     expect(wrong.status).toBe(405);
-    expect(wrong.headers.get('allow')).toBe('GET');
+    expect(wrong.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
     expect(wrong.body.error.code).toBe('method_not_allowed');
   });
 
