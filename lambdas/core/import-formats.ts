@@ -1,5 +1,5 @@
 import { InvalidRequestError } from './errors.js';
-import { parseHash, splitHashLines, type HashAlgorithm } from './hashes.js';
+import { parseHash, type HashAlgorithm } from './hashes.js';
 import type { KnownRecord } from './records.js';
 import { knownRecordSchema } from './seed.js';
 
@@ -42,6 +42,43 @@ const ALGORITHM_NAMES: Readonly<Record<string, HashAlgorithm>> = {
   sha256: 'sha256',
 };
 
+/** The algorithm a feed's name for it means; `constructor` and other inherited names mean none. */
+function algorithmNamed(name: string): HashAlgorithm | undefined {
+  const key = name.toLowerCase();
+  return Object.hasOwn(ALGORITHM_NAMES, key) ? ALGORITHM_NAMES[key] : undefined;
+}
+
+/**
+ * A JSON scalar as text, or undefined for anything else. Never `String()` on a feed's value: an array
+ * nested a million deep, which fits in 4 MiB, overflows the stack when it is turned into text.
+ */
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+}
+
+/**
+ * White space between the fields of a plain-list entry and around it: tab, space, no-break space, the
+ * other Unicode space separators and the byte-order mark (and the line terminators, which end the entry
+ * before this sees them).
+ */
+function isSpace(code: number): boolean {
+  return (
+    code === 0x20 ||
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0x85 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
 /** Tells the format from the content: a STIX bundle, a MISP event, JSON Lines, a CSV with a header, or a plain list. */
 export function detectFormat(text: string): ImportFormat {
   const trimmed = text.trimStart();
@@ -55,7 +92,8 @@ export function detectFormat(text: string): ImportFormat {
     }
     return 'jsonl';
   }
-  const firstLine = trimmed.split(/\r?\n/, 1)[0]!.toLowerCase();
+  const end = trimmed.indexOf('\n');
+  const firstLine = (end < 0 ? trimmed : trimmed.slice(0, end)).toLowerCase();
   if (firstLine.includes(',') && /\b(sha256|sha1|md5)\b/.test(firstLine)) return 'csv';
   return 'plain';
 }
@@ -69,6 +107,7 @@ export function detectFormat(text: string): ImportFormat {
  */
 export function parseImport(text: string, options: { format?: ImportFormat; defaults?: ImportDefaults } = {}): ParsedImport {
   const format = options.format ?? detectFormat(text);
+  if (options.format === undefined && format === 'jsonl') refuseBrokenJson(text);
   const defaults = options.defaults ?? {};
   const drafts: DraftRow[] =
     format === 'jsonl'
@@ -110,6 +149,31 @@ export function parseImport(text: string, options: { format?: ImportFormat; defa
   return { format, records, rejected };
 }
 
+/**
+ * A feed that starts like JSON is one JSON document or JSON Lines. When it is neither (its first line is
+ * not JSON by itself), it is a document cut short or mangled: reading its lines one by one would import
+ * whatever lines happen to be whole records, so it is refused as a whole, before anything is written.
+ */
+function refuseBrokenJson(text: string): void {
+  const start = text.length - text.trimStart().length;
+  const end = text.indexOf('\n', start);
+  const firstLine = text.slice(start, end < 0 ? text.length : end);
+  try {
+    JSON.parse(firstLine);
+  } catch {
+    let problem = 'it does not parse';
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    throw new InvalidRequestError(
+      `The import starts like JSON but is not valid JSON (${problem}), nor JSON Lines (one JSON record on each line): ` +
+        'was the file cut short? Nothing was imported.',
+    );
+  }
+}
+
 function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
@@ -137,7 +201,7 @@ function applyDefaults(draft: Draft, defaults: ImportDefaults): Draft {
 function addDigest(draft: Draft, value: string, expected?: HashAlgorithm): string | undefined {
   try {
     const { hash, algorithm } = parseHash(value);
-    if (expected && algorithm !== expected) return `${value.trim()} is a ${algorithm} digest, not ${expected}`;
+    if (expected && algorithm !== expected) return `${hash} is a ${algorithm} digest, not ${expected}`;
     draft[algorithm] = hash;
     return undefined;
   } catch (error) {
@@ -160,42 +224,90 @@ function jsonLinesDrafts(text: string): DraftRow[] {
   });
 }
 
-/** Splits CSV text into rows of fields (RFC 4180: quoted fields may hold commas, quotes and newlines). */
-export function parseCsv(text: string): { line: number; fields: string[] }[] {
-  const rows: { line: number; fields: string[] }[] = [];
+/** One row of a CSV: the line it starts on and its fields. */
+export interface CsvRow {
+  line: number;
+  fields: string[];
+  /** Set when a quoted field of the row is never closed: the row runs to the end of the text. */
+  unterminated?: true;
+}
+
+/**
+ * Splits CSV text into rows of fields (RFC 4180: quoted fields may hold commas, quotes and newlines).
+ * One pass; fields are slices of the text, so a 4 MiB field costs what a 4 MiB file does.
+ */
+export function parseCsv(text: string): CsvRow[] {
+  const rows: CsvRow[] = [];
   let fields: string[] = [];
   let field = '';
-  let quoted = false;
   let line = 1;
   let rowLine = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else {
-        if (c === '\n') line++;
-        field += c;
+  let unterminated = false;
+  const endRow = () => {
+    fields.push(field);
+    if (fields.some((f) => f !== '')) rows.push({ line: rowLine, fields, ...(unterminated && { unterminated: true as const }) });
+    fields = [];
+    field = '';
+  };
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE && field === '') {
+      // A quoted field: up to the next quote that is not doubled.
+      i++;
+      for (;;) {
+        const close = text.indexOf('"', i);
+        const stop = close < 0 ? text.length : close;
+        line += countNewlines(text, i, stop);
+        field += text.slice(i, stop);
+        if (close < 0) {
+          unterminated = true;
+          i = text.length;
+          break;
+        }
+        if (text.charCodeAt(close + 1) === QUOTE) {
+          field += '"';
+          i = close + 2;
+        } else {
+          i = close + 1;
+          break;
+        }
       }
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
+    } else if (c === COMMA) {
       fields.push(field);
       field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      fields.push(field);
-      if (fields.some((f) => f !== '')) rows.push({ line: rowLine, fields });
-      fields = [];
-      field = '';
+      i++;
+    } else if (c === LF || c === CR) {
+      i += c === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+      endRow();
       line++;
       rowLine = line;
-    } else field += c;
+    } else {
+      // Unquoted text (or text after a closing quote): up to the next comma, quote-free field start or line end.
+      let stop = i + 1;
+      while (stop < text.length) {
+        const d = text.charCodeAt(stop);
+        if (d === COMMA || d === LF || d === CR) break;
+        stop++;
+      }
+      field += text.slice(i, stop);
+      i = stop;
+    }
   }
-  fields.push(field);
-  if (fields.some((f) => f !== '')) rows.push({ line: rowLine, fields });
+  endRow();
   return rows;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Line feeds in `text[from, to)`; never looks past `to`, so counting every quoted piece of a field stays linear. */
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let at = from; at < to; at++) if (text.charCodeAt(at) === LF) count++;
+  return count;
 }
 
 const CSV_COLUMNS: Readonly<Record<string, string>> = {
@@ -217,13 +329,17 @@ const CSV_COLUMNS: Readonly<Record<string, string>> = {
 function csvDrafts(text: string): DraftRow[] {
   const [header, ...rows] = parseCsv(text);
   if (!header) return [];
-  const columns = header.fields.map((name) => CSV_COLUMNS[name.trim().toLowerCase().replace(/\s+/g, '_')] ?? null);
+  const columns = header.fields.map((name) => {
+    const key = name.trim().toLowerCase().replace(/\s+/g, '_');
+    return Object.hasOwn(CSV_COLUMNS, key) ? (CSV_COLUMNS[key] ?? null) : null;
+  });
   if (!columns.some((c) => c === 'sha256' || c === 'sha1' || c === 'md5')) {
     throw new InvalidRequestError('The CSV header names no sha256, sha1 or md5 column.');
   }
-  return rows.map(({ line, fields }): DraftRow => {
+  return rows.map(({ line, fields, unterminated }): DraftRow => {
     const draft: Draft = {};
     const input = fields.join(',');
+    if (unterminated) return { line, input, draft: 'a quoted field opened in this row is never closed' };
     for (const [i, column] of columns.entries()) {
       const value = fields[i]?.trim() ?? '';
       if (!column || value === '') continue;
@@ -243,18 +359,58 @@ function plainDrafts(text: string, defaults: ImportDefaults): DraftRow[] {
       'A plain hash list carries no provenance: give the campaign and source parameters (e.g. ?campaign=…&source=…).',
     );
   }
-  const lines = text.split(/\r?\n/);
   const drafts: DraftRow[] = [];
-  for (const [i, line] of lines.entries()) {
-    if (splitHashLines(line).length === 0) continue;
-    // `sha256sum` output: the hash, two spaces (or a space and `*`), then the path.
-    const match = /^\s*(\S+)(?:\s+\*?(.+?))?\s*$/.exec(line)!;
-    const draft: Draft = {};
-    const problem = addDigest(draft, match[1]!);
-    if (match[2]) draft['fileName'] = match[2].split(/[\\/]/).pop();
-    drafts.push({ line: i + 1, input: line, draft: problem ?? draft });
+  let lineNumber = 1;
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : LF;
+    if (!endsEntry(code)) continue;
+    const entry = text.slice(start, i);
+    start = i + 1;
+    const fields = readChecksumLine(entry);
+    if (fields) {
+      const draft: Draft = {};
+      const problem = addDigest(draft, fields.digest);
+      if (fields.fileName) draft['fileName'] = fields.fileName;
+      drafts.push({ line: lineNumber, input: entry, draft: problem ?? draft });
+    }
+    if (code === LF) lineNumber++;
   }
   return drafts;
+}
+
+/**
+ * Where an entry of a plain list ends: a line feed, and the other line terminators of Unicode (carriage
+ * return, vertical tab, form feed, NEL U+0085, U+2028, U+2029). One digest per entry, so a list whose
+ * lines some tool ended with U+2028 never reads as a digest with the next digest as its file name. Line
+ * numbers count line feeds only, as editors and `wc -l` do.
+ */
+function endsEntry(code: number): boolean {
+  return code === LF || code === CR || code === 0x0b || code === 0x0c || code === 0x85 || code === 0x2028 || code === 0x2029;
+}
+
+/**
+ * One entry of a plain list: a digest alone, or `sha256sum`/`md5sum` output (the digest, white space, an
+ * optional `*` for binary mode, then the path, of which the file name is kept). A line that `sha256sum`
+ * escaped (it starts with a backslash; the path has `\\` and `\n`) is unescaped. Blank lines and `#`
+ * comments are no entry. A hand-written scan, linear in the line, whatever white space it holds.
+ */
+function readChecksumLine(line: string): { digest: string; fileName?: string } | undefined {
+  let start = 0;
+  let end = line.length;
+  while (start < end && isSpace(line.charCodeAt(start))) start++;
+  while (end > start && isSpace(line.charCodeAt(end - 1))) end--;
+  if (start === end || line.charCodeAt(start) === 0x23 /* # */) return undefined;
+  const escaped = line.charCodeAt(start) === 0x5c /* \ */;
+  let i = start;
+  while (i < end && !isSpace(line.charCodeAt(i))) i++;
+  const digest = line.slice(escaped ? start + 1 : start, i);
+  while (i < end && isSpace(line.charCodeAt(i))) i++;
+  if (line.charCodeAt(i) === 0x2a /* * */) i++;
+  let path = line.slice(i, end);
+  if (escaped) path = path.replace(/\\([\\nr])/g, (_all, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
+  const fileName = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+  return fileName === '' ? { digest } : { digest, fileName };
 }
 
 type StixObject = Record<string, unknown> & { type?: string; id?: string };
@@ -271,9 +427,136 @@ function stixSources(object: StixObject, byId: Map<string, StixObject>, bundleId
       )
     : [];
   const sources = references.flatMap((r) => [r['url'] ?? r['source_name']].filter((s): s is string => typeof s === 'string'));
-  const author = byId.get(String(object['created_by_ref'] ?? ''))?.['name'];
+  const author = byId.get(scalarText(object['created_by_ref']) ?? '')?.['name'];
   if (typeof author === 'string') sources.push(author);
   return sources.length > 0 ? sources : [`STIX bundle ${bundleId}`];
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** One file a STIX pattern describes: its digests and name, compared for equality in one observation. */
+interface PatternFile {
+  readonly hashes: { algorithm: HashAlgorithm; value: string }[];
+  name?: string;
+}
+
+/** A token of a STIX pattern: a word (an object path, a keyword), a string literal, an operator or punctuation. */
+type PatternToken =
+  | { kind: 'word'; text: string; key?: string }
+  | { kind: 'string'; value: string }
+  | { kind: 'operator'; text: string }
+  | { kind: 'punctuation'; text: string };
+
+/** Punctuation tokens are shared: a pattern of four million brackets allocates nothing for them. */
+const PATTERN_PUNCTUATION: ReadonlyMap<string, PatternToken> = new Map(
+  ['[', ']', '(', ')', ','].map((text) => [text, Object.freeze({ kind: 'punctuation' as const, text })]),
+);
+const PATTERN_OPERATOR = new Set(['=', '!', '<', '>']);
+
+/**
+ * Reads the string literal that opens at `at` (a quote): `\'` and `\\` are escapes.
+ * @returns its value and the index after its closing quote, or undefined when it is never closed.
+ */
+function readPatternString(pattern: string, at: number): { value: string; next: number } | undefined {
+  let value = '';
+  let from = at + 1;
+  for (let i = from; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\' && (pattern[i + 1] === "'" || pattern[i + 1] === '\\')) {
+      value += pattern.slice(from, i);
+      from = ++i;
+    } else if (c === "'") return { value: value + pattern.slice(from, i), next: i + 1 };
+  }
+  return undefined;
+}
+
+/**
+ * Splits a STIX pattern into tokens in one pass, handing each to `take` as it is read.
+ * @returns why the pattern cannot be read, or undefined.
+ */
+function tokenizePattern(pattern: string, take: (token: PatternToken) => void): string | undefined {
+  let i = 0;
+  while (i < pattern.length) {
+    const c = pattern[i]!;
+    if (isSpace(pattern.charCodeAt(i))) i++;
+    else if (c === "'") {
+      const literal = readPatternString(pattern, i);
+      if (!literal) return `the pattern's string literal at character ${i + 1} is never closed`;
+      take({ kind: 'string', value: literal.value });
+      i = literal.next;
+    } else if (PATTERN_PUNCTUATION.has(c)) {
+      take(PATTERN_PUNCTUATION.get(c)!);
+      i++;
+    } else if (PATTERN_OPERATOR.has(c)) {
+      let stop = i + 1;
+      while (stop < pattern.length && PATTERN_OPERATOR.has(pattern[stop]!)) stop++;
+      take({ kind: 'operator', text: pattern.slice(i, stop) });
+      i = stop;
+    } else {
+      let stop = i + 1;
+      while (stop < pattern.length) {
+        const d = pattern[stop]!;
+        if (isSpace(pattern.charCodeAt(stop)) || d === "'" || PATTERN_PUNCTUATION.has(d) || PATTERN_OPERATOR.has(d)) break;
+        stop++;
+      }
+      const text = pattern.slice(i, stop);
+      i = stop;
+      // An object path whose last step is quoted: `file:hashes.'SHA-256'`.
+      if (text.endsWith('.') && pattern[i] === "'") {
+        const literal = readPatternString(pattern, i);
+        if (!literal) return `the pattern's string literal at character ${i + 1} is never closed`;
+        take({ kind: 'word', text, key: literal.value });
+        i = literal.next;
+      } else take({ kind: 'word', text });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The files a STIX pattern describes. Comparisons joined by AND in one observation (`[…]`) describe one
+ * file; OR separates files. Only `file:hashes.<algorithm> = '…'` and `file:name = '…'` count; a negated
+ * comparison (`NOT`) describes no file. Linear in the pattern: one tokenizing pass, one pass over the tokens.
+ * @returns the files, or why the pattern cannot be read.
+ */
+function readStixPattern(pattern: string): PatternFile[] | string {
+  const files: PatternFile[] = [];
+  let depth = 0;
+  let file: PatternFile = { hashes: [] };
+  const endFile = () => {
+    if (file.hashes.length > 0 || file.name !== undefined) files.push(file);
+    file = { hashes: [] };
+  };
+  // The three tokens before the current one: a comparison is `path = 'value'`, negated after `NOT`.
+  let before: PatternToken | undefined;
+  let path: PatternToken | undefined;
+  let operator: PatternToken | undefined;
+  const take = (token: PatternToken) => {
+    if (token.kind === 'punctuation' && token.text === '[') {
+      if (depth++ === 0) file = { hashes: [] };
+    } else if (token.kind === 'punctuation' && token.text === ']') {
+      if (depth > 0 && --depth === 0) endFile();
+    } else if (depth > 0 && token.kind === 'word' && token.text.toUpperCase() === 'OR') endFile();
+    else if (depth > 0 && token.kind === 'string' && path?.kind === 'word' && operator?.kind === 'operator' && operator.text === '=') {
+      const negated = before?.kind === 'word' && before.text.toUpperCase() === 'NOT';
+      const name = path.text.toLowerCase();
+      if (negated) {
+        // `NOT file:hashes.MD5 = '…'` says which digest the file does not have.
+      } else if (name === 'file:name') file.name = token.value;
+      else if (name.startsWith('file:hashes.')) {
+        const algorithm = algorithmNamed(path.key !== undefined && name === 'file:hashes.' ? path.key : path.text.slice('file:hashes.'.length));
+        if (algorithm) file.hashes.push({ algorithm, value: token.value });
+      }
+    }
+    before = path;
+    path = operator;
+    operator = token;
+  };
+  const problem = tokenizePattern(pattern, take);
+  if (problem !== undefined) return problem;
+  if (depth > 0) return 'an observation of the pattern opens with [ and is never closed';
+  return files;
 }
 
 /**
@@ -281,58 +564,53 @@ function stixSources(object: StixObject, byId: Map<string, StixObject>, bundleId
  * objects with `hashes`. Comparisons joined by AND in one observation describe one file; OR separates files.
  * The campaign comes from what the indicator `indicates` (campaign, intrusion set, malware), else its name.
  */
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function stixDrafts(json: unknown, defaults: ImportDefaults): DraftRow[] {
   if (!isObject(json) || !Array.isArray(json['objects'])) throw new InvalidRequestError('The STIX bundle has no objects array.');
-  const bundle = json as { id?: string; objects: unknown[] };
+  const bundle = json as { id?: unknown; objects: unknown[] };
   const misplaced = bundle.objects.findIndex((o) => !isObject(o));
   if (misplaced >= 0) throw new InvalidRequestError(`The STIX bundle's object ${misplaced + 1} is not a JSON object.`);
   const objects = bundle.objects as StixObject[];
-  const bundleId = String(bundle.id ?? 'bundle');
+  const bundleId = scalarText(bundle.id) ?? 'bundle';
   const byId = new Map(objects.filter((o) => typeof o.id === 'string').map((o) => [o.id!, o]));
   const indicates = new Map<string, string>();
   for (const o of objects) {
     if (o.type === 'relationship' && o['relationship_type'] === 'indicates') {
-      const target = byId.get(String(o['target_ref']));
-      if (typeof target?.['name'] === 'string') indicates.set(String(o['source_ref']), target['name']);
+      const target = byId.get(scalarText(o['target_ref']) ?? '');
+      const source = scalarText(o['source_ref']);
+      if (source !== undefined && typeof target?.['name'] === 'string') indicates.set(source, target['name']);
     }
   }
   const drafts: DraftRow[] = [];
-  for (const o of objects) {
-    const id = String(o.id ?? o.type);
+  for (const [index, o] of objects.entries()) {
+    const id = scalarText(o.id) ?? scalarText(o.type) ?? `object ${index + 1}`;
     if (o.type === 'indicator') {
-      const pattern = String(o['pattern'] ?? '');
       if (o['pattern_type'] !== undefined && o['pattern_type'] !== 'stix') continue;
-      if (!/file:hashes/i.test(pattern)) continue;
+      const pattern = o['pattern'];
+      if (typeof pattern !== 'string' || !pattern.toLowerCase().includes('file:hashes')) continue;
       const base: Draft = {
         campaign: indicates.get(id) ?? (typeof o['name'] === 'string' ? o['name'] : undefined),
         sources: stixSources(o, byId, bundleId),
         confidence: confidenceWord(o['confidence']),
       };
-      for (const observation of pattern.match(/\[[^\]]*\]/g) ?? []) {
-        for (const file of observation.slice(1, -1).split(/\s+OR\s+/i)) {
-          const draft: Draft = { ...base };
-          let problem: string | undefined;
-          for (const m of file.matchAll(/file:(hashes\.(?:'([^']+)'|([\w-]+))|name)\s*=\s*'([^']*)'/gi)) {
-            if (m[1]!.toLowerCase() === 'name') draft['fileName'] = m[4];
-            else {
-              const algorithm = ALGORITHM_NAMES[(m[2] ?? m[3] ?? '').toLowerCase()];
-              if (!algorithm) continue;
-              problem ??= addDigest(draft, m[4]!, algorithm);
-            }
-          }
-          if (!draft.md5 && !draft.sha1 && !draft.sha256 && !problem) continue;
-          drafts.push({ line: null, input: id, draft: problem ?? draft });
-        }
+      const files = readStixPattern(pattern);
+      if (typeof files === 'string') {
+        drafts.push({ line: null, input: id, draft: files });
+        continue;
       }
-    } else if (o.type === 'file' && typeof o['hashes'] === 'object' && o['hashes'] !== null) {
+      for (const file of files) {
+        const draft: Draft = { ...base };
+        if (file.name !== undefined) draft['fileName'] = file.name;
+        let problem: string | undefined;
+        for (const { algorithm, value } of file.hashes) problem ??= addDigest(draft, value, algorithm);
+        if (!draft.md5 && !draft.sha1 && !draft.sha256 && !problem) continue;
+        drafts.push({ line: null, input: id, draft: problem ?? draft });
+      }
+    } else if (o.type === 'file' && isObject(o['hashes'])) {
       const draft: Draft = { sources: stixSources(o, byId, bundleId), campaign: defaults.campaign };
       if (typeof o['name'] === 'string') draft['fileName'] = o['name'];
       let problem: string | undefined;
-      for (const [name, value] of Object.entries(o['hashes'] as Record<string, unknown>)) {
-        const algorithm = ALGORITHM_NAMES[name.toLowerCase()];
+      for (const [name, value] of Object.entries(o['hashes'])) {
+        const algorithm = algorithmNamed(name);
         if (algorithm && typeof value === 'string') problem ??= addDigest(draft, value, algorithm);
       }
       if (draft.md5 || draft.sha1 || draft.sha256 || problem) drafts.push({ line: null, input: id, draft: problem ?? draft });
@@ -342,6 +620,16 @@ function stixDrafts(json: unknown, defaults: ImportDefaults): DraftRow[] {
 }
 
 const MISP_THREAT_LEVEL: Readonly<Record<string, string>> = { '1': 'high', '2': 'medium', '3': 'low' };
+
+function threatLevelWord(value: unknown): string | undefined {
+  const level = scalarText(value);
+  return level !== undefined && Object.hasOwn(MISP_THREAT_LEVEL, level) ? MISP_THREAT_LEVEL[level] : undefined;
+}
+
+/** MISP names hash types in lower case (`md5`, `sha1`, `sha256`); any other type is not a digest. */
+function mispAlgorithm(type: string): HashAlgorithm | undefined {
+  return Object.hasOwn(ALGORITHM_NAMES, type) ? ALGORITHM_NAMES[type] : undefined;
+}
 
 /**
  * MISP event JSON (`{"Event": …}`, a `response` list or an array of them): `md5`/`sha1`/`sha256`
@@ -357,8 +645,8 @@ function mispDrafts(json: unknown, defaults: ImportDefaults): DraftRow[] {
     const orgName = isObject(event['Orgc']) ? event['Orgc']['name'] : undefined;
     const base: Draft = {
       campaign: typeof event['info'] === 'string' ? event['info'] : undefined,
-      sources: [`MISP event ${String(event['uuid'] ?? event['id'] ?? '')}${typeof orgName === 'string' ? ` (${orgName})` : ''}`.trim()],
-      confidence: MISP_THREAT_LEVEL[String(event['threat_level_id'])] ?? defaults.confidence,
+      sources: [`MISP event ${scalarText(event['uuid']) ?? scalarText(event['id']) ?? ''}${typeof orgName === 'string' ? ` (${orgName})` : ''}`.trim()],
+      confidence: threatLevelWord(event['threat_level_id']) ?? defaults.confidence,
     };
     const attributes = (list: unknown): Record<string, unknown>[] => {
       if (!Array.isArray(list)) return [];
@@ -366,17 +654,19 @@ function mispDrafts(json: unknown, defaults: ImportDefaults): DraftRow[] {
       return list;
     };
     for (const a of attributes(event['Attribute'])) {
-      const type = String(a['type'] ?? '');
-      const value = String(a['value'] ?? '');
-      const input = String(a['uuid'] ?? `${type}:${value}`);
+      const type = scalarText(a['type']) ?? '';
+      const value = scalarText(a['value']) ?? '';
+      const input = scalarText(a['uuid']) ?? `${type}:${value}`;
       const [left, right] = type.split('|');
+      const pair = left === 'filename' && right !== undefined ? mispAlgorithm(right) : undefined;
+      const single = mispAlgorithm(type);
       const draft: Draft = { ...base };
-      if (left === 'filename' && right && ALGORITHM_NAMES[right]) {
-        const [fileName, digest] = value.split('|');
-        draft['fileName'] = fileName;
-        drafts.push({ line: null, input, draft: addDigest(draft, digest ?? '', ALGORITHM_NAMES[right]) ?? draft });
-      } else if (ALGORITHM_NAMES[type]) {
-        drafts.push({ line: null, input, draft: addDigest(draft, value, ALGORITHM_NAMES[type]) ?? draft });
+      if (pair) {
+        const bar = value.indexOf('|');
+        draft['fileName'] = bar < 0 ? value : value.slice(0, bar);
+        drafts.push({ line: null, input, draft: addDigest(draft, bar < 0 ? '' : value.slice(bar + 1), pair) ?? draft });
+      } else if (single) {
+        drafts.push({ line: null, input, draft: addDigest(draft, value, single) ?? draft });
       }
     }
     for (const object of attributes(event['Object'])) {
@@ -384,13 +674,14 @@ function mispDrafts(json: unknown, defaults: ImportDefaults): DraftRow[] {
       const draft: Draft = { ...base };
       let problem: string | undefined;
       for (const a of attributes(object['Attribute'])) {
-        const type = String(a['type'] ?? '');
-        const value = String(a['value'] ?? '');
+        const type = scalarText(a['type']) ?? '';
+        const value = scalarText(a['value']) ?? '';
+        const algorithm = mispAlgorithm(type);
         if (type === 'filename') draft['fileName'] = value;
-        else if (ALGORITHM_NAMES[type]) problem ??= addDigest(draft, value, ALGORITHM_NAMES[type]);
+        else if (algorithm) problem ??= addDigest(draft, value, algorithm);
       }
       if (draft.md5 || draft.sha1 || draft.sha256 || problem) {
-        drafts.push({ line: null, input: String(object['uuid'] ?? 'file object'), draft: problem ?? draft });
+        drafts.push({ line: null, input: scalarText(object['uuid']) ?? 'file object', draft: problem ?? draft });
       }
     }
   }
