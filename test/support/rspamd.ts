@@ -53,3 +53,19 @@ export function mapKeys(text: string): string[] {
     .map((line) => line.replace(/#.*$/, '').trim())
     .filter((line) => line !== '');
 }
+
+/** One README snippet meant for an rspamd configuration file. */
+export interface RspamdSnippet {
+  /** The file below `/etc/rspamd/` it belongs in, e.g. `local.d/antivirus.conf`. */
+  file: string;
+  /** The block's text, the file-naming comment line included. */
+  text: string;
+}
+
+/**
+ * The README's rspamd snippets: every fenced block whose first line is a comment naming a file under
+ * `/etc/rspamd/` (`# /etc/rspamd/local.d/antivirus.conf`), in README order.
+ */
+export function readmeRspamdSnippets(readme: string): RspamdSnippet[] {
+  return [...readme.matchAll(/^```[^\n]*\n(# \/etc\/rspamd\/(\S+)\n[\s\S]*?)^```/gm)].map((m) => ({ file: m[2]!, text: m[1]! }));
+}
