@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/local-server.js';
 import { EICAR } from '../support/reference.js';
-import { jsonLines, runHashcheck, startProxy } from './run-hashcheck.js';
+import { PROJECT_ROOT, jsonLines, runHashcheck, startProxy, type CliRun } from './run-hashcheck.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let tmp: string;
@@ -44,8 +45,52 @@ function makeTree(name: string): string {
   return root;
 }
 
-/** The tests run as root on CI machines and containers, where no permission stops a read: drop to nobody. */
-const unprivileged = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+/** The user `nobody`, whom permissions stop as they stop any normal user. */
+const NOBODY = { uid: 65534, gid: 65534 };
+
+/**
+ * Runs the command line as a user whom a file's permissions stop. Root reads any file, so as root (CI
+ * machines, containers) it runs as nobody; nobody may not be able to reach the checkout (a clone inside
+ * a private `mktemp -d` folder), so nobody runs a one-file build of the same command line, placed in this
+ * file's own folder under the system's temporary folder. As anyone else it runs from the checkout.
+ */
+async function runAsNormalUser(args: readonly string[]): Promise<CliRun> {
+  if (process.getuid?.() !== 0) return runHashcheck(args, { url: server.url });
+  bundled ??= bundleCommandLine(join(tmp, 'command-line'));
+  const bundle = await bundled;
+  return runHashcheck([bundle, ...args], { url: server.url, executable: process.execPath, cwd: tmp, user: NOBODY });
+}
+let bundled: Promise<string> | undefined;
+
+/** Builds the `hashcheck` executable and everything it imports into one file in `dir`, readable by anyone. */
+async function bundleCommandLine(dir: string): Promise<string> {
+  const unreachable = ancestorsOf(dir).filter((path) => (statSync(path).mode & 0o001) === 0);
+  if (unreachable.length > 0) {
+    throw new Error(`nobody cannot traverse ${unreachable.join(', ')}: point TMPDIR to a folder others can traverse, such as /tmp`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const outfile = join(dir, 'hashcheck.mjs');
+  await build({
+    entryPoints: [join(PROJECT_ROOT, 'bin', 'hashcheck.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'error',
+    // Dependencies written as CommonJS call require(), which an ES module has to make for itself.
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  });
+  chmodSync(outfile, 0o644);
+  return outfile;
+}
+
+/** `path` and every folder above it. */
+function ancestorsOf(path: string): string[] {
+  const paths = [path];
+  while (dirname(paths.at(-1)!) !== paths.at(-1)) paths.push(dirname(paths.at(-1)!));
+  return paths.slice(1);
+}
 
 describe('hashcheck scan', () => {
   it('exits 1 naming the EICAR file deep in a tree, and reports a symbolic link loop without failing', async () => {
@@ -96,13 +141,13 @@ describe('hashcheck scan', () => {
     chmodSync(write(join(root, 'private', 'secret.key'), 'not for everyone'), 0o000);
     chmodSync(join(root, 'private'), 0o755);
 
-    const strict = await runHashcheck(['scan', root], { url: server.url, user: unprivileged });
+    const strict = await runAsNormalUser(['scan', root]);
     expect(strict.code).toBe(2);
     expect(strict.stdout).toContain(join(root, 'eicar.com'));
     expect(strict.stderr).toContain(`hashcheck: ${join(root, 'private', 'secret.key')}: cannot read: permission denied (EACCES)`);
     expect(strict.stderr).toContain('the scan is incomplete: 1 path was not checked (see above), and 1 known-bad file was found');
 
-    const lenient = await runHashcheck(['scan', '--ignore-unreadable', root], { url: server.url, user: unprivileged });
+    const lenient = await runAsNormalUser(['scan', '--ignore-unreadable', root]);
     expect(lenient.code).toBe(1);
     expect(lenient.stderr).toContain('cannot read: permission denied (EACCES)');
   });
