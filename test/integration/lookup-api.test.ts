@@ -145,8 +145,9 @@ describe('the local server', () => {
       fetchJson(`${server.url}/v1/hashes/%E0%A4%A`),
     ];
     const answers = await Promise.all(garbage);
-    expect(answers.map((r) => r.status)).toEqual([400, 415, 200, 404]);
-    expect(answers[2]!.body.summary).toEqual({ total: 1, malicious: 0, unknown: 0, invalid: 1 });
+    expect(answers.map((r) => r.status)).toEqual([400, 415, 415, 404]);
+    // UTF-16 bytes are refused, never read into a line that is not a hash.
+    expect(answers[2]!.body.error.code).toBe('unsupported_media_type');
     const all = rows.flatMap((row) => [row.sha256, row.sha1, row.md5].filter(Boolean));
     expect((await postLines(all)).body.summary.malicious).toBe(all.length);
   });
