@@ -62,6 +62,56 @@ describe('npm start', () => {
     expect(await exitCode(second.child)).toBe(0);
   });
 
+  it('stops cleanly on a SIGTERM sent the moment the ready line appears', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'ready') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let signalled = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!signalled && output.includes('listening on')) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await exitCode(child)).toBe(0);
+    expect(output).toContain('SIGTERM received, shutting down');
+  });
+
+  it('stops cleanly on a signal that arrives while it is still starting', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'starting') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      // The first line comes before the store and the server are up.
+      if (output.includes('hashcheck is starting')) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await exitCode(child)).toBe(0);
+    expect(output).toMatch(/^hashcheck is starting; data in .*\nSIGINT received, shutting down\n/);
+    expect(output).not.toContain('listening on');
+  });
+
+  it('refuses to start with a HASHCHECK_ALLOWED_HOSTS entry that is not a host', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'hosts'), HASHCHECK_ALLOWED_HOSTS: 'http://hashcheck.lan/' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    expect(await exitCode(child)).toBe(2);
+    expect(stderr).toContain("HASHCHECK_ALLOWED_HOSTS: 'http://hashcheck.lan/' is not a host or host:port");
+  });
+
   it('says which port is taken when PORT is in use', async () => {
     const first = await startServerProcess({ PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'a') });
     const port = new URL(first.url).port;

@@ -15,7 +15,7 @@ type Message = { mode: FaultMode; delayMs?: number } | { memory: true };
 const dataDir = process.env['HASHCHECK_DATA_DIR'];
 if (!dataDir) throw new Error('HASHCHECK_DATA_DIR is not set');
 
-const server = await startLocalServer({ dataDir, port: 0, keys: { apiKeys: [] } });
+const server = await startLocalServer({ dataDir, port: 0, keys: { apiKeys: [] }, allowedHosts: [] });
 const faults: StoreBehindProxy | undefined =
   process.env['HASHCHECK_TEST_FAULT_PROXY'] === '1' ? await putStoreBehindProxy(server, dataDir) : undefined;
 
