@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ForbiddenError, UnauthorizedError } from '../lambdas/core/errors.js';
+import { ForbiddenError, InvalidRequestError, UnauthorizedError } from '../lambdas/core/errors.js';
 import type { RouteAuth } from '../lambdas/http/routes.js';
 import { ALLOWED_HOSTS_VARIABLE, parseHost } from './allowed-hosts.js';
 
@@ -49,7 +49,8 @@ function sameKey(given: string, expected: string): boolean {
 
 /**
  * Checks a request's key the way the deployed API does for the route's kind of auth, so clients that
- * work locally with keys set work deployed. Throws `UnauthorizedError` (401) or `ForbiddenError` (403).
+ * work locally with keys set work deployed. Throws `UnauthorizedError` (401) or `ForbiddenError` (403),
+ * and `InvalidRequestError` (400) for an `apikey` query parameter given twice.
  */
 export function authorize(
   auth: RouteAuth,
@@ -73,6 +74,9 @@ export function authorize(
     }
     default: {
       if (keys.apiKeys.length === 0) return;
+      // Two keys in the query have no one meaning (deployed, the key authorizer refuses them too).
+      const queryKeys = auth === 'queryApiKey' ? url.searchParams.getAll('apikey') : [];
+      if (queryKeys.length > 1) throw new InvalidRequestError(`The apikey query parameter is given ${queryKeys.length} times: send it once.`);
       const given = auth === 'queryApiKey' ? url.searchParams.get('apikey') : header(auth === 'headerApiKey' ? 'apikey' : 'x-api-key');
       const accepted = given !== undefined && given !== null && keys.apiKeys.some((k) => sameKey(given, k));
       if (accepted) return;
