@@ -1,5 +1,5 @@
 import { InvalidRequestError, NotFoundError } from './errors.js';
-import { parseHash, type ParsedHash } from './hashes.js';
+import { parseHash, trimSpaces, type ParsedHash } from './hashes.js';
 import type { HashStore } from './lookup.js';
 import type { KnownRecord } from './records.js';
 import { signatureName } from './signatures.js';
@@ -69,7 +69,7 @@ function digestsOf(record: KnownRecord): { md5?: string; sha1?: string; sha256?:
  * @throws InvalidHashError when it is not an MD5, SHA-1 or SHA-256.
  */
 export function parseVirusTotalResource(resource: string | undefined): ParsedHash {
-  if (resource === undefined || resource.trim() === '') {
+  if (resource === undefined || trimSpaces(resource) === '') {
     throw new InvalidRequestError('The resource query parameter is required: an MD5, SHA-1 or SHA-256 hash.');
   }
   if (resource.includes(',')) {

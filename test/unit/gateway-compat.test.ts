@@ -68,6 +68,10 @@ describe('parseVirusTotalQuery', () => {
   it('rejects a resource followed by a line break as invalid_hash', () => {
     expect(() => parseVirusTotalQuery({ resource: [`${RECORD.md5}\n`], apikey: [] })).toThrow(InvalidHashError);
   });
+
+  it('rejects a resource that is only a line break as invalid_hash, not as a missing one', () => {
+    expect(() => parseVirusTotalQuery({ resource: ['\r\n'], apikey: [] })).toThrow(InvalidHashError);
+  });
 });
 
 describe('virusTotalReport', () => {
