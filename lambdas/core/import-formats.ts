@@ -409,7 +409,8 @@ function readChecksumLine(line: string): { digest: string; fileName?: string } |
   if (line.charCodeAt(i) === 0x2a /* * */) i++;
   let path = line.slice(i, end);
   if (escaped) path = path.replace(/\\([\\nr])/g, (_all, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
-  const fileName = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+  // A backslash separates folders in a Windows path; in an escaped (coreutils, Unix) line it is part of the name.
+  const fileName = path.slice(Math.max(path.lastIndexOf('/'), escaped ? -1 : path.lastIndexOf('\\')) + 1);
   return fileName === '' ? { digest } : { digest, fileName };
 }
 

@@ -94,6 +94,106 @@ describe('parseImport', () => {
   });
 });
 
+describe('parseImport on odd input', () => {
+  const SHA256 = 'aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868';
+  const MD5 = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+  const plain = { format: 'plain' as const, defaults: { campaign: 'Incident 42', source: 'EDR export' } };
+  const bundle = (indicator: Record<string, unknown>) =>
+    JSON.stringify({ type: 'bundle', id: 'bundle--1', objects: [{ type: 'indicator', id: 'indicator--1', name: 'c', ...indicator }] });
+
+  it.each([
+    ['U+2028', '\u2028'],
+    ['U+2029', '\u2029'],
+    ['NEL (U+0085)', '\u0085'],
+    ['a form feed', '\f'],
+    ['a lone carriage return', '\r'],
+  ])('reads a plain-list line holding %s as two entries of that line', (_name, separator) => {
+    const { records, rejected } = parseImport(`# list\n${SHA256}  tool.exe${separator}${MD5}\n`, plain);
+    expect(rejected).toEqual([]);
+    expect(records.map((r) => [r.sha256 ?? r.md5, r.fileName])).toEqual([
+      [SHA256, 'tool.exe'],
+      [MD5, 'unknown'],
+    ]);
+  });
+
+  it('rejects the part of a line after U+2028 that is not a digest, with its line number', () => {
+    const { records, rejected } = parseImport(`${MD5}\n${SHA256}  my\u2028tool.exe\n`, plain);
+    expect(records.map((r) => [r.sha256 ?? r.md5, r.fileName])).toEqual([
+      [MD5, 'unknown'],
+      [SHA256, 'my'],
+    ]);
+    expect(rejected).toEqual([{ line: 2, input: 'tool.exe', reason: expect.stringContaining('0-9 and a-f') }]);
+  });
+
+  it('unescapes a line sha256sum escaped because its file name holds a line break or a backslash', () => {
+    const { records, rejected } = parseImport(`\\${SHA256}  dir/new\\nline\\\\x.exe\n`, plain);
+    expect(rejected).toEqual([]);
+    expect(records).toEqual([expect.objectContaining({ sha256: SHA256, fileName: 'new\nline\\x.exe' })]);
+  });
+
+  it('reads STIX string literals whole: brackets, OR and escaped quotes inside a file name are the name', () => {
+    const pattern = `[file:name = 'it\\'s [one OR two].exe' AND file:hashes.MD5 = '${MD5}'] OR [file:hashes.'SHA-256' = '${SHA256}']`;
+    const { records, rejected } = parseImport(bundle({ pattern }));
+    expect(rejected).toEqual([]);
+    expect(records.map((r) => [r.md5 ?? r.sha256, r.fileName])).toEqual([
+      [MD5, "it's [one OR two].exe"],
+      [SHA256, 'unknown'],
+    ]);
+  });
+
+  it('takes no digest from a negated STIX comparison', () => {
+    const pattern = `[file:hashes.MD5 = '${MD5}' AND NOT file:hashes.'SHA-256' = '${SHA256}']`;
+    const { records } = parseImport(bundle({ pattern }));
+    expect(records).toEqual([expect.objectContaining({ md5: MD5 })]);
+    expect(records[0]!.sha256).toBeUndefined();
+  });
+
+  it('answers STIX and MISP values nested a hundred thousand arrays deep with a parse, never a stack overflow', () => {
+    // Small as JSON, but `String()` on the array it parses to overflows the stack.
+    const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const stix = `{"type":"bundle","id":${nested},"objects":[
+      {"type":"indicator","id":${nested},"created_by_ref":${nested},"pattern":"[file:hashes.MD5 = '${MD5}']"},
+      {"type":"relationship","relationship_type":"indicates","source_ref":${nested},"target_ref":${nested}},
+      {"type":"indicator","id":"indicator--2","pattern":${nested}}]}`;
+    const fromStix = parseImport(stix, { defaults: { campaign: 'c' } });
+    expect(fromStix.records).toEqual([expect.objectContaining({ md5: MD5, sources: ['STIX bundle bundle'] })]);
+    const misp = `{"Event":{"info":"c","uuid":${nested},"threat_level_id":${nested},"Attribute":[{"type":"md5","value":${nested},"uuid":${nested}}]}}`;
+    const { records, rejected } = parseImport(misp);
+    expect(records).toEqual([]);
+    expect(rejected).toEqual([{ line: null, input: 'md5:', reason: expect.stringContaining('empty') }]);
+  });
+
+  it('reads CSV columns and MISP types named like built-in properties as unknown ones', () => {
+    const csv = `sha256,constructor,__proto__,campaign,sources\n${SHA256},x,y,c,s\n`;
+    expect(parseImport(csv)).toMatchObject({ records: [expect.objectContaining({ sha256: SHA256 })], rejected: [] });
+    const misp = JSON.stringify({ Event: { info: 'c', Attribute: [{ type: 'constructor', value: MD5 }, { type: 'toString', value: MD5 }] } });
+    expect(parseImport(misp)).toMatchObject({ records: [], rejected: [] });
+  });
+
+  it('rejects the CSV row whose quoted field is never closed instead of reading the rest of the file into it', () => {
+    const csv = `sha256,file_name,campaign,sources\n${SHA256},"a.dll,c,s\n${'b'.repeat(64)},b.dll,c,s\n`;
+    const { records, rejected } = parseImport(csv);
+    expect(records).toEqual([]);
+    expect(rejected).toEqual([{ line: 2, input: expect.any(String), reason: 'a quoted field opened in this row is never closed' }]);
+  });
+
+  it.each([
+    ['an object cut after its first bracket', '{"records":['],
+    ['a record array cut after whole lines', `[\n${JSON.stringify({ md5: MD5, fileName: 'a', kind: 'other', campaign: 'c', sources: ['s'] })},\n${JSON.stringify({ sha256: SHA256, fileName: 'b', kind: 'other', campaign: 'c', sources: ['s'] })}\n`],
+    ['a STIX bundle cut short', '{\n  "type": "bundle",\n  "objects": [\n'],
+  ])('refuses %s as a whole, naming the JSON error', (_name, text) => {
+    expect(() => parseImport(text)).toThrow(InvalidRequestError);
+    expect(() => parseImport(text)).toThrow(/not valid JSON \(.+\).*cut short/);
+  });
+
+  it('still reads JSON Lines whose last line is cut short, rejecting only that line', () => {
+    const line = JSON.stringify({ md5: MD5, fileName: 'a', kind: 'other', campaign: 'c', sources: ['s'] });
+    const { records, rejected } = parseImport(`${line}\n{"sha256":"${SHA256.slice(0, 10)}`);
+    expect(records).toEqual([expect.objectContaining({ md5: MD5 })]);
+    expect(rejected).toEqual([{ line: 2, input: expect.any(String), reason: expect.stringContaining('not valid JSON') }]);
+  });
+});
+
 describe('parseCsv', () => {
   it('keeps commas, doubled quotes and newlines inside quoted fields', () => {
     expect(parseCsv('a,"b,c","d ""e""\nf"\n1,2,3\n')).toEqual([
