@@ -36,48 +36,46 @@ export function decodeCharset(bytes: Uint8Array, charset: string | undefined): s
   return text;
 }
 
-/** Drops `(comments)`, which RFC 822 allows in structured headers, outside quoted strings. */
+/** Drops `(comments)`, which RFC 822 allows in structured headers, outside quoted strings. Copies slices, not characters. */
 function stripComments(text: string): string {
-  let out = '';
+  if (!text.includes('(')) return text;
+  const kept: string[] = [];
+  let from = 0;
   let depth = 0;
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text.charCodeAt(i);
     if (quoted) {
-      out += c;
-      if (c === '\\' && i + 1 < text.length) out += text[++i];
-      else if (c === '"') quoted = false;
+      if (c === 0x5c) i++;
+      else if (c === 0x22) quoted = false;
     } else if (depth > 0) {
-      if (c === '\\') i++;
-      else if (c === '(') depth++;
-      else if (c === ')') depth--;
-    } else if (c === '(') depth = 1;
-    else {
-      if (c === '"') quoted = true;
-      out += c;
-    }
+      if (c === 0x5c) i++;
+      else if (c === 0x28) depth++;
+      else if (c === 0x29 && --depth === 0) from = i + 1;
+    } else if (c === 0x28) {
+      kept.push(text.slice(from, i));
+      depth = 1;
+    } else if (c === 0x22) quoted = true;
   }
-  return out;
+  if (depth === 0) kept.push(text.slice(from));
+  return kept.join('');
 }
 
 /** Splits on `;` outside quoted strings. */
 function splitParams(text: string): string[] {
   const parts: string[] = [];
-  let current = '';
+  let from = 0;
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted && c === '\\' && i + 1 < text.length) {
-      current += c + text[++i];
-      continue;
+    const c = text.charCodeAt(i);
+    if (quoted && c === 0x5c) i++;
+    else if (c === 0x22) quoted = !quoted;
+    else if (c === 0x3b && !quoted) {
+      parts.push(text.slice(from, i));
+      from = i + 1;
     }
-    if (c === '"') quoted = !quoted;
-    if (c === ';' && !quoted) {
-      parts.push(current);
-      current = '';
-    } else current += c;
   }
-  parts.push(current);
+  parts.push(text.slice(from));
   return parts;
 }
 

@@ -35,8 +35,9 @@ const BLOCK_BYTES = 64 * 1024;
 /**
  * Work allowed per byte received. One unit is one byte looked at by the line and delimiter scans (each
  * byte of the message once, whatever the nesting) or one line examined on its own (a header line, a
- * line that starts like a delimiter). A flat message costs about 1 unit per byte; what is left pays for
- * attached messages sent base64- or quoted-printable-encoded, whose decoded bytes are read again.
+ * line that starts like a delimiter); decoding a part costs in proportion to the bytes scanned for it.
+ * A flat message costs about 1 unit per byte; what is left pays for attached messages sent base64- or
+ * quoted-printable-encoded, whose decoded bytes are scanned again.
  */
 const WORK_PER_BYTE = 4;
 /** Work every message may spend whatever its size, so a small message is never refused for its overheads. */
@@ -307,15 +308,9 @@ function checkEncoding(encoding: string, where: string): void {
 }
 
 /** The content of `[start, end)` with its transfer encoding undone; 7bit, 8bit and binary are the bytes as they are. */
-function decodeBody(encoding: string, buf: Buffer, start: number, end: number, where: string, context: Context): Buffer {
-  if (encoding === 'quoted-printable') {
-    spend(context, end - start);
-    return decodeQuotedPrintable(buf, start, end);
-  }
-  if (encoding === 'base64') {
-    spend(context, end - start);
-    return decodeBase64(buf, start, end, where);
-  }
+function decodeBody(encoding: string, buf: Buffer, start: number, end: number, where: string): Buffer {
+  if (encoding === 'quoted-printable') return decodeQuotedPrintable(buf, start, end);
+  if (encoding === 'base64') return decodeBase64(buf, start, end, where);
   return buf.subarray(start, end);
 }
 
@@ -472,7 +467,7 @@ function* readEntity(cursor: Cursor, headers: Headers, place: Place, context: Co
   // multipart keeps its last one at the end of its input, as Python's email package reads it.
   const keepLineEnd = place.messageRoot && place.boundaries.length === 0;
   const end = found || !keepLineEnd ? withoutLineEnd(buf, start, cursor.pos) : cursor.pos;
-  const content = decodeBody(encoding, buf, start, end, describe(own), context);
+  const content = decodeBody(encoding, buf, start, end, describe(own));
 
   if (attached) {
     // An attached message sent encoded is decoded, then read as a message of its own.
