@@ -71,7 +71,6 @@ function spend(context: Context, units: number): void {
   if (context.work.units > context.work.budget) {
     throw new InvalidRequestError(
       `The message takes too much work to read for its size (more than ${WORK_PER_BYTE} times a flat message of ${context.work.inputBytes} bytes): it re-encodes attached messages inside one another or repeats delimiter-like lines. Send the innermost message on its own, decoded.`,
-      { details: { limitBytes: context.work.inputBytes } },
     );
   }
 }
