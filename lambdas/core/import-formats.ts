@@ -283,7 +283,7 @@ export function parseCsv(text: string): CsvRow[] {
       line++;
       rowLine = line;
     } else {
-      // Unquoted text (or text after a closing quote): up to the next comma, quote-free field start or line end.
+      // Unquoted text, or text after a closing quote: up to the next comma or line end; a quote here is text.
       let stop = i + 1;
       while (stop < text.length) {
         const d = text.charCodeAt(stop);
