@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { InvalidRequestError } from '../lambdas/core/errors.js';
-import { IMPORT_FORMATS, detectFormat, parseImport, type ImportDefaults, type ImportFormat, type RejectedInput } from '../lambdas/core/import-formats.js';
+import { IMPORT_FORMATS, detectFormat, parseImport, refuseBrokenJson, type ImportDefaults, type ImportFormat, type RejectedInput } from '../lambdas/core/import-formats.js';
 import { MIB, ROUTES, routeKey } from '../lambdas/http/routes.js';
 import { authHint, authenticate, type AdminAuth } from './admin-auth.js';
 import { readAnswer } from './answers.js';
@@ -121,6 +121,9 @@ export async function runImport(options: ImportOptions, deps: ImportDeps): Promi
   const text = decodeInput(await readInput(options.file, deps.environment));
   if (text.trim() === '') throw new InputError(`${name} is empty: nothing to import`);
   const format = options.format ?? detectFormat(text);
+  // A JSON document cut short must not be sent line by line as JSON Lines (its whole lines would be
+  // imported): refused here, as the service refuses it, before anything is sent.
+  if (options.format === undefined && format === 'jsonl') refuseCutShortJson(text, name);
   // Always UTF-8 on the wire, whatever the file was (UTF-16 exports, a byte-order mark).
   const body = Buffer.from(text, 'utf8');
   const chunks = chunkFeed(body, format, name);
@@ -169,6 +172,15 @@ async function readInput(file: string, environment: CliEnvironment): Promise<Uin
 }
 
 /** The requests a feed takes: one, or chunks of whole records for line-based feeds too large for one. */
+function refuseCutShortJson(text: string, name: string): void {
+  try {
+    refuseBrokenJson(text);
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new InputError(`${name}: ${oneLine(error.message)}`);
+    throw error;
+  }
+}
+
 function chunkFeed(body: Buffer, format: ImportFormat, name: string): FeedChunk[] {
   if (format === 'stix' || format === 'misp') {
     if (body.length <= MAX_IMPORT_BYTES) return [{ body, lineOffset: 0 }];

@@ -154,7 +154,7 @@ export function parseImport(text: string, options: { format?: ImportFormat; defa
  * not JSON by itself), it is a document cut short or mangled: reading its lines one by one would import
  * whatever lines happen to be whole records, so it is refused as a whole, before anything is written.
  */
-function refuseBrokenJson(text: string): void {
+export function refuseBrokenJson(text: string): void {
   const start = text.length - text.trimStart().length;
   const end = text.indexOf('\n', start);
   const firstLine = text.slice(start, end < 0 ? text.length : end);

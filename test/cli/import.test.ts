@@ -206,6 +206,21 @@ describe('hashcheck import', () => {
     );
   });
 
+  it('refuses a JSON document cut short with exit 2 before sending anything, instead of importing its whole lines', async () => {
+    const record = JSON.stringify({ sha256: sha256('cut short'), fileName: 'cut.dll', campaign: 'Cut feed', sources: ['https://example.org/cut'] });
+    const feed = writeTmp('cut-short.json', `{"records":[\n${record},\n${record.slice(0, 40)}`);
+    const fake = await startFakeService(() => ({ status: 200, json: reportOf('jsonl', 1) }));
+    try {
+      const run = await runHashcheck(['import', feed], { url: fake.url, env: { HASHCHECK_ADMIN_KEY: ADMIN_KEY } });
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^hashcheck: ${feed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: The import starts like JSON but is not valid JSON .*cut short\\? Nothing was imported`));
+      expect(fake.requests).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('checks a feed with --dry-run without sending it or needing a key', async () => {
     const csv = writeTmp('vendor.csv', `sha256,file_name,campaign,sources\n${sha256('a')},a.exe,Vendor,https://vendor.example\nzz,b.exe,Vendor,x\n`);
     const url = `http://127.0.0.1:${await closedPort()}`;
