@@ -91,6 +91,7 @@ const FAILURE_MESSAGES: Readonly<Record<NonNullable<UploadStatus['error']>['code
   missing_object: 'The file did not arrive in storage, so it was not checked. Try again.',
   too_large: 'The file sent was larger than announced; it may have changed while it was being sent. Try again.',
   read_error: 'The stored file could not be read for checking. Try again.',
+  scan_timeout: 'The check of this file did not finish in time, so it was not checked. Try again.',
 };
 
 /** Problems worth another poll: the scan record is still there once the service answers again. */

@@ -39,7 +39,7 @@ export interface UploadStatus {
   uploadId: string;
   status: 'pending' | 'done' | 'failed';
   file: FileVerdict | null;
-  error?: { code: 'missing_object' | 'too_large' | 'read_error'; message: string };
+  error?: { code: 'missing_object' | 'too_large' | 'read_error' | 'scan_timeout'; message: string };
 }
 
 export type BulkResult =
