@@ -14,13 +14,14 @@ import { bulkBenchmark } from './benchmarks/bulk.js';
 import { coldstartBenchmark } from './benchmarks/coldstart.js';
 import { digestBenchmark } from './benchmarks/digest.js';
 import { memoryBenchmark } from './benchmarks/memory.js';
+import { parsersBenchmark } from './benchmarks/parsers.js';
 import { treeBenchmark } from './benchmarks/tree.js';
 import type { Benchmark, BenchContext } from './support/context.js';
 import { cacheDir, removeCache } from './support/data.js';
 import { describeMachine } from './support/machine.js';
 import { formatResult, formatTargets, ResultBuilder, type BenchmarkResult } from './support/report.js';
 
-const BENCHMARKS: readonly Benchmark[] = [digestBenchmark, memoryBenchmark, bulkBenchmark, coldstartBenchmark, treeBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [digestBenchmark, memoryBenchmark, bulkBenchmark, coldstartBenchmark, treeBenchmark, parsersBenchmark];
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function parseArguments(argv: readonly string[]): { selected: Benchmark[]; clean: boolean } {

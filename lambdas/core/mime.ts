@@ -39,7 +39,7 @@ const BLOCK_BYTES = 64 * 1024;
  * A flat message costs about 1 unit per byte; what is left pays for attached messages sent base64- or
  * quoted-printable-encoded, whose decoded bytes are scanned again.
  */
-const WORK_PER_BYTE = 4;
+const WORK_PER_BYTE = 2.5;
 /** Work every message may spend whatever its size, so a small message is never refused for its overheads. */
 const WORK_SLACK = 64 * 1024;
 

@@ -114,7 +114,7 @@ describe('reading a message costs its bytes, whatever its shape', () => {
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect((error as Error).message).toMatch(/too much work to read for its size/);
     // Refused within one scan of the budget: the budget is checked before each part's bytes are decoded.
-    expect(work.budget).toBeLessThanOrEqual(4 * work.inputBytes + 64 * 1024);
+    expect(work.budget).toBeLessThanOrEqual(2.5 * work.inputBytes + 64 * 1024);
     expect(work.units).toBeLessThanOrEqual(work.budget + work.inputBytes);
 
     // A base64-encoded attached message holding a base64 attachment of 2 MiB is read twice in part, within the budget.
