@@ -134,15 +134,18 @@ export function makeClientErrorListener(limits: EdgeLimits): (error: Error, sock
       socket.destroy();
       return;
     }
-    const requestId = randomUUID();
-    const answer = clientErrorAnswer(error as ParserError, limits);
-    const body = edgeErrorBody(answer, requestId);
-    const headers = { ...edgeErrorHeaders(requestId, Buffer.byteLength(body)), connection: 'close' };
-    const head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\n${Object.entries(headers)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join('')}\r\n`;
-    socket.end(head + body);
+    socket.end(rawErrorAnswer(clientErrorAnswer(error as ParserError, limits), randomUUID()));
   };
+}
+
+/** A whole HTTP/1.1 error answer as bytes to write on a socket, announcing that the connection closes. */
+export function rawErrorAnswer(answer: EdgeError, requestId: string, extraHeaders: Record<string, string> = {}): string {
+  const body = edgeErrorBody(answer, requestId);
+  const headers = { ...edgeErrorHeaders(requestId, Buffer.byteLength(body)), ...extraHeaders, connection: 'close' };
+  const head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}\r\n`;
+  return head + body;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -29,6 +30,7 @@ import { ALLOWED_HOSTS_VARIABLE, allowedHostsFor, isAllowedHost, parseHost, type
 import {
   makeClientErrorListener,
   parseRequestTarget,
+  rawErrorAnswer,
   readRequestBody,
   sendEdgeError,
   edgeErrorHeaders,
@@ -179,6 +181,17 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       },
     );
     server.maxConnections = options.maxConnections ?? 256;
+    // Node would answer these itself with an empty body (417) or by dropping the connection (CONNECT).
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      res.setHeader('connection', 'close');
+      const message = `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported; only Expect: 100-continue is.`;
+      sendEdgeError(res, { status: 417, code: 'invalid_request', message }, randomUUID());
+    });
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      const message = 'CONNECT is not allowed: this is not a proxy. See GET /v1/openapi.json for the API.';
+      socket.end(rawErrorAnswer({ status: 405, code: 'method_not_allowed', message }, randomUUID()));
+    });
     server.on('clientError', makeClientErrorListener({ headersTimeoutMs, requestTimeoutMs: server.requestTimeout, maxHeaderBytes: maxHeaderSize }));
     await listen(server, options.port ?? 3000, listenHost);
     const { port } = server.address() as AddressInfo;

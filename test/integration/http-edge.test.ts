@@ -60,12 +60,20 @@ describe('requests that are not HTTP the server can read', () => {
     ],
     ['a 20 KB URL', () => `GET /v1/hashes/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 414],
     ['a 100 KB header', () => `GET /v1/health HTTP/1.1\r\nHost: ${host}\r\nX-Padding: ${'a'.repeat(100_000)}\r\n\r\n`, 431],
+    ['an Expect other than 100-continue', () => `GET /v1/health HTTP/1.1\r\nHost: ${host}\r\nExpect: 200-ok\r\n\r\n`, 417],
   ];
 
   it.each(cases)('answers %s with the JSON error invalid_request, then closes the connection', async (_name, bytes, status) => {
     const raw = await sendRaw(server.url, bytes());
     expectJsonError(parseRawAnswer(raw), status, 'invalid_request');
     expect(parseRawAnswer(raw)!.headers['connection']).toBe('close');
+  });
+});
+
+describe('methods the server does not serve', () => {
+  it('answers CONNECT 405 method_not_allowed in the error shape instead of dropping the connection', async () => {
+    const raw = await sendRaw(server.url, `CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`);
+    expectJsonError(parseRawAnswer(raw), 405, 'method_not_allowed');
   });
 });
 
