@@ -107,6 +107,11 @@ export interface LocalServer {
  * turns each request into an API Gateway REST proxy event for the same handler modules Lambda runs.
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const configuredHosts = (options.allowedHosts ?? readAllowedHosts()).map((entry) => {
+    const parsed = parseHost(entry);
+    if (!parsed) throw new Error(`${ALLOWED_HOSTS_VARIABLE}: '${entry}' is not a host or host:port`);
+    return parsed;
+  });
   const dynamoDb = await startLocalDynamoDb(join(options.dataDir, 'dynamodb'));
   let scanObject: ObjectCreatedHandler | undefined;
   let s3: LocalS3 | undefined;
@@ -144,11 +149,6 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
 
     const keys = options.keys ?? readLocalKeys();
-    const configuredHosts = (options.allowedHosts ?? readAllowedHosts()).map((entry) => {
-      const parsed = parseHost(entry);
-      if (!parsed) throw new Error(`${ALLOWED_HOSTS_VARIABLE}: '${entry}' is not a host or host:port`);
-      return parsed;
-    });
     const listenHost = options.host ?? '127.0.0.1';
     const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
     const bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? 30_000;
@@ -188,7 +188,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       const message = `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported; only Expect: 100-continue is.`;
       sendEdgeError(res, { status: 417, code: 'invalid_request', message }, randomUUID());
     });
-    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       const message = 'CONNECT is not allowed: this is not a proxy. See GET /v1/openapi.json for the API.';
       socket.end(rawErrorAnswer({ status: 405, code: 'method_not_allowed', message }, randomUUID()));
     });
