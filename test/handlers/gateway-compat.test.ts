@@ -1,25 +1,15 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { EICAR_RECORD } from '../support/reference.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
 import type { HashStore } from '../../lambdas/core/lookup.js';
-import type { KnownRecord } from '../../lambdas/core/records.js';
 import { makeGatewayCompatHandler } from '../../lambdas/handlers/gateway-compat.js';
 import { fixtureEvent, memoryLog } from '../support/events.js';
 
 const EICAR_MD5 = '44d88612fea8a8f36de82e1278abb02f' as HashHex;
 const UNKNOWN_MD5 = '0'.repeat(32);
 
-const RECORD: KnownRecord = {
-  md5: EICAR_MD5,
-  fileName: 'eicar.com',
-  platform: 'any',
-  version: 'n/a',
-  kind: 'test-file',
-  stage: 'test',
-  campaign: 'EICAR anti-malware test file',
-  confidence: 'high',
-  sources: ['https://www.eicar.org/'],
-};
+const RECORD = EICAR_RECORD;
 
 /** A store that knows the EICAR MD5 and counts what it is asked, so a refused request is seen to ask nothing. */
 function countingStore() {

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { HashHex } from '../../lambdas/core/hashes.js';
+import type { KnownRecord } from '../../lambdas/core/records.js';
 
 /** One row of the compiled 3CX IOC reference (`../shared/reference/3cx-iocs.csv`). */
 export interface ReferenceRow {
@@ -48,3 +50,20 @@ export function readReferenceRows(path = REFERENCE_CSV): ReferenceRow[] {
 
 /** The 68-byte EICAR anti-malware test string. */
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+/** The EICAR test file's record as the seed list holds it, for tests that give a store one known-bad record. */
+export const EICAR_RECORD: KnownRecord = {
+  sha256: '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f' as HashHex,
+  sha1: '3395856ce81f2b7382dee72602f798b642f14140' as HashHex,
+  md5: '44d88612fea8a8f36de82e1278abb02f' as HashHex,
+  size: 68,
+  fileName: 'eicar.com',
+  platform: 'any',
+  version: 'n/a',
+  kind: 'test-file',
+  stage: 'test',
+  campaign: 'EICAR anti-malware test file',
+  confidence: 'high',
+  sources: ['https://www.eicar.org/'],
+  addedAt: '2023-03-30T12:34:56.789Z',
+};

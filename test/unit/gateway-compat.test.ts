@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EICAR_RECORD } from '../support/reference.js';
 import { InvalidHashError, InvalidRequestError, NotFoundError, UpstreamUnavailableError } from '../../lambdas/core/errors.js';
 import {
   REPORTED_ENGINES,
@@ -12,21 +13,7 @@ import type { HashStore } from '../../lambdas/core/lookup.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
 import { signatureName } from '../../lambdas/core/signatures.js';
 
-const RECORD: KnownRecord = {
-  sha256: '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f' as HashHex,
-  sha1: '3395856ce81f2b7382dee72602f798b642f14140' as HashHex,
-  md5: '44d88612fea8a8f36de82e1278abb02f' as HashHex,
-  size: 68,
-  fileName: 'eicar.com',
-  platform: 'any',
-  version: 'n/a',
-  kind: 'test-file',
-  stage: 'test',
-  campaign: 'EICAR anti-malware test file',
-  confidence: 'high',
-  sources: ['https://www.eicar.org/'],
-  addedAt: '2023-03-30T12:34:56.789Z',
-};
+const RECORD = EICAR_RECORD;
 
 /** A store that knows one record under each of its digests. */
 const store: HashStore = {
