@@ -1,8 +1,6 @@
 import { digestStream, FILE_CHUNK_BYTES, type FileDigests } from '../lambdas/core/digest.js';
-import type { HashHex } from '../lambdas/core/hashes.js';
 import type { HashStore } from '../lambdas/core/lookup.js';
-import type { KnownRecord } from '../lambdas/core/records.js';
-import { judgeDigests, type FileVerdict } from '../lambdas/core/scan.js';
+import { judgeFiles, type FileVerdict } from '../lambdas/core/scan.js';
 import { readFileChunks } from '../lambdas/adapters/file-source.js';
 import { MAX_BULK_HASHES } from '../lambdas/http/routes.js';
 import { chunk, mapLimit } from './concurrency.js';
@@ -238,35 +236,17 @@ async function hashAndLookUp(files: readonly WalkedFile[], options: ScanOptions,
   if (lookup) await lookup;
 }
 
+/** Judges a batch of digested files from one bulk lookup, with the core's own verdict logic. */
 async function judgeBatch(
   digested: readonly { file: WalkedFile; index: number; digests: FileDigests }[],
   store: HashStore,
   hooks: HashHooks,
 ): Promise<void> {
-  if (digested.length === 0) return;
-  const hashes = [...new Set(digested.flatMap(({ digests }) => [digests.sha256, digests.sha1, digests.md5]))];
-  const found = await store.getMany(hashes);
-  const answered = answeredFrom(found);
-  for (const { file, index, digests } of digested) {
-    hooks.onJudged(index, file.path, await judgeDigests(digests, file.path, { store: answered }));
-  }
-}
-
-/**
- * The store that answers from a bulk lookup already made, so each file is judged by the core's own
- * `judgeDigests` (any digest matching makes it malicious; a record matched twice counts once).
- */
-function answeredFrom(found: ReadonlyMap<HashHex, KnownRecord>): HashStore {
-  return {
-    getMany: async (hashes) => {
-      const subset = new Map<HashHex, KnownRecord>();
-      for (const hash of hashes) {
-        const known = found.get(hash);
-        if (known) subset.set(hash, known);
-      }
-      return subset;
-    },
-  };
+  const verdicts = await judgeFiles(
+    digested.map(({ file, digests }) => ({ digests, fileName: file.path })),
+    { store },
+  );
+  for (const [i, { file, index }] of digested.entries()) hooks.onJudged(index, file.path, verdicts[i]!);
 }
 
 /** Passes the chunks on, counting them, and stops between chunks once the scan is aborted. */

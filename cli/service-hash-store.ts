@@ -21,7 +21,7 @@ export interface ServiceHashStoreOptions {
 
 /**
  * The known-bad list as the service answers it: the same `HashStore` port the service's own core reads,
- * so the command line runs the core's verdict logic (`lookupHashList`, `judgeDigests`) unchanged over
+ * so the command line runs the core's verdict logic (`lookupHashList`, `judgeFiles`) unchanged over
  * `POST /v1/hashes/lookup`.
  *
  * Like every store, it answers for every hash it is asked about or throws: a batch that fails, or an

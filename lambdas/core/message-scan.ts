@@ -1,9 +1,7 @@
-import { digestStream, type FileDigests } from './digest.js';
-import type { HashHex } from './hashes.js';
+import { digestStream } from './digest.js';
 import type { HashStore } from './lookup.js';
 import { readAttachments, type MimeLimits } from './mime.js';
-import type { KnownRecord } from './records.js';
-import { judgeDigests, type FileVerdict } from './scan.js';
+import { judgeFiles, type DigestedFile, type FileVerdict } from './scan.js';
 
 /** The verdict on one attachment of a message, with where it sits in the message. */
 export interface AttachmentVerdict extends FileVerdict {
@@ -25,24 +23,11 @@ export async function scanMessage(
   limits: MimeLimits,
   deps: { store: HashStore },
 ): Promise<AttachmentVerdict[]> {
-  const digested: { digests: FileDigests; fileName: string | null; mimePath: string; contentType: string }[] = [];
+  const digested: (DigestedFile & { mimePath: string; contentType: string })[] = [];
   for await (const attachment of readAttachments(source, limits)) {
     const digests = await digestStream(attachment.body, { maxBytes: limits.maxBytes });
     digested.push({ digests, fileName: attachment.fileName, mimePath: attachment.path, contentType: attachment.contentType });
   }
-  if (digested.length === 0) return [];
-  const hashes = [...new Set(digested.flatMap(({ digests }) => [digests.sha256, digests.sha1, digests.md5]))];
-  const found = await deps.store.getMany(hashes);
-  // Each attachment is judged against the answers of the one batch read above.
-  const answered: HashStore = {
-    getMany: async (asked: readonly HashHex[]) =>
-      new Map(asked.flatMap((hash): [HashHex, KnownRecord][] => (found.has(hash) ? [[hash, found.get(hash)!]] : []))),
-  };
-  return Promise.all(
-    digested.map(async ({ digests, fileName, mimePath, contentType }) => ({
-      ...(await judgeDigests(digests, fileName, { store: answered })),
-      mimePath,
-      contentType,
-    })),
-  );
+  const verdicts = await judgeFiles(digested, deps);
+  return verdicts.map((verdict, i) => ({ ...verdict, mimePath: digested[i]!.mimePath, contentType: digested[i]!.contentType }));
 }

@@ -1,7 +1,7 @@
 import { digestStream, type FileDigests } from './digest.js';
-import { lookupHashes, type HashStore, type Verdict } from './lookup.js';
-import { parseHash } from './hashes.js';
-import type { RecordView } from './records.js';
+import type { HashHex } from './hashes.js';
+import type { HashStore, Verdict } from './lookup.js';
+import { recordDigests, toRecordView, type KnownRecord, type RecordView } from './records.js';
 
 /** The answer for one scanned file: its digests, the verdict and every known-bad record it matched. */
 export interface FileVerdict {
@@ -14,21 +14,38 @@ export interface FileVerdict {
   matches: RecordView[];
 }
 
+/** A file to judge: its digests, already computed, and the name it is reported by. */
+export interface DigestedFile {
+  readonly digests: FileDigests;
+  readonly fileName: string | null;
+}
+
 /**
- * Looks up the three digests of a file. A record matched by more than one digest is reported once.
- * Store failures propagate: a file whose digests could not be looked up has no verdict.
+ * Judges many files from one batch answer: the distinct digests of all the files are asked of the store
+ * in a single `getMany`, and each file is judged from that answer, in the order given. A file is
+ * malicious when any of its digests is on the list; a record matched by more than one digest is reported
+ * once. Store failures propagate: no file gets a verdict unless every digest was answered.
  */
-export async function judgeDigests(
-  digests: FileDigests,
-  fileName: string | null,
-  deps: { store: HashStore },
-): Promise<FileVerdict> {
-  const answers = await lookupHashes([digests.sha256, digests.sha1, digests.md5].map(parseHash), deps);
-  const matches = new Map<string, RecordView>();
-  for (const answer of answers) {
-    if (!answer.match) continue;
-    const key = answer.match.sha256 ?? answer.match.sha1 ?? answer.match.md5!;
-    if (!matches.has(key)) matches.set(key, answer.match);
+export async function judgeFiles(files: readonly DigestedFile[], deps: { store: HashStore }): Promise<FileVerdict[]> {
+  if (files.length === 0) return [];
+  const asked = [...new Set(files.flatMap(({ digests }) => digestsOf(digests)))];
+  const found = await deps.store.getMany(asked);
+  return files.map(({ digests, fileName }) => judgeFrom(found, digests, fileName));
+}
+
+/** A file's digests, strongest first. */
+function digestsOf(digests: FileDigests): HashHex[] {
+  return [digests.sha256, digests.sha1, digests.md5];
+}
+
+function judgeFrom(found: ReadonlyMap<HashHex, KnownRecord>, digests: FileDigests, fileName: string | null): FileVerdict {
+  const matches = new Map<HashHex, RecordView>();
+  for (const digest of digestsOf(digests)) {
+    const record = found.get(digest);
+    if (!record) continue;
+    // A record is known by its strongest digest, whichever of its digests matched.
+    const key = recordDigests(record)[0]?.hash ?? digest;
+    if (!matches.has(key)) matches.set(key, toRecordView(record));
   }
   return {
     fileName,
@@ -48,6 +65,6 @@ export async function scanStream(
   deps: { store: HashStore },
 ): Promise<FileVerdict> {
   const digests = await digestStream(source, { maxBytes: options.maxBytes });
-  return judgeDigests(digests, options.fileName, deps);
+  const [file] = await judgeFiles([{ digests, fileName: options.fileName }], deps);
+  return file!;
 }
-
