@@ -32,8 +32,8 @@ export interface RspamdInstance {
   configtest: { status: number | null; output: string };
   /** Scans a message as an MTA hands it over; `settings` are rspamd's per-message settings (`symbols_disabled`). */
   scan(message: string | Buffer, settings?: Record<string, unknown>): Promise<RspamdResult>;
-  /** The end of rspamd's log, for failure messages. */
-  logTail(lines?: number): Promise<string>;
+  /** The end of rspamd's log (its lines containing `containing`, if given), for failure messages. */
+  logTail(lines?: number, containing?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -118,8 +118,13 @@ export async function startRspamd(options: {
   );
   child.once('error', () => undefined);
 
-  const logTail = async (lines = 40) => {
-    const read = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').slice(-lines).join('\n');
+  const logTail = async (lines = 40, containing?: string) => {
+    const read = async (path: string) =>
+      (await readFile(path, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((line) => containing === undefined || line.includes(containing))
+        .slice(-lines)
+        .join('\n');
     return `${await read(consolePath)}\n${await read(logPath)}`;
   };
   const stop = async () => {
