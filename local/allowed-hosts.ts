@@ -8,6 +8,11 @@ export interface HostEntry {
   /** Lower case; IPv6 addresses in brackets, as in a Host header (`[::1]`). */
   readonly name: string;
   readonly port?: number;
+  /**
+   * Also answered when the Host header has no port. For the loopback names only: rspamd's HTTP client, for
+   * one, sends `Host: 127.0.0.1` without the port, and a rebound foreign name never arrives as a loopback name.
+   */
+  readonly portless?: boolean;
 }
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
@@ -44,16 +49,23 @@ export function allowedHostsFor(listenHost: string, port: number, configured: re
   } else {
     names.add(bracketed(listenHost.toLowerCase()));
   }
-  return [...[...names].map((name) => ({ name, port })), ...configured];
+  const loopback = LOOPBACK_NAMES.map((name) => ({ name, port, portless: true }));
+  const others = [...names].filter((name) => !LOOPBACK_NAMES.includes(name)).map((name) => ({ name, port }));
+  return [...loopback, ...others, ...configured];
 }
 
 /**
- * Whether a Host header names this server. A Host without a port means port 80, as in a URL. This is
- * what keeps a page of another site, whose name was rebound to this machine's address (DNS rebinding),
- * from reading the API: its requests carry its own name.
+ * Whether a Host header names this server. A Host without a port means port 80, as in a URL, except for
+ * the loopback names, which are answered without a port too. This is what keeps a page of another site,
+ * whose name was rebound to this machine's address (DNS rebinding), from reading the API: its requests
+ * carry its own name.
  */
 export function isAllowedHost(header: string, allowed: readonly HostEntry[]): boolean {
   const host = parseHost(header);
   if (!host) return false;
-  return allowed.some((entry) => entry.name === host.name && (entry.port === undefined || entry.port === (host.port ?? 80)));
+  return allowed.some(
+    (entry) =>
+      entry.name === host.name &&
+      (entry.port === undefined || entry.port === (host.port ?? 80) || (host.port === undefined && entry.portless === true)),
+  );
 }

@@ -51,9 +51,11 @@ describe('the Host names the local server answers to', () => {
     }
   });
 
-  it('refuses a loopback name with another port, or with none (port 80)', async () => {
+  it('refuses a loopback name with another port, and serves one with none, as rspamd sends it', async () => {
     expect((await getWithHost('/v1/health', `localhost:${server.port + 1}`)).status).toBe(421);
-    expect((await getWithHost('/v1/health', 'localhost')).status).toBe(421);
+    for (const name of ['127.0.0.1', 'localhost', '[::1]']) expect((await getWithHost('/v1/health', name)).status, name).toBe(200);
+    expect((await getWithHost('/v1/health', 'attacker.example')).status).toBe(421);
+    expect((await getWithHost('/v1/health', '192.0.2.7')).status).toBe(421);
   });
 
   it('serves the names of HASHCHECK_ALLOWED_HOSTS: a name alone on any port, a name with a port on that port', async () => {
@@ -94,6 +96,9 @@ describe('allowed host configuration', () => {
     expect(isAllowedHost('192.0.2.7:3000', specific)).toBe(true);
     expect(isAllowedHost('localhost:3000', specific)).toBe(true);
     expect(isAllowedHost('192.0.2.8:3000', specific)).toBe(false);
+    // Only the loopback names are answered without a port; any other name without one means port 80.
+    expect(isAllowedHost('localhost', specific)).toBe(true);
+    expect(isAllowedHost('192.0.2.7', specific)).toBe(false);
     const all = allowedHostsFor('0.0.0.0', 3000, [parseHost('hashcheck.lan')!]);
     expect(isAllowedHost('0.0.0.0:3000', all)).toBe(true);
     expect(isAllowedHost(`${hostname()}:3000`, all)).toBe(true);
