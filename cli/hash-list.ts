@@ -1,3 +1,4 @@
+import { readChecksumLines as readLines } from '../lambdas/core/checksum-lines.js';
 import { parseCsv } from './csv.js';
 import { InputError } from './errors.js';
 
@@ -33,45 +34,18 @@ export function decodeInput(bytes: Uint8Array): string {
   return new TextDecoder('utf-8').decode(bytes).replace(/^\uFEFF/, '');
 }
 
-/** `SHA256 (path) = hash`: the `--tag` output of coreutils and the default of BSD and macOS tools. */
-const TAGGED = /^(?:MD5|SHA-?1|SHA-?256)\s*\((.*)\)\s*=\s*(\S+)$/i;
-
 /**
- * Reads a plain hash list, one entry per line: a bare hash, a `sha256sum`/`md5sum`/`sha1sum` line
- * (`<hash>  <path>`, `<hash> *<path>` in binary mode, a leading `\` when the path is escaped), or a tagged
- * line (`SHA256 (<path>) = <hash>`). Blank lines and lines starting with `#` are skipped; line numbers
- * count every line, so they match what an editor shows.
+ * Reads a plain hash list with the service's own reader (`lambdas/core/checksum-lines.ts`): bare hashes,
+ * `sha256sum`/`md5sum`/`sha1sum` lines (`<hash>  <path>`, `<hash> *<path>`, a leading `\` when the path is
+ * escaped), tagged lines (`SHA256 (<path>) = <hash>`) and hashdeep lines (`<size>,<md5>,<sha256>,<path>`,
+ * one entry per digest). Blank lines, `#` comments and hashdeep's `%%%%` headers are skipped; line numbers
+ * count line feeds, so they match what an editor shows.
  */
 export function readChecksumLines(text: string): HashList {
-  const entries: ListEntry[] = [];
-  const lines = text.split('\n');
-  for (const [index, raw] of lines.entries()) {
-    const input = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const trimmed = input.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    entries.push({ line: index + 1, input, ...splitChecksumLine(trimmed) });
-  }
+  const entries = readLines(text).flatMap(({ line, input, digests, name }) =>
+    digests.map(({ value }): ListEntry => ({ line, input, candidate: value, ...(name !== undefined && { name }) })),
+  );
   return { entries, emptyCells: 0 };
-}
-
-function splitChecksumLine(line: string): { candidate: string; name?: string } {
-  const tagged = TAGGED.exec(line);
-  if (tagged) return { candidate: tagged[2]!, name: tagged[1]! };
-  // coreutils starts a line with `\` when the file name holds a backslash or a line break, escaped.
-  const escaped = line.startsWith('\\');
-  const rest = escaped ? line.slice(1) : line;
-  const split = /^(\S+)(.*)$/.exec(rest)!;
-  const candidate = split[1]!;
-  const tail = split[2]!;
-  if (tail === '') return { candidate };
-  // `<hash> <mode><name>`: the mode is a space (text) or `*` (binary).
-  const name = tail.startsWith(' *') || tail.startsWith('  ') ? tail.slice(2) : tail.trim();
-  if (name === '') return { candidate };
-  return { candidate, name: escaped ? unescapeName(name) : name };
-}
-
-function unescapeName(name: string): string {
-  return name.replace(/\\(.)/g, (_match, char: string) => (char === 'n' ? '\n' : char === 'r' ? '\r' : char));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readChecksumLines } from './checksum-lines.js';
 import { InvalidHashError } from './errors.js';
 
 /** The digest algorithms the service knows, told apart by the length of their hex form. */
@@ -85,15 +86,13 @@ export function parseHashList(inputs: readonly string[]): HashInput[] {
 }
 
 /**
- * Splits a plain-text hash list into its entries: one per line, CRLF or LF, blank lines and lines
- * starting with `#` dropped. Entries are returned untrimmed so results can echo what the caller sent.
+ * Reads a plain-text hash list (bare hashes, `sha256sum`/`md5sum`/`sha1sum` output, tagged and hashdeep
+ * lines: see {@link readChecksumLines}) and checks each digest. Each result echoes the whole line as it was
+ * sent, so a caller can match answers to lines; a hashdeep line holding an MD5 and a SHA-256 gives a result
+ * for each. A line that holds no digest is answered invalid in place.
  */
-export function splitHashLines(text: string): string[] {
-  const entries: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    entries.push(line.endsWith('\r') ? line.slice(0, -1) : line);
-  }
-  return entries;
+export function parseHashLines(text: string): HashInput[] {
+  return readChecksumLines(text).flatMap(({ input, digests }) =>
+    parseHashList(digests.map((digest) => digest.value)).map((result) => ({ ...result, input })),
+  );
 }

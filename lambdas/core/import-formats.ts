@@ -1,3 +1,5 @@
+import { readChecksumLines } from './checksum-lines.js';
+import { parseCsv } from './csv.js';
 import { InvalidRequestError } from './errors.js';
 import { parseHash, type HashAlgorithm } from './hashes.js';
 import type { KnownRecord } from './records.js';
@@ -6,6 +8,8 @@ import { knownRecordSchema } from './seed.js';
 /** The feed formats an import takes; detected from the content unless the caller names one. */
 export const IMPORT_FORMATS = ['jsonl', 'csv', 'plain', 'stix', 'misp'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+export { parseCsv, type CsvRow } from './csv.js';
 
 /** Provenance for formats that do not carry it (plain lists), or overrides for those that do. */
 export interface ImportDefaults {
@@ -94,6 +98,8 @@ export function detectFormat(text: string): ImportFormat {
   }
   const end = trimmed.indexOf('\n');
   const firstLine = (end < 0 ? trimmed : trimmed.slice(0, end)).toLowerCase();
+  // hashdeep output: its `%%%% size,md5,sha256,filename` header line names hash columns too.
+  if (firstLine.startsWith('%%%%')) return 'plain';
   if (firstLine.includes(',') && /\b(sha256|sha1|md5)\b/.test(firstLine)) return 'csv';
   return 'plain';
 }
@@ -224,92 +230,6 @@ function jsonLinesDrafts(text: string): DraftRow[] {
   });
 }
 
-/** One row of a CSV: the line it starts on and its fields. */
-export interface CsvRow {
-  line: number;
-  fields: string[];
-  /** Set when a quoted field of the row is never closed: the row runs to the end of the text. */
-  unterminated?: true;
-}
-
-/**
- * Splits CSV text into rows of fields (RFC 4180: quoted fields may hold commas, quotes and newlines).
- * One pass; fields are slices of the text, so a 4 MiB field costs what a 4 MiB file does.
- */
-export function parseCsv(text: string): CsvRow[] {
-  const rows: CsvRow[] = [];
-  let fields: string[] = [];
-  let field = '';
-  let line = 1;
-  let rowLine = 1;
-  let unterminated = false;
-  const endRow = () => {
-    fields.push(field);
-    if (fields.some((f) => f !== '')) rows.push({ line: rowLine, fields, ...(unterminated && { unterminated: true as const }) });
-    fields = [];
-    field = '';
-  };
-  let i = 0;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE && field === '') {
-      // A quoted field: up to the next quote that is not doubled.
-      i++;
-      for (;;) {
-        const close = text.indexOf('"', i);
-        const stop = close < 0 ? text.length : close;
-        line += countNewlines(text, i, stop);
-        field += text.slice(i, stop);
-        if (close < 0) {
-          unterminated = true;
-          i = text.length;
-          break;
-        }
-        if (text.charCodeAt(close + 1) === QUOTE) {
-          field += '"';
-          i = close + 2;
-        } else {
-          i = close + 1;
-          break;
-        }
-      }
-    } else if (c === COMMA) {
-      fields.push(field);
-      field = '';
-      i++;
-    } else if (c === LF || c === CR) {
-      i += c === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
-      endRow();
-      line++;
-      rowLine = line;
-    } else {
-      // Unquoted text, or text after a closing quote: up to the next comma or line end; a quote here is text.
-      let stop = i + 1;
-      while (stop < text.length) {
-        const d = text.charCodeAt(stop);
-        if (d === COMMA || d === LF || d === CR) break;
-        stop++;
-      }
-      field += text.slice(i, stop);
-      i = stop;
-    }
-  }
-  endRow();
-  return rows;
-}
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const LF = 0x0a;
-const CR = 0x0d;
-
-/** Line feeds in `text[from, to)`; never looks past `to`, so counting every quoted piece of a field stays linear. */
-function countNewlines(text: string, from: number, to: number): number {
-  let count = 0;
-  for (let at = from; at < to; at++) if (text.charCodeAt(at) === LF) count++;
-  return count;
-}
-
 const CSV_COLUMNS: Readonly<Record<string, string>> = {
   sha256: 'sha256',
   sha1: 'sha1',
@@ -359,59 +279,22 @@ function plainDrafts(text: string, defaults: ImportDefaults): DraftRow[] {
       'A plain hash list carries no provenance: give the campaign and source parameters (e.g. ?campaign=…&source=…).',
     );
   }
-  const drafts: DraftRow[] = [];
-  let lineNumber = 1;
-  let start = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const code = i < text.length ? text.charCodeAt(i) : LF;
-    if (!endsEntry(code)) continue;
-    const entry = text.slice(start, i);
-    start = i + 1;
-    const fields = readChecksumLine(entry);
-    if (fields) {
-      const draft: Draft = {};
-      const problem = addDigest(draft, fields.digest);
-      if (fields.fileName) draft['fileName'] = fields.fileName;
-      drafts.push({ line: lineNumber, input: entry, draft: problem ?? draft });
-    }
-    if (code === LF) lineNumber++;
-  }
-  return drafts;
+  return readChecksumLines(text).map(({ line, input, digests, name, escaped }): DraftRow => {
+    const draft: Draft = {};
+    let problem: string | undefined;
+    for (const { value, algorithm } of digests) problem ??= addDigest(draft, value, algorithm);
+    const fileName = name === undefined ? '' : baseName(name, escaped === true);
+    if (fileName !== '') draft['fileName'] = fileName;
+    return { line, input, draft: problem ?? draft };
+  });
 }
 
 /**
- * Where an entry of a plain list ends: a line feed, and the other line terminators of Unicode (carriage
- * return, vertical tab, form feed, NEL U+0085, U+2028, U+2029). One digest per entry, so a list whose
- * lines some tool ended with U+2028 never reads as a digest with the next digest as its file name. Line
- * numbers count line feeds only, as editors and `wc -l` do.
+ * The file name at the end of a path. A backslash separates folders in a Windows path; in a line that
+ * `sha256sum` escaped (a Unix path) it is part of the name.
  */
-function endsEntry(code: number): boolean {
-  return code === LF || code === CR || code === 0x0b || code === 0x0c || code === 0x85 || code === 0x2028 || code === 0x2029;
-}
-
-/**
- * One entry of a plain list: a digest alone, or `sha256sum`/`md5sum` output (the digest, white space, an
- * optional `*` for binary mode, then the path, of which the file name is kept). A line that `sha256sum`
- * escaped (it starts with a backslash; the path has `\\` and `\n`) is unescaped. Blank lines and `#`
- * comments are no entry. A hand-written scan, linear in the line, whatever white space it holds.
- */
-function readChecksumLine(line: string): { digest: string; fileName?: string } | undefined {
-  let start = 0;
-  let end = line.length;
-  while (start < end && isSpace(line.charCodeAt(start))) start++;
-  while (end > start && isSpace(line.charCodeAt(end - 1))) end--;
-  if (start === end || line.charCodeAt(start) === 0x23 /* # */) return undefined;
-  const escaped = line.charCodeAt(start) === 0x5c /* \ */;
-  let i = start;
-  while (i < end && !isSpace(line.charCodeAt(i))) i++;
-  const digest = line.slice(escaped ? start + 1 : start, i);
-  while (i < end && isSpace(line.charCodeAt(i))) i++;
-  if (line.charCodeAt(i) === 0x2a /* * */) i++;
-  let path = line.slice(i, end);
-  if (escaped) path = path.replace(/\\([\\nr])/g, (_all, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
-  // A backslash separates folders in a Windows path; in an escaped (coreutils, Unix) line it is part of the name.
-  const fileName = path.slice(Math.max(path.lastIndexOf('/'), escaped ? -1 : path.lastIndexOf('\\')) + 1);
-  return fileName === '' ? { digest } : { digest, fileName };
+function baseName(path: string, escaped: boolean): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), escaped ? -1 : path.lastIndexOf('\\')) + 1);
 }
 
 type StixObject = Record<string, unknown> & { type?: string; id?: string };

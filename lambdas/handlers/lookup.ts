@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js';
-import { parseHash, parseHashList, splitHashLines } from '../core/hashes.js';
+import { parseHash, parseHashLines, parseHashList } from '../core/hashes.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
 import { makeLogger } from '../adapters/logger.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
@@ -23,8 +23,8 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
         const type = requireMediaType(event, ['application/json', 'text/plain']);
         const inputs =
           type === 'application/json'
-            ? jsonBody(event, bulkJsonSchema, bulkBodyLimit).hashes
-            : splitHashLines(bodyText(event, bulkBodyLimit));
+            ? parseHashList(jsonBody(event, bulkJsonSchema, bulkBodyLimit).hashes)
+            : parseHashLines(bodyText(event, bulkBodyLimit));
         // An empty list is a caller's mistake (an export that came out empty), never "nothing known-bad".
         if (inputs.length === 0) {
           throw new InvalidRequestError(
@@ -39,7 +39,7 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
             { details: { limit: MAX_BULK_HASHES } },
           );
         }
-        return { statusCode: 200, json: await lookupHashList(parseHashList(inputs), deps) };
+        return { statusCode: 200, json: await lookupHashList(inputs, deps) };
       },
     },
     deps,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidHashError } from '../../lambdas/core/errors.js';
-import { parseHash, parseHashList, splitHashLines } from '../../lambdas/core/hashes.js';
+import { parseHash, parseHashLines } from '../../lambdas/core/hashes.js';
 
 const HEX = '0123456789abcdefABCDEF'.split('');
 const ALGORITHMS = { 32: 'md5', 40: 'sha1', 64: 'sha256' } as const;
@@ -90,20 +90,23 @@ describe('parseHash, for any input', () => {
   });
 });
 
-/** A line of a pasted list that is an entry: neither blank nor a comment, and without a line break. */
+/** Line terminators: LF and CR, and the vertical tab, form feed, NEL, U+2028 and U+2029 that also end a line. */
+const TERMINATORS = /[\r\n\v\f\u0085\u2028\u2029]/g;
+
+/** A line of a pasted list that is an entry: neither blank nor a comment nor a hashdeep line, and without a line terminator. */
 const entryLine = fc
   .oneof(
-    fc.tuple(whiteSpace.map((w) => w.replace(/[\r\n]/g, '')), anyCaseDigest, fc.constantFrom('', '  ', '\t', '  ./path/to/file.dll')).map(([w, d, t]) => `${w}${d}${t}`),
+    fc.tuple(whiteSpace, anyCaseDigest, fc.constantFrom('', '  ', '\t', '  ./path/to/file.dll', ' *C:\\tools\\a b.exe')).map(([w, d, t]) => `${w}${d}${t}`),
     fc.string({ unit: 'grapheme', minLength: 1 }),
   )
-  .map((line) => line.replace(/[\r\n\u2028\u2029]/g, ''))
-  .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
+  .map((line) => line.replace(TERMINATORS, ''))
+  .filter((line) => line.trim() !== '' && !line.trim().startsWith('#') && !line.trim().startsWith('%%%%') && !/^\s*\d+,/.test(line));
 
 /** A line that is never an entry. */
 const ignoredLine = fc.oneof(
-  whiteSpace.map((w) => w.replace(/[\r\n]/g, '')),
-  fc.string({ unit: 'grapheme' }).map((s) => `#${s.replace(/[\r\n]/g, '')}`),
-  fc.string({ unit: 'grapheme' }).map((s) => `   # ${s.replace(/[\r\n]/g, '')}`),
+  whiteSpace,
+  fc.string({ unit: 'grapheme' }).map((s) => `#${s.replace(TERMINATORS, '')}`),
+  fc.string({ unit: 'grapheme' }).map((s) => `   # ${s.replace(TERMINATORS, '')}`),
 );
 
 /** A pasted list: entries in order, with ignored lines anywhere between them. */
@@ -112,43 +115,64 @@ const pastedList = fc.array(fc.tuple(fc.array(ignoredLine, { maxLength: 2 }), en
   lines: groups.flatMap(([ignored, entry]) => [...ignored, entry]),
 }));
 
-describe('splitHashLines and parseHashList, for any pasted list', () => {
-  it('keep every entry, in order, and nothing else', () => {
+describe('parseHashLines, for any pasted list', () => {
+  it('answers every entry once, in order, and nothing else', () => {
     fc.assert(
       fc.property(pastedList, fc.array(ignoredLine, { maxLength: 3 }), ({ entries, lines }, trailing) => {
-        expect(splitHashLines([...lines, ...trailing].join('\n'))).toEqual(entries);
+        expect(parseHashLines([...lines, ...trailing].join('\n')).map((r) => r.input)).toEqual(entries);
       }),
     );
   });
 
-  it('give the same result for CRLF and LF line ends', () => {
+  it('gives the same result for CRLF and LF line ends', () => {
     fc.assert(
       fc.property(pastedList, ({ lines }) => {
-        const lf = lines.join('\n');
-        const crlf = lines.join('\r\n');
-        expect(splitHashLines(crlf)).toEqual(splitHashLines(lf));
-        expect(parseHashList(splitHashLines(crlf))).toEqual(parseHashList(splitHashLines(lf)));
+        expect(parseHashLines(lines.join('\r\n'))).toEqual(parseHashLines(lines.join('\n')));
       }),
     );
   });
 
-  it('never make an entry of a comment or a blank line', () => {
+  it('ends an entry at every line terminator, so no entry holds two digests', () => {
+    fc.assert(
+      fc.property(fc.array(anyCaseDigest, { minLength: 1, maxLength: 20 }), fc.constantFrom('\r', '\v', '\f', '\u0085', '\u2028', '\u2029'), (digests, end) => {
+        const results = parseHashLines(digests.join(end));
+        expect(results.map((r) => ('parsed' in r ? r.parsed.hash : r.error.message))).toEqual(digests.map((d) => d.toLowerCase()));
+      }),
+    );
+  });
+
+  it('never makes an entry of a comment or a blank line', () => {
     fc.assert(
       fc.property(fc.array(ignoredLine, { maxLength: 30 }), fc.constantFrom('\n', '\r\n'), (lines, end) => {
-        expect(splitHashLines(lines.join(end))).toEqual([]);
+        expect(parseHashLines(lines.join(end))).toEqual([]);
       }),
     );
   });
 
-  it('answer each entry once, in order, parsed exactly when parseHash takes it', () => {
+  it('answers each entry with a hash it holds, or InvalidHashError', () => {
     fc.assert(
       fc.property(pastedList, ({ entries, lines }) => {
-        const results = parseHashList(splitHashLines(lines.join('\r\n')));
+        const results = parseHashLines(lines.join('\r\n'));
         expect(results.map((r) => r.input)).toEqual(entries);
         for (const result of results) {
-          if ('parsed' in result) expect(result.parsed).toEqual(parseHash(result.input));
+          if ('parsed' in result) expect(result.input.toLowerCase()).toContain(result.parsed.hash);
           else expect(result.error).toBeInstanceOf(InvalidHashError);
+          // A line of one field is the hash itself: parsed exactly when parseHash takes the line.
+          if (!/\s/.test(result.input.trim())) {
+            const refused = thrown(() => parseHash(result.input));
+            if ('parsed' in result) expect(result.parsed).toEqual(parseHash(result.input));
+            else expect(refused).toBeInstanceOf(InvalidHashError);
+          }
         }
+      }),
+    );
+  });
+
+  it('answers a digest alone or at the head of a sha256sum line exactly as parseHash answers the digest', () => {
+    fc.assert(
+      fc.property(whiteSpace, anyCaseDigest, fc.constantFrom('', '  setup.msi', ' *bin/tool.exe', '\tsome/path'), (before, digest, after) => {
+        const line = `${before}${digest}${after}`;
+        expect(parseHashLines(line)).toEqual([{ input: line, parsed: parseHash(digest) }]);
       }),
     );
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidHashError } from '../../lambdas/core/errors.js';
-import { parseHash, parseHashList, splitHashLines } from '../../lambdas/core/hashes.js';
+import { parseHash, parseHashLines, parseHashList } from '../../lambdas/core/hashes.js';
 
 describe('parseHash', () => {
   it.each([
@@ -51,12 +51,44 @@ describe('parseHashList', () => {
   });
 });
 
-describe('splitHashLines', () => {
+describe('parseHashLines', () => {
+  const SHA256 = 'aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868';
+  const MD5 = 'f3d4144860ca10ba60f7ef4d176cc736';
+
   it('drops blank lines and # comments and accepts CRLF', () => {
-    expect(splitHashLines('# exported from EDR\r\naaa\r\n\r\n  \r\n  bbb  \n#c\nccc')).toEqual(['aaa', '  bbb  ', 'ccc']);
+    expect(parseHashLines('# exported from EDR\r\naaa\r\n\r\n  \r\n  bbb  \n#c\nccc').map((r) => r.input)).toEqual(['aaa', '  bbb  ', 'ccc']);
   });
 
   it('returns nothing for a body of comments only', () => {
-    expect(splitHashLines('# nothing\n\n')).toEqual([]);
+    expect(parseHashLines('# nothing\n\n')).toEqual([]);
+  });
+
+  it('answers the hash of sha256sum, md5sum, tagged and hashdeep lines, echoing each whole line', () => {
+    const lines = [
+      `${SHA256}  setup.msi`,
+      `${MD5} *bin/tool.exe`,
+      `\\${SHA256}  dir\\\\name.dll`,
+      `SHA256 (a b.txt) = ${SHA256.toUpperCase()}`,
+      '%%%% HASHDEEP-1.0',
+      '%%%% size,md5,sha256,filename',
+      '## $ hashdeep -r /mnt/evidence',
+      `1024,${MD5},${SHA256},/mnt/evidence/a, b.dll`,
+    ];
+    const results = parseHashLines(lines.join('\n'));
+    expect(results.map((r) => [r.input, 'parsed' in r ? r.parsed.hash : r.error.code])).toEqual([
+      [lines[0], SHA256],
+      [lines[1], MD5],
+      [lines[2], SHA256],
+      [lines[3], SHA256],
+      [lines[7], MD5],
+      [lines[7], SHA256],
+    ]);
+  });
+
+  it('answers a line that holds no hash invalid in place, whole, without spoiling the others', () => {
+    const results = parseHashLines(`not-a-hash  file.exe\n${MD5}`);
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatchObject({ input: 'not-a-hash  file.exe', error: { code: 'invalid_hash' } });
+    expect(results[1]).toMatchObject({ input: MD5, parsed: { hash: MD5, algorithm: 'md5' } });
   });
 });
