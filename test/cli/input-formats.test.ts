@@ -34,6 +34,26 @@ describe('readChecksumLines', () => {
     ]);
     expect(entries[5]!.input).toBe(`MD5 (x) = ${MD5}`);
   });
+
+  it('takes both hashes of a hashdeep line, skipping its %%%% header and ## comments', () => {
+    const text = ['%%%% HASHDEEP-1.0', '%%%% size,md5,sha256,filename', '## $ hashdeep -r C:\\evidence', `4096,${MD5},${SHA256},C:\\evidence\\a, b.dll`].join('\r\n');
+
+    const { entries } = readChecksumLines(text);
+
+    expect(entries.map(({ line, candidate, name }) => ({ line, candidate, name }))).toEqual([
+      { line: 4, candidate: MD5, name: 'C:\\evidence\\a, b.dll' },
+      { line: 4, candidate: SHA256, name: 'C:\\evidence\\a, b.dll' },
+    ]);
+  });
+
+  it('takes the hash of a tagged line whose name holds brackets and =, and of openssl dgst output', () => {
+    const { entries } = readChecksumLines(`SHA256 (a (1) = b.txt) = ${SHA256}\nSHA2-256(x.dll)= ${SHA256}`);
+
+    expect(entries.map(({ candidate, name }) => ({ candidate, name }))).toEqual([
+      { candidate: SHA256, name: 'a (1) = b.txt' },
+      { candidate: SHA256, name: 'x.dll' },
+    ]);
+  });
 });
 
 describe('parseCsv', () => {
@@ -46,6 +66,13 @@ describe('parseCsv', () => {
       { line: 4, fields: ['1', 'two\nlines', '3'] },
       { line: 6, fields: ['4', 'five ', '6'] },
       { line: 7, fields: ['last', 'row'] },
+    ]);
+  });
+
+  it('reads rows of empty cells as no rows, as imports do', () => {
+    expect(parseCsv('a,b\n,\n"",\n1,2\n')).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 4, fields: ['1', '2'] },
     ]);
   });
 

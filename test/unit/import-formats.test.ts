@@ -13,6 +13,7 @@ describe('detectFormat', () => {
     ['a CSV with a hash column', 'sha256,file_name\nabc,x\n', 'csv'],
     ['a plain list', 'f3d4144860ca10ba60f7ef4d176cc736\n', 'plain'],
     ['sha256sum output', 'aa124a4b4df12b34e74ee7f6c683b2ebec4ce9a8edcf9be345823b4fdcf5d868  setup.msi\n', 'plain'],
+    ['hashdeep output without its first header line', '%%%% size,md5,sha256,filename\n## $ hashdeep -r .\n', 'plain'],
   ])('recognises %s', (_name, text, format) => {
     expect(detectFormat(text)).toBe(format);
   });
@@ -76,6 +77,29 @@ describe('parseImport', () => {
       expect.objectContaining({ sha1: 'e'.repeat(40), fileName: 'unknown' }),
     ]);
     expect(rejected).toEqual([{ line: 4, input: 'nope', reason: expect.stringContaining('hex') }]);
+  });
+
+  it('reads a hashdeep list into one record per file with its MD5 and SHA-256, skipping header and comments', () => {
+    const md5 = 'f3d4144860ca10ba60f7ef4d176cc736';
+    const sha256 = 'd'.repeat(64);
+    const text = ['%%%% HASHDEEP-1.0', '%%%% size,md5,sha256,filename', '## Invoked from: C:\\', '##', `4096,${md5},${sha256},C:\\Users\\a\\tool, v2.exe`, `12,${md5.slice(1)},${'e'.repeat(64)},b.exe`].join('\n');
+    const { format, records, rejected } = parseImport(text, { defaults: { campaign: 'Incident 42', source: 'hashdeep of the host' } });
+    expect(format).toBe('plain');
+    expect(records).toEqual([expect.objectContaining({ md5, sha256, fileName: 'tool, v2.exe', campaign: 'Incident 42' })]);
+    expect(rejected).toEqual([{ line: 6, input: expect.stringContaining('b.exe'), reason: expect.stringContaining('31 hex') }]);
+  });
+
+  it('rejects a tagged line whose hash is not of the algorithm its tag names', () => {
+    const { records, rejected } = parseImport(`SHA256 (a.exe) = ${'f'.repeat(32)}\nMD5 (b.exe) = ${'e'.repeat(32)}\n`, { defaults: { campaign: 'c', source: 's' } });
+    expect(records).toEqual([expect.objectContaining({ md5: 'e'.repeat(32), fileName: 'b.exe' })]);
+    expect(rejected).toEqual([{ line: 1, input: expect.any(String), reason: expect.stringContaining('not sha256') }]);
+  });
+
+  it('reads a CSV field quoted after a space as quoted, as the command line does', () => {
+    const csv = `sha256, file_name, campaign, sources\n${'a'.repeat(64)}, "setup, final.msi", c, "one; two"\n`;
+    const { records, rejected } = parseImport(csv);
+    expect(rejected).toEqual([]);
+    expect(records).toEqual([expect.objectContaining({ fileName: 'setup, final.msi', sources: ['one', 'two'] })]);
   });
 
   it('refuses a plain list without provenance as a whole', () => {

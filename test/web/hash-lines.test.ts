@@ -35,6 +35,18 @@ describe('extractHashes', () => {
     ]);
   });
 
+  it('takes both hashes of a hashdeep line, on its line, and skips the hashdeep header and comments', () => {
+    const text = `%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n## $ hashdeep -r .\n68,${MD5},${SHA256},./eicar.com`;
+    expect(extractHashes(text)).toEqual([
+      { line: 4, value: MD5 },
+      { line: 4, value: SHA256 },
+    ]);
+  });
+
+  it('takes the hash of a sha256sum line whose file name looks like tagged output', () => {
+    expect(extractHashes(`${SHA256}  (1) = b.txt`)).toEqual([{ line: 1, value: SHA256 }]);
+  });
+
   it('passes anything else through unchanged for the service to judge', () => {
     expect(extractHashes('not-a-hash\n  xyz  trailing')).toEqual([
       { line: 1, value: 'not-a-hash' },
