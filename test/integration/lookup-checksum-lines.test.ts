@@ -92,7 +92,7 @@ describe('POST /v1/hashes/lookup with checksum tool output as text/plain', () =>
   });
 
   it('answers a line that holds no hash invalid in place and the others as before, bare hashes included', async () => {
-    const lines = [`${EICAR_RECORD.sha256}  eicar.com`, 'not-a-hash  notes.txt', `  ${EICAR_RECORD.md5.toUpperCase()}\t`];
+    const lines = [`${EICAR_RECORD.sha256}  eicar.com`, 'not-a-hash  notes.txt', `  ${EICAR_RECORD.md5!.toUpperCase()}\t`];
 
     const { status, body } = await postText(lines.join('\n'));
 
