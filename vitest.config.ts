@@ -4,6 +4,11 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // Two files at a time: vitest's default is one fewer than the cores, which is one file at a time on the
+    // two-core machines the suite runs on. Each file starts its own emulators on free ports with its data in
+    // a fresh temporary folder, so files running side by side share nothing.
+    maxWorkers: 2,
+    fileParallelism: true,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: {
