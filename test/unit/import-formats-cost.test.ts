@@ -59,6 +59,30 @@ describe('parseImport on worst-case inputs up to the 4 MiB limit', () => {
     expect(rejected[0]!.reason.length).toBeLessThan(300);
   });
 
+  it.each(SIZES)('reads a tagged line of %s whose name is brackets, = signs and spaces', (_name, size) => {
+    const text = `SHA256 (${fill(') = (', size - 200)}/x.exe) = ${SHA256}\n`;
+    const { records, rejected } = parseImport(text, { format: 'plain', defaults: plainDefaults });
+    expect(rejected).toEqual([]);
+    expect(records).toEqual([expect.objectContaining({ sha256: SHA256, fileName: 'x.exe' })]);
+  });
+
+  it.each(SIZES)('reads a hashdeep line of %s whose name is commas and digits', (_name, size) => {
+    const text = `%%%% size,md5,sha256,filename\n68,${MD5},${SHA256},${fill('1,', size - 200)}/x.exe\n`;
+    const { records, rejected } = parseImport(text, { format: 'plain', defaults: plainDefaults });
+    expect(rejected).toEqual([]);
+    expect(records).toEqual([expect.objectContaining({ md5: MD5, sha256: SHA256, fileName: 'x.exe' })]);
+  });
+
+  it.each(SIZES)('reads a CSV field quoted after %s of spaces, and a field of quotes after a letter, as one field each', (_name, size) => {
+    const spaces = fill(' ', size / 2 - 100);
+    const quotes = fill('"', size / 2 - 100);
+    const rows = parseCsv(`a,b\n${spaces}"x,y",a${quotes}\n`);
+    expect(rows).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 2, fields: ['x,y', `a${quotes}`] },
+    ]);
+  });
+
   it.each(SIZES)('reads a STIX observation padded with %s of white space as one file', (_name, size) => {
     const text = bundle(`[file:hashes.MD5 = '${MD5}'${fill(' ', size - 200)}AND file:name = 'glassdoor.dll']`);
     const { records, rejected } = parseImport(text);
