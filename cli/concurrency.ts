@@ -43,9 +43,3 @@ export async function mapLimit<T, R>(
   return results;
 }
 
-/** Splits a list into consecutive slices of at most `size` items. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const slices: T[][] = [];
-  for (let start = 0; start < items.length; start += size) slices.push(items.slice(start, start + size));
-  return slices;
-}

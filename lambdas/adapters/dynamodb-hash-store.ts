@@ -8,11 +8,16 @@ import {
   type KeysAndAttributes,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { z } from 'zod';
+import { chunk } from '../core/chunk.js';
 import { UpstreamUnavailableError } from '../core/errors.js';
-import type { HashHex } from '../core/hashes.js';
+import type { HashAlgorithm, HashHex } from '../core/hashes.js';
 import type { ListedRecords, RecordLister } from '../core/exports.js';
 import type { RecordStore } from '../core/import.js';
-import { recordDigests, type KnownRecord, type RecordKind } from '../core/records.js';
+import { recordDigests, type KnownRecord } from '../core/records.js';
+// The schema every record is written through (seed list, imports, the admin API) is the one it is read back with.
+import { knownRecordSchema } from '../core/seed.js';
 import { KNOWN_HASHES_KEY } from './table-schemas.js';
 
 type Item = Record<string, AttributeValue>;
@@ -40,51 +45,80 @@ export interface DynamoDbHashStoreOptions {
   readonly random?: () => number;
 }
 
-const STRING_FIELDS = ['sha256', 'sha1', 'md5', 'fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence', 'addedAt'] as const;
+/** The attributes an item holds besides its record's own fields. */
+interface ItemAttributes {
+  /** The digest the item is found by (the table's key). */
+  readonly [KNOWN_HASHES_KEY]: HashHex;
+  readonly algorithm: HashAlgorithm;
+  /** The record's strongest digest: the one item of each record that listings and counts read. */
+  readonly recordKey: HashHex;
+  /** When the item was last written, for an export's Last-Modified. */
+  readonly writtenAt?: string;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+  readonly revokedReason?: string;
+}
+
+/** An item as `unmarshall` reads it: nothing about it is known until it is validated. */
+type StoredItem = Partial<Record<keyof ItemAttributes, unknown>> & Record<string, unknown>;
+
+/** Whether an item is the one of its record that listings and counts read (the strongest digest's). */
+function isRecordItem(stored: StoredItem): boolean {
+  return stored[KNOWN_HASHES_KEY] === stored.recordKey;
+}
 
 /** One item per known digest; every item carries the whole record, so any digest finds it in one read. */
-function toItems(record: KnownRecord): Item[] {
-  const base: Item = {};
-  for (const field of STRING_FIELDS) {
-    const value = record[field];
-    if (value) base[field] = { S: value };
-  }
-  base['sources'] = { L: record.sources.map((s) => ({ S: s })) };
-  if (record.size !== undefined) base['size'] = { N: String(record.size) };
-  if (record.revoked) {
-    base['revokedAt'] = { S: record.revoked.at };
-    base['revokedBy'] = { S: record.revoked.by };
-    base['revokedReason'] = { S: record.revoked.reason };
-  }
-  const primary = recordDigests(record)[0]!.hash;
-  base['recordKey'] = { S: primary };
-  return recordDigests(record).map(({ hash, algorithm }) => ({
-    ...base,
-    [KNOWN_HASHES_KEY]: { S: hash },
-    algorithm: { S: algorithm },
-  }));
+function toItems(record: KnownRecord, writtenAt: string): Item[] {
+  const { revoked, ...fields } = record;
+  const digests = recordDigests(record);
+  return digests.map(({ hash, algorithm }) => {
+    const attributes: ItemAttributes = {
+      [KNOWN_HASHES_KEY]: hash,
+      algorithm,
+      recordKey: digests[0]!.hash,
+      writtenAt,
+      ...(revoked && { revokedAt: revoked.at, revokedBy: revoked.by, revokedReason: revoked.reason }),
+    };
+    return marshall({ ...fields, ...attributes }, { removeUndefinedValues: true });
+  });
 }
 
-function fromItem(item: Item): KnownRecord {
-  const text = (name: string) => item[name]?.S;
-  const record: Record<string, unknown> = {};
-  for (const field of STRING_FIELDS) {
-    const value = text(field);
-    if (value !== undefined) record[field] = value;
+/**
+ * Reads an item back into a record, validated against the record schema that every write went
+ * through: an item that is not a valid record (an unknown kind, a field missing) is refused rather
+ * than answered in a shape the caller did not write.
+ * @throws UpstreamUnavailableError naming the item and what is wrong with it.
+ */
+function fromItem(stored: StoredItem): KnownRecord {
+  const {
+    [KNOWN_HASHES_KEY]: hash,
+    algorithm: _algorithm,
+    recordKey: _recordKey,
+    writtenAt: _writtenAt,
+    revokedAt,
+    revokedBy,
+    revokedReason,
+    ...fields
+  } = stored;
+  const record = knownRecordSchema.safeParse(fields);
+  const revocation = revocationSchema.safeParse(
+    revokedAt === undefined ? undefined : { at: revokedAt, by: revokedBy, reason: revokedReason },
+  );
+  if (!record.success || !revocation.success) {
+    const issues = [...(record.error?.issues ?? []), ...(revocation.error?.issues ?? [])];
+    throw new UpstreamUnavailableError(
+      `The known-bad list holds an item for ${String(hash)} that is not a valid record (${describeIssues(issues)}); it was not used.`,
+      { cause: record.error ?? revocation.error },
+    );
   }
-  record['kind'] = (text('kind') ?? 'other') as RecordKind;
-  record['sources'] = (item['sources']?.L ?? []).flatMap((v) => (v.S === undefined ? [] : [v.S]));
-  if (item['size']?.N !== undefined) record['size'] = Number(item['size'].N);
-  if (item['revokedAt']?.S) {
-    record['revoked'] = { at: item['revokedAt'].S, by: item['revokedBy']?.S ?? '', reason: item['revokedReason']?.S ?? '' };
-  }
-  return record as unknown as KnownRecord;
+  return { ...record.data, ...(revocation.data && { revoked: revocation.data }) };
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
+/** How a revocation is stored: the three `revoked*` attributes, all set or none. */
+const revocationSchema = z.object({ at: z.string().min(1), by: z.string(), reason: z.string() }).optional();
+
+function describeIssues(issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[]): string {
+  return issues.map((issue) => `${issue.path.map(String).join('.') || 'record'}: ${issue.message}`).join('; ');
 }
 
 /**
@@ -150,23 +184,26 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
     const deadline = this.now() + this.readDeadlineMs;
     if (hashes.length === 1) {
       const item = await this.readBy(deadline, (abortSignal) =>
-        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [KNOWN_HASHES_KEY]: { S: hashes[0]! } } }), {
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall({ [KNOWN_HASHES_KEY]: hashes[0]! }) }), {
           abortSignal,
         }),
       );
-      if (item.Item) found.set(hashes[0]!, fromItem(item.Item));
+      if (item.Item) found.set(hashes[0]!, fromItem(unmarshall(item.Item)));
       return found;
     }
     await forEachLimited(chunk(hashes, READ_BATCH), this.concurrency, async (keys) => {
-      let pending: KeysAndAttributes | undefined = { Keys: keys.map((hash) => ({ [KNOWN_HASHES_KEY]: { S: hash } })) };
+      let pending: KeysAndAttributes | undefined = { Keys: keys.map((hash) => marshall({ [KNOWN_HASHES_KEY]: hash })) };
       for (let attempt = 0; pending?.Keys?.length; attempt++) {
-        if (attempt > 0) await this.backoff(attempt, deadline, `${pending.Keys.length} keys stayed unprocessed`);
+        if (attempt > 0) await this.backoff('read', attempt, deadline, `${pending.Keys.length} keys stayed unprocessed`);
         const request: KeysAndAttributes = pending;
         const output = await this.readBy(deadline, (abortSignal) =>
           this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } }), { abortSignal }),
         );
         for (const item of output.Responses?.[this.tableName] ?? []) {
-          found.set(item[KNOWN_HASHES_KEY]!.S as HashHex, fromItem(item));
+          const stored: StoredItem = unmarshall(item);
+          const hash = keys.find((asked) => asked === stored[KNOWN_HASHES_KEY]);
+          if (hash === undefined) throw new UpstreamUnavailableError('The known-bad list answered for a hash that was not asked; the answer was not used.');
+          found.set(hash, fromItem(stored));
         }
         pending = output.UnprocessedKeys?.[this.tableName];
       }
@@ -176,13 +213,13 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
 
   async putRecords(records: readonly KnownRecord[]): Promise<void> {
     // Every item says when it was last written, so exports can tell when the list last changed (Last-Modified).
-    const writtenAt: AttributeValue = { S: new Date(this.now()).toISOString() };
-    const requests: WriteRequest[] = records.flatMap((r) => toItems(r).map((Item) => ({ PutRequest: { Item: { ...Item, writtenAt } } })));
+    const writtenAt = new Date(this.now()).toISOString();
+    const requests: WriteRequest[] = records.flatMap((r) => toItems(r, writtenAt).map((Item) => ({ PutRequest: { Item } })));
     const deadline = this.now() + this.writeDeadlineMs;
     await forEachLimited(chunk(requests, WRITE_BATCH), this.concurrency, async (batch) => {
       let pending: WriteRequest[] | undefined = batch;
       for (let attempt = 0; pending?.length; attempt++) {
-        if (attempt > 0) await this.backoff(attempt, deadline, `${pending.length} writes stayed unprocessed`);
+        if (attempt > 0) await this.backoff('write', attempt, deadline, `${pending.length} writes stayed unprocessed`);
         const request: WriteRequest[] = pending;
         const output = await this.call('write', () =>
           this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: request } })),
@@ -207,7 +244,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
           }),
         ),
       );
-      count += (page.Items ?? []).filter((item) => item[KNOWN_HASHES_KEY]?.S === item['recordKey']?.S && !item['revokedAt']).length;
+      count += (page.Items ?? []).map((item): StoredItem => unmarshall(item)).filter((stored) => isRecordItem(stored) && !stored.revokedAt).length;
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return count;
@@ -227,22 +264,23 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
         this.client.send(new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: startKey })),
       );
       for (const item of page.Items ?? []) {
-        for (const stamp of [item['writtenAt']?.S, item['revokedAt']?.S, item['addedAt']?.S]) {
-          const time = stamp === undefined ? Number.NaN : Date.parse(stamp);
+        const stored: StoredItem = unmarshall(item);
+        for (const stamp of [stored.writtenAt, stored.revokedAt, stored['addedAt']]) {
+          const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
           if (time > latest) latest = time;
         }
-        if (item[KNOWN_HASHES_KEY]?.S === item['recordKey']?.S && !item['revokedAt']) records.push(fromItem(item));
+        if (isRecordItem(stored) && !stored.revokedAt) records.push(fromItem(stored));
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return { records, updatedAt: Number.isFinite(latest) ? new Date(latest).toISOString() : undefined };
   }
 
-  private async backoff(attempt: number, deadline: number, what: string): Promise<void> {
+  private async backoff(kind: 'read' | 'write', attempt: number, deadline: number, what: string): Promise<void> {
     const cap = Math.min(1000, this.backoffBaseMs * 2 ** (attempt - 1));
     const delay = Math.floor(this.random() * cap);
     if (this.now() + delay >= deadline) {
-      throw new UpstreamUnavailableError(`The known-bad list could not be read in time: ${what} after ${attempt} attempts.`);
+      throw new UpstreamUnavailableError(`The known-bad list could not be ${kind === 'read' ? 'read' : 'written'} in time: ${what} after ${attempt} attempts.`);
     }
     await this.sleep(delay);
   }

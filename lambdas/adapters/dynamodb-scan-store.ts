@@ -5,39 +5,110 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { z } from 'zod';
 import { UpstreamUnavailableError } from '../core/errors.js';
+import { RECORD_KINDS } from '../core/records.js';
 import type { ScanRecord, ScanStore } from '../core/uploads.js';
 import { SCANS_KEY } from './table-schemas.js';
 
 type Item = Record<string, AttributeValue>;
 
 function toItem(record: ScanRecord): Item {
-  const item: Item = {
-    [SCANS_KEY]: { S: record.uploadId },
-    status: { S: record.status },
-    fileName: { S: record.fileName },
-    declaredSize: { N: String(record.declaredSize) },
-    createdAt: { S: record.createdAt },
-    updatedAt: { S: record.updatedAt },
-    expiresAt: { N: String(record.expiresAt) },
-  };
-  // The verdict is stored as the JSON the API answers with, so reading it back cannot reshape it.
-  if (record.file) item['file'] = { S: JSON.stringify(record.file) };
-  if (record.failure) item['failure'] = { S: JSON.stringify(record.failure) };
-  return item;
+  const { uploadId, file, failure, ...fields } = record;
+  return marshall(
+    {
+      ...fields,
+      [SCANS_KEY]: uploadId,
+      // The verdict is stored as the JSON the API answers with, so reading it back cannot reshape it.
+      ...(file && { file: JSON.stringify(file) }),
+      ...(failure && { failure: JSON.stringify(failure) }),
+    },
+    { removeUndefinedValues: true },
+  );
 }
 
+/** JSON text stored in an attribute, parsed and then checked against `schema`. */
+const storedJson = <T extends z.ZodTypeAny>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/**
+ * A row as the table holds it. The verdict is checked for the fields the status answer relies on; it was
+ * written from a `FileVerdict`, so the API's own verdict schema (`lambdas/core/schemas.ts`) is the one to
+ * check it with once that module defines it.
+ */
+const storedScanSchema = z.object({
+  [SCANS_KEY]: z.string().min(1),
+  status: z.enum(['pending', 'done', 'failed']),
+  fileName: z.string(),
+  declaredSize: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  expiresAt: z.number().int(),
+  file: storedJson(
+    z
+      .object({
+        fileName: z.string().nullable(),
+        size: z.number().int().nonnegative(),
+        md5: z.string(),
+        sha1: z.string(),
+        sha256: z.string(),
+        verdict: z.enum(['malicious', 'unknown']),
+        matches: z.array(
+          z.object({
+            sha256: z.string().optional(),
+            sha1: z.string().optional(),
+            md5: z.string().optional(),
+            size: z.number().int().nonnegative().optional(),
+            fileName: z.string(),
+            platform: z.string(),
+            version: z.string(),
+            kind: z.enum(RECORD_KINDS),
+            stage: z.string(),
+            campaign: z.string(),
+            confidence: z.string(),
+            sources: z.array(z.string()),
+            addedAt: z.string().optional(),
+          }),
+        ),
+      }),
+  ).optional(),
+  failure: storedJson(
+    z.object({ reason: z.enum(['missing_object', 'too_large', 'read_error', 'scan_timeout']), message: z.string() }),
+  ).optional(),
+});
+
+/**
+ * Reads a row back into a scan record, validated: a row that is not a scan record written by this store
+ * is refused rather than answered in a shape the caller did not write.
+ * @throws UpstreamUnavailableError naming the upload and what is wrong with the row.
+ */
 function fromItem(item: Item): ScanRecord {
+  const stored = unmarshall(item);
+  const parsed = storedScanSchema.safeParse(stored);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'row'}: ${issue.message}`).join('; ');
+    throw new UpstreamUnavailableError(
+      `The scan of upload ${String(stored[SCANS_KEY])} is stored in a form that cannot be read (${issues}).`,
+      { cause: parsed.error },
+    );
+  }
+  const { [SCANS_KEY]: uploadId, file, failure, ...fields } = parsed.data;
   return {
-    uploadId: item[SCANS_KEY]!.S!,
-    status: item['status']!.S as ScanRecord['status'],
-    fileName: item['fileName']!.S!,
-    declaredSize: Number(item['declaredSize']!.N),
-    createdAt: item['createdAt']!.S!,
-    updatedAt: item['updatedAt']!.S!,
-    expiresAt: Number(item['expiresAt']!.N),
-    ...(item['file']?.S && { file: JSON.parse(item['file'].S) }),
-    ...(item['failure']?.S && { failure: JSON.parse(item['failure'].S) }),
+    uploadId,
+    ...fields,
+    ...(file && { file }),
+    ...(failure && { failure }),
   };
 }
 
@@ -49,7 +120,9 @@ export class DynamoDbScanStore implements ScanStore {
   ) {}
 
   async put(record: ScanRecord): Promise<void> {
-    await this.call(() => this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: toItem(record) })));
+    await this.call('The scan could not be recorded; try again shortly.', () =>
+      this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: toItem(record) })),
+    );
   }
 
   async finish(record: ScanRecord): Promise<boolean> {
@@ -60,7 +133,7 @@ export class DynamoDbScanStore implements ScanStore {
           Item: toItem(record),
           ConditionExpression: '#status = :pending',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pending': { S: 'pending' } },
+          ExpressionAttributeValues: marshall({ ':pending': 'pending' }),
         }),
       );
       return true;
@@ -73,19 +146,20 @@ export class DynamoDbScanStore implements ScanStore {
   }
 
   async get(uploadId: string): Promise<ScanRecord | undefined> {
-    const output = await this.call(() =>
+    const output = await this.call('The scan result could not be read; try again shortly.', () =>
       this.client.send(
-        new GetItemCommand({ TableName: this.options.tableName, Key: { [SCANS_KEY]: { S: uploadId } }, ConsistentRead: true }),
+        new GetItemCommand({ TableName: this.options.tableName, Key: marshall({ [SCANS_KEY]: uploadId }), ConsistentRead: true }),
       ),
     );
     return output.Item ? fromItem(output.Item) : undefined;
   }
 
-  private async call<T>(send: () => Promise<T>): Promise<T> {
+  /** Translates every SDK failure into the domain error, saying what failed and keeping the cause for the log. */
+  private async call<T>(failed: string, send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (error) {
-      throw new UpstreamUnavailableError('The scan results could not be read or written; try again shortly.', { cause: error });
+      throw new UpstreamUnavailableError(failed, { cause: error });
     }
   }
 }

@@ -1,11 +1,14 @@
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { UpstreamUnavailableError } from '../core/errors.js';
 import type { ObjectStore, OpenedObject, PresignedUpload } from '../core/uploads.js';
 
 /**
  * The upload bucket behind the `ObjectStore` port. The client must be built by `makeS3Client`, whose
- * checksum settings keep presigned PUTs usable and streamed bodies intact.
+ * checksum settings keep presigned PUTs usable and streamed bodies intact. Every SDK failure becomes
+ * `UpstreamUnavailableError` saying what failed, with the SDK error as its cause; only a missing object
+ * on `open` is an answer (`undefined`).
  */
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -14,6 +17,10 @@ export class S3ObjectStore implements ObjectStore {
   ) {}
 
   async presignUpload(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
+    return translated('The upload URL could not be signed; try again shortly.', () => this.presign(key, maxBytes, expiresInSeconds));
+  }
+
+  private async presign(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
     // The length is part of the signature: S3 refuses a PUT of any other size before it stores a byte, so a
     // client that declared 10 bytes cannot send 5 GiB for the scan to read.
     const putUrl = await getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.options.bucket, Key: key, ContentLength: maxBytes }), {
@@ -36,12 +43,23 @@ export class S3ObjectStore implements ObjectStore {
       return { size: output.ContentLength ?? 0, body: output.Body as AsyncIterable<Uint8Array> };
     } catch (error) {
       if (error instanceof NoSuchKey || isMissingObject(error)) return undefined;
-      throw error;
+      throw new UpstreamUnavailableError('The uploaded file could not be opened in the upload bucket.', { cause: error });
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
+    await translated('The uploaded file could not be deleted from the upload bucket.', () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key })),
+    );
+  }
+}
+
+/** Runs one S3 call, turning its failure into the domain error that says what failed, keeping the cause. */
+async function translated<T>(failed: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new UpstreamUnavailableError(failed, { cause: error });
   }
 }
 

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse } from '@smithy/core/protocols';
 import { describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store.js';
+import { UpstreamUnavailableError } from '../../lambdas/core/errors.js';
 import { uploadKey } from '../../lambdas/core/uploads.js';
 
 /**
@@ -42,8 +43,34 @@ describe('S3ObjectStore.open', () => {
     await expect(store.open(key)).resolves.toBeUndefined();
   });
 
-  it('lets any other S3 failure through, so the event is retried', async () => {
+  it('fails any other S3 failure with UpstreamUnavailableError saying the file could not be opened, keeping the cause, so the event is retried', async () => {
     const store = new S3ObjectStore(clientAnswering(503, 'SlowDown', 'Please reduce your request rate.'), { bucket: 'uploads-test' });
-    await expect(store.open(key)).rejects.toMatchObject({ name: 'SlowDown' });
+    const error = await store.open(key).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toContain('could not be opened');
+    expect((error as Error).cause).toMatchObject({ name: 'SlowDown' });
+  });
+});
+
+describe('S3ObjectStore.delete', () => {
+  it('fails with UpstreamUnavailableError saying the file could not be deleted, keeping the cause', async () => {
+    const store = new S3ObjectStore(clientAnswering(403, 'AccessDenied', 'Access Denied'), { bucket: 'uploads-test' });
+    const error = await store.delete(key).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toContain('could not be deleted');
+    expect((error as Error).cause).toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
+describe('S3ObjectStore.presignUpload', () => {
+  it('fails with UpstreamUnavailableError saying the upload URL could not be signed when there are no credentials, keeping the cause', async () => {
+    const client = new S3Client({
+      region: 'eu-west-1',
+      credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })),
+    });
+    const error = await new S3ObjectStore(client, { bucket: 'uploads-test' }).presignUpload(key, 10, 60).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toContain('could not be signed');
+    expect((error as Error).cause).toMatchObject({ name: 'CredentialsProviderError' });
   });
 });

@@ -76,8 +76,16 @@ describe('GET /v1/uploads/{uploadId}', () => {
   });
 
   it('answers a verdict recorded after the deadline, not the timeout', async () => {
-    const file = { name: 'invoice.iso', size: 1024, md5: 'a'.repeat(32), sha1: 'b'.repeat(40), sha256: 'c'.repeat(64), verdict: 'unknown' };
-    const uploadId = await recordedScan({ status: 'done', file: file as unknown as ScanRecord['file'] });
+    const file: ScanRecord['file'] = {
+      fileName: 'invoice.iso',
+      size: 1024,
+      md5: 'a'.repeat(32),
+      sha1: 'b'.repeat(40),
+      sha256: 'c'.repeat(64),
+      verdict: 'unknown',
+      matches: [],
+    };
+    const uploadId = await recordedScan({ status: 'done', file });
     expect(await statusAfter(uploadId, 2 * SCAN_DEADLINE_SECONDS * 1000)).toMatchObject({
       statusCode: 200,
       body: { uploadId, status: 'done', file },

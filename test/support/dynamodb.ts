@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
 import { KNOWN_HASHES_KEY } from '../../lambdas/adapters/table-schemas.js';
+import type { HashHex } from '../../lambdas/core/hashes.js';
+import type { KnownRecord } from '../../lambdas/core/records.js';
 import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb-local.js';
 import { startFaultyDynamoDb, type FaultyDynamoDb } from './faulty-dynamodb.js';
 
@@ -55,6 +59,66 @@ export async function startProxiedDynamoDb(): Promise<ProxiedDynamoDb> {
       client.destroy();
       await proxy.close();
       await emulator.close();
+    },
+  };
+}
+
+/** A random lower-case hex digest of `bytes` bytes (16 for MD5, 20 for SHA-1, 32 for SHA-256). */
+export const randomHex = (bytes: number) => randomBytes(bytes).toString('hex') as HashHex;
+
+/** The three digests of a made-up file. */
+export function randomDigests(): Pick<KnownRecord, 'sha256' | 'sha1' | 'md5'> {
+  return { sha256: randomHex(32), sha1: randomHex(20), md5: randomHex(16) };
+}
+
+/** A valid known-bad record named `sample-<i>.dll`, with fresh random digests unless given some. */
+export function makeRecord(i: number, digests: Partial<Pick<KnownRecord, 'sha256' | 'sha1' | 'md5'>> = randomDigests()): KnownRecord {
+  return {
+    ...digests,
+    fileName: `sample-${i}.dll`,
+    platform: 'windows',
+    version: '1.0',
+    kind: 'library',
+    stage: 'test',
+    campaign: 'adapter test',
+    confidence: 'high',
+    sources: [`source ${i}`, 'another source'],
+    addedAt: '2023-03-30T00:00:00.000Z',
+  };
+}
+
+/** What {@link useProxiedDynamoDb} gives each test: valid inside tests and `beforeEach` hooks declared after it. */
+export interface ProxiedDynamoDbTest {
+  readonly proxy: FaultyDynamoDb;
+  /** A real SDK client that talks through the proxy. */
+  readonly client: DynamoDBClient;
+  /** A fresh, empty KnownHashes table for this test. */
+  readonly tableName: string;
+}
+
+/**
+ * The adapter tests' fixture: one emulator with a fault-injecting proxy for the file, and before each
+ * test the proxy passing everything again, its counts cleared and a fresh KnownHashes table.
+ */
+export function useProxiedDynamoDb(): ProxiedDynamoDbTest {
+  let fixture: ProxiedDynamoDb | undefined;
+  let tableName: string | undefined;
+  beforeAll(async () => {
+    fixture = await startProxiedDynamoDb();
+  });
+  afterAll(() => fixture?.close());
+  beforeEach(async () => {
+    tableName = await fixture!.reset();
+  });
+  return {
+    get proxy() {
+      return fixture!.proxy;
+    },
+    get client() {
+      return fixture!.client;
+    },
+    get tableName() {
+      return tableName!;
     },
   };
 }
