@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { bulkBenchmark } from './benchmarks/bulk.js';
 import { coldstartBenchmark } from './benchmarks/coldstart.js';
 import { digestBenchmark } from './benchmarks/digest.js';
+import { loadBenchmark } from './benchmarks/load.js';
 import { memoryBenchmark } from './benchmarks/memory.js';
 import { parsersBenchmark } from './benchmarks/parsers.js';
 import { treeBenchmark } from './benchmarks/tree.js';
@@ -21,7 +22,15 @@ import { cacheDir, removeCache } from './support/data.js';
 import { describeMachine } from './support/machine.js';
 import { formatResult, formatTargets, ResultBuilder, type BenchmarkResult } from './support/report.js';
 
-const BENCHMARKS: readonly Benchmark[] = [digestBenchmark, memoryBenchmark, bulkBenchmark, coldstartBenchmark, treeBenchmark, parsersBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [
+  digestBenchmark,
+  memoryBenchmark,
+  bulkBenchmark,
+  coldstartBenchmark,
+  treeBenchmark,
+  parsersBenchmark,
+  loadBenchmark,
+];
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function parseArguments(argv: readonly string[]): { selected: Benchmark[]; clean: boolean } {
