@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { InvalidRequestError } from '../lambdas/core/errors.js';
 import { IMPORT_FORMATS, detectFormat, parseImport, refuseBrokenJson, type ImportDefaults, type ImportFormat, type RejectedInput } from '../lambdas/core/import-formats.js';
-import { MIB, ROUTES, routeKey } from '../lambdas/http/routes.js';
+import { LARGE_TEXT_BODY_BYTES, MIB } from '../lambdas/core/limits.js';
 import { authHint, authenticate, type AdminAuth } from './admin-auth.js';
 import { readAnswer } from './answers.js';
 import { encodeQueryComponent, type AwsCredentials } from './aws-sigv4.js';
@@ -21,9 +21,8 @@ export const EXIT_IMPORTED = 0;
 /** Some inputs were rejected and not imported; the others were. */
 export const EXIT_REJECTED = 1;
 
-const IMPORT_ROUTE = 'POST /v1/admin/imports';
 /** The most the service takes in one import request. */
-export const MAX_IMPORT_BYTES = ROUTES.find((route) => routeKey(route) === IMPORT_ROUTE)!.maxBodyBytes;
+export const MAX_IMPORT_BYTES = LARGE_TEXT_BODY_BYTES;
 /**
  * The size line-based feeds are split into. Below the service's limit on purpose: deployed, the body
  * travels inside the Lambda event as a JSON string, where every quote of a JSON Lines or CSV feed is

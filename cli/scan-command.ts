@@ -1,9 +1,9 @@
 import { chunk } from '../lambdas/core/chunk.js';
 import { digestStream, FILE_CHUNK_BYTES, type FileDigests } from '../lambdas/core/digest.js';
+import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
 import type { HashStore } from '../lambdas/core/lookup.js';
 import { judgeFiles, type FileVerdict } from '../lambdas/core/scan.js';
 import { readFileChunks } from '../lambdas/adapters/file-source.js';
-import { MAX_BULK_HASHES } from '../lambdas/http/routes.js';
 import { mapLimit } from './concurrency.js';
 import { CliError, EXIT_ERROR, EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD } from './errors.js';
 import { writeScanRows, type OutputFormat, type ScanRow } from './output.js';

@@ -1,8 +1,8 @@
 import { chunk } from '../lambdas/core/chunk.js';
 import type { HashHex } from '../lambdas/core/hashes.js';
+import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
 import type { HashStore } from '../lambdas/core/lookup.js';
 import type { KnownRecord } from '../lambdas/core/records.js';
-import { MAX_BULK_HASHES } from '../lambdas/http/routes.js';
 import { bulkAnswerSchema, readAnswer, toKnownRecord } from './answers.js';
 import { mapLimit } from './concurrency.js';
 import { ServiceError } from './errors.js';

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { InvalidRequestError } from '../core/errors.js';
+import { INLINE_UPLOAD_BYTES, MAX_INLINE_FILES } from '../core/limits.js';
 import type { HashStore } from '../core/lookup.js';
 import { scanMessage } from '../core/message-scan.js';
 import { scanStream } from '../core/scan.js';
@@ -8,9 +9,7 @@ import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName, forEachFilePart } from '../http/multipart.js';
 import { bodyBytes, header, requireMediaType, textHeader } from '../http/request.js';
-import { INLINE_UPLOAD_BYTES, MAX_INLINE_FILES, ROUTES, routeKey } from '../http/routes.js';
-
-const route = ROUTES.find((r) => routeKey(r) === 'POST /v1/files')!;
+import { INLINE_LARGE_BODY_HINT } from '../http/routes.js';
 
 /** Slices a body into views of at most 1 MiB without copying, as a file source would yield them. */
 async function* chunksOf(bytes: Buffer): AsyncIterable<Uint8Array> {
@@ -26,7 +25,7 @@ export function makeScanInlineHandler(deps: { store: HashStore; log: Log }) {
     {
       'POST /v1/files': async (event) => {
         const type = requireMediaType(event, ['application/octet-stream', 'multipart/form-data', 'message/rfc822']);
-        const body = bodyBytes(event, INLINE_UPLOAD_BYTES, route.largeBodyHint);
+        const body = bodyBytes(event, INLINE_UPLOAD_BYTES, INLINE_LARGE_BODY_HINT);
         if (type === 'message/rfc822') {
           if (body.length === 0) throw new InvalidRequestError('The body is empty: send the whole message, headers first.');
           return { statusCode: 200, json: { files: await scanMessage(chunksOf(body), { maxBytes: INLINE_UPLOAD_BYTES }, deps) } };

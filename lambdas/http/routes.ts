@@ -3,6 +3,13 @@
  * local server builds its router from it, so local and deployed routes cannot drift.
  */
 
+import {
+  CREATE_UPLOAD_BODY_BYTES,
+  INLINE_UPLOAD_BYTES,
+  LARGE_TEXT_BODY_BYTES,
+  RECORD_BODY_BYTES,
+} from '../core/limits.js';
+
 /** What a function may touch. The CDK construct that grants an access also sets the matching variable. */
 export interface Permissions {
   /**
@@ -79,23 +86,18 @@ export interface RouteSpec {
   readonly largeBodyHint?: string;
 }
 
-/** 1 MiB. */
-export const MIB = 1024 * 1024;
+export {
+  CREATE_UPLOAD_BODY_BYTES,
+  INLINE_UPLOAD_BYTES,
+  LARGE_TEXT_BODY_BYTES,
+  MAX_BULK_HASHES,
+  MAX_INLINE_FILES,
+  MIB,
+  RECORD_BODY_BYTES,
+} from '../core/limits.js';
 
-/** Inline uploads (`POST /v1/files`): API Gateway takes 10 MB and Lambda 6 MB, and base64 adds a third. */
-export const INLINE_UPLOAD_BYTES = 4 * MIB;
-
-/** File parts one inline multipart body may carry. */
-export const MAX_INLINE_FILES = 20;
-
-/**
- * Text bodies (bulk lists, imports): the body reaches Lambda inside a JSON event of at most 6 MB, where
- * escaping can grow it, so 4 MiB is what is sure to arrive.
- */
-export const LARGE_TEXT_BODY_BYTES = 4 * MIB;
-
-/** Bulk lookups: up to 10,000 hashes, each possibly followed by a file path (`sha256sum` output). */
-export const MAX_BULK_HASHES = 10_000;
+/** Appended to the 413 of `POST /v1/files`: where a file too large for it goes instead. */
+export const INLINE_LARGE_BODY_HINT = ' Files over 4 MiB go through POST /v1/uploads, which presigns an upload of up to 5 GiB.';
 
 /**
  * Answers of at least this many bytes are gzip-compressed for clients that accept it: deployed by API
@@ -202,8 +204,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 ];
 
 export const ROUTES: readonly RouteSpec[] = [
-  { method: 'PUT', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: 64 * 1024 },
-  { method: 'DELETE', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: 64 * 1024 },
+  { method: 'PUT', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: RECORD_BODY_BYTES },
+  { method: 'DELETE', path: '/v1/admin/hashes/{hash}', function: 'admin', auth: 'admin', maxBodyBytes: RECORD_BODY_BYTES },
   { method: 'POST', path: '/v1/admin/imports', function: 'admin', auth: 'admin', maxBodyBytes: LARGE_TEXT_BODY_BYTES },
   { method: 'GET', path: '/v1/hashes/{hash}', function: 'lookup', auth: 'apiKey', maxBodyBytes: 0 },
   { method: 'POST', path: '/v1/hashes/lookup', function: 'lookup', auth: 'apiKey', maxBodyBytes: LARGE_TEXT_BODY_BYTES },
@@ -213,9 +215,9 @@ export const ROUTES: readonly RouteSpec[] = [
     function: 'scan-inline',
     auth: 'apiKey',
     maxBodyBytes: INLINE_UPLOAD_BYTES,
-    largeBodyHint: ' Files over 4 MiB go through POST /v1/uploads, which presigns an upload of up to 5 GiB.',
+    largeBodyHint: INLINE_LARGE_BODY_HINT,
   },
-  { method: 'POST', path: '/v1/uploads', function: 'create-upload', auth: 'apiKey', maxBodyBytes: 16 * 1024 },
+  { method: 'POST', path: '/v1/uploads', function: 'create-upload', auth: 'apiKey', maxBodyBytes: CREATE_UPLOAD_BODY_BYTES },
   { method: 'GET', path: '/v1/uploads/{uploadId}', function: 'upload-status', auth: 'apiKey', maxBodyBytes: 0 },
   { method: 'GET', path: '/v1/health', function: 'meta', auth: 'none', maxBodyBytes: 0 },
   { method: 'GET', path: '/v1/openapi.json', function: 'meta', auth: 'none', maxBodyBytes: 0 },

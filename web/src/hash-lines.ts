@@ -4,6 +4,8 @@
  */
 
 import { readChecksumLines } from '../../lambdas/core/checksum-lines.js';
+import { chunk } from '../../lambdas/core/chunk.js';
+import { MAX_BULK_HASHES } from '../../lambdas/core/limits.js';
 
 /** One entry taken from the pasted text. */
 export interface PastedHash {
@@ -13,8 +15,8 @@ export interface PastedHash {
   readonly value: string;
 }
 
-/** The service answers at most this many hashes per request (`MAX_BULK_HASHES`); longer lists are split. */
-export const HASHES_PER_REQUEST = 10_000;
+/** The service answers at most this many hashes per request; longer lists are split. */
+export const HASHES_PER_REQUEST = MAX_BULK_HASHES;
 
 /**
  * Takes the hashes of the pasted text with the service's own reader (`lambdas/core/checksum-lines.ts`):
@@ -30,7 +32,5 @@ export function extractHashes(text: string): PastedHash[] {
 
 /** Splits entries into request-sized batches, in order. */
 export function batches<T>(items: readonly T[], size = HASHES_PER_REQUEST): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+  return chunk(items, size);
 }

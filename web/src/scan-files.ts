@@ -1,3 +1,4 @@
+import { INLINE_UPLOAD_BYTES } from '../../lambdas/core/limits.js';
 import { ApiProblem, type Api } from './api.js';
 import type { FileVerdict, UploadStatus } from './types.js';
 
@@ -5,7 +6,7 @@ import type { FileVerdict, UploadStatus } from './types.js';
  * Files up to this size go to `POST /v1/files` in one request. The route takes 4 MiB of body in all, and
  * the multipart form around the file (boundaries, part headers, the name) needs a little room.
  */
-export const INLINE_MAX_BYTES = 4 * 1024 * 1024 - 16 * 1024;
+export const INLINE_MAX_BYTES = INLINE_UPLOAD_BYTES - 16 * 1024;
 
 /** What the page shows while a file is on its way. */
 export type FileStage =
