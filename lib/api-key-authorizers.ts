@@ -2,17 +2,21 @@ import { Duration } from 'aws-cdk-lib';
 import { IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { RouteAuth } from '../lambdas/http/routes.js';
+import { API_KEY_LOCATIONS, type KeyedAuth } from '../lambdas/http/routes.js';
 
-/** The route auth kinds whose key reaches usage plans through an authorizer. */
-export type KeyedAuth = Extract<RouteAuth, 'apiKey' | 'queryApiKey' | 'headerApiKey'>;
+export type { KeyedAuth } from '../lambdas/http/routes.js';
 
-/** Where each kind of keyed route carries its key, as an API Gateway identity source. */
+/** Where each kind of keyed route carries its key (`API_KEY_LOCATIONS`), as an API Gateway identity source. */
 export const KEY_IDENTITY_SOURCES: Readonly<Record<KeyedAuth, string>> = {
-  apiKey: IdentitySource.header('x-api-key'),
-  queryApiKey: IdentitySource.queryString('apikey'),
-  headerApiKey: IdentitySource.header('apikey'),
+  apiKey: identitySource('apiKey'),
+  queryApiKey: identitySource('queryApiKey'),
+  headerApiKey: identitySource('headerApiKey'),
 };
+
+function identitySource(auth: KeyedAuth): string {
+  const { in: where, name } = API_KEY_LOCATIONS[auth];
+  return where === 'header' ? IdentitySource.header(name) : IdentitySource.queryString(name);
+}
 
 export interface ApiKeyAuthorizersProps {
   /** The function that hands API Gateway the key of a request (`api-key-authorizer` in the route table). */

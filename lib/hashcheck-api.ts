@@ -33,7 +33,7 @@ import {
   type FunctionId,
   type RouteSpec,
 } from '../lambdas/http/routes.js';
-import { ApiKeyAuthorizers, type KeyedAuth } from './api-key-authorizers.js';
+import { ApiKeyAuthorizers } from './api-key-authorizers.js';
 import { UsageTiers, type UsageTiersProps } from './usage-tiers.js';
 import { HashcheckFunction } from './hashcheck-function.js';
 
@@ -325,7 +325,7 @@ export class HashcheckApi extends Construct {
       const method = resource.addMethod(route.method, new LambdaIntegration(functions[route.function]!, { allowTestInvoke: false }), {
         apiKeyRequired: requiresApiKey(route.auth),
         // The key source is the authorizer, so every keyed route has one, wherever its key travels.
-        ...(requiresApiKey(route.auth) && { authorizer: this.keyAuthorizers!.authorizerFor(route.auth as KeyedAuth) }),
+        ...(requiresApiKey(route.auth) && { authorizer: this.keyAuthorizers!.authorizerFor(route.auth) }),
         // Only IAM principals allowed to invoke the admin routes may change the list.
         ...(route.auth === 'admin' && { authorizationType: AuthorizationType.IAM }),
         requestValidator: this.requestValidator,

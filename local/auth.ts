@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ForbiddenError, InvalidRequestError, UnauthorizedError } from '../lambdas/core/errors.js';
-import type { RouteAuth } from '../lambdas/http/routes.js';
+import { API_KEY_LOCATIONS, type RouteAuth } from '../lambdas/http/routes.js';
 import { ALLOWED_HOSTS_VARIABLE, parseHost } from './allowed-hosts.js';
 
 /** The keys the local server accepts, read from the environment at start. */
@@ -74,14 +74,15 @@ export function authorize(
     }
     default: {
       if (keys.apiKeys.length === 0) return;
+      const location = API_KEY_LOCATIONS[auth];
       // Two keys in the query have no one meaning (deployed, the key authorizer refuses them too).
-      const queryKeys = auth === 'queryApiKey' ? url.searchParams.getAll('apikey') : [];
-      if (queryKeys.length > 1) throw new InvalidRequestError(`The apikey query parameter is given ${queryKeys.length} times: send it once.`);
-      const given = auth === 'queryApiKey' ? url.searchParams.get('apikey') : header(auth === 'headerApiKey' ? 'apikey' : 'x-api-key');
+      const queryKeys = location.in === 'query' ? url.searchParams.getAll(location.name) : [];
+      if (queryKeys.length > 1) throw new InvalidRequestError(`The ${location.label} is given ${queryKeys.length} times: send it once.`);
+      const given = location.in === 'query' ? url.searchParams.get(location.name) : header(location.name);
       const accepted = given !== undefined && given !== null && keys.apiKeys.some((k) => sameKey(given, k));
       if (accepted) return;
-      if (auth === 'queryApiKey') throw new ForbiddenError('A valid apikey query parameter is required.');
-      const where = auth === 'headerApiKey' ? 'apikey header' : 'x-api-key header';
+      if (auth === 'queryApiKey') throw new ForbiddenError(`A valid ${location.label} is required.`);
+      const where = location.label;
       if (!given) throw new UnauthorizedError(`This route needs an API key in the ${where}.`);
       if (auth === 'headerApiKey') throw new UnauthorizedError(`The API key in the ${where} is not valid.`);
       throw new ForbiddenError(`The API key in the ${where} is not valid.`);

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { ROUTES, type RouteAuth, type RouteSpec } from '../http/routes.js';
+import { API_KEY_LOCATIONS, ROUTES, requiresApiKey, type RouteAuth, type RouteSpec } from '../http/routes.js';
 
 /**
  * Every value a request carries under a name: API Gateway keeps them all in the multi-value maps and only
@@ -24,15 +24,12 @@ function valuesOf(
  * the keys let it through.
  */
 function keyOf(auth: RouteAuth, event: APIGatewayRequestAuthorizerEvent): string | undefined {
-  const header = (name: string) => valuesOf(event.headers, event.multiValueHeaders, name, true);
+  if (!requiresApiKey(auth)) return undefined;
+  const { in: where, name } = API_KEY_LOCATIONS[auth];
   const values =
-    auth === 'apiKey'
-      ? header('x-api-key')
-      : auth === 'headerApiKey'
-        ? header('apikey')
-        : auth === 'queryApiKey'
-          ? valuesOf(event.queryStringParameters, event.multiValueQueryStringParameters, 'apikey', false)
-          : [];
+    where === 'header'
+      ? valuesOf(event.headers, event.multiValueHeaders, name, true)
+      : valuesOf(event.queryStringParameters, event.multiValueQueryStringParameters, name, false);
   return values.length === 1 ? values[0] : undefined;
 }
 

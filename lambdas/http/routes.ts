@@ -69,9 +69,30 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
  */
 export type RouteAuth = 'none' | 'apiKey' | 'queryApiKey' | 'headerApiKey' | 'admin';
 
+/** The route auth kinds whose key belongs to a usage plan. */
+export type KeyedAuth = Extract<RouteAuth, 'apiKey' | 'queryApiKey' | 'headerApiKey'>;
+
+/** Where a key travels: a request header (matched in any case) or a query parameter, and its name. */
+export interface ApiKeyLocation {
+  readonly in: 'header' | 'query';
+  readonly name: string;
+  /** How answers name the place: `x-api-key header`, `apikey query parameter`. */
+  readonly label: string;
+}
+
+/**
+ * Where each kind of keyed route carries its key, once for every reader: the deployed authorizer
+ * function, the API Gateway identity sources of the stack and the local server's key check.
+ */
+export const API_KEY_LOCATIONS: Readonly<Record<KeyedAuth, ApiKeyLocation>> = {
+  apiKey: { in: 'header', name: 'x-api-key', label: 'x-api-key header' },
+  queryApiKey: { in: 'query', name: 'apikey', label: 'apikey query parameter' },
+  headerApiKey: { in: 'header', name: 'apikey', label: 'apikey header' },
+};
+
 /** Whether routes of this kind need an API key of a usage plan, wherever the key travels. */
-export function requiresApiKey(auth: RouteAuth): boolean {
-  return auth === 'apiKey' || auth === 'queryApiKey' || auth === 'headerApiKey';
+export function requiresApiKey(auth: RouteAuth): auth is KeyedAuth {
+  return Object.hasOwn(API_KEY_LOCATIONS, auth);
 }
 
 export interface RouteSpec {
