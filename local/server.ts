@@ -82,6 +82,12 @@ export interface LocalServerOptions {
   readonly bodyIdleTimeoutMs?: number;
   /** Connections open at once; a connection past the cap is closed as it arrives. @default 256 */
   readonly maxConnections?: number;
+  /**
+   * Milliseconds a lookup may wait on the store before it answers 503, as HASHCHECK_LOOKUP_DEADLINE_MS sets
+   * it in AWS; for the first server of a process, which loads the handler modules.
+   * @default read from HASHCHECK_LOOKUP_DEADLINE_MS, else 3000
+   */
+  readonly lookupDeadlineMs?: number;
 }
 
 export interface LocalServer {
@@ -128,6 +134,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     process.env['HASHCHECK_DYNAMODB_ENDPOINT'] = dynamoDb.endpoint;
     process.env['HASHCHECK_S3_ENDPOINT'] = s3.endpoint;
     process.env['POWERTOOLS_LOG_LEVEL'] ??= 'WARN';
+    if (options.lookupDeadlineMs !== undefined) process.env['HASHCHECK_LOOKUP_DEADLINE_MS'] = String(options.lookupDeadlineMs);
 
     const client = makeDynamoDbClient({ endpoint: dynamoDb.endpoint });
     await ensureTable(client, KNOWN_HASHES_TABLE, KNOWN_HASHES_KEY);
