@@ -1,8 +1,8 @@
 import { InvalidRequestError, NotFoundError } from './errors.js';
-import { parseHash, type HashHex } from './hashes.js';
+import type { ParsedHash } from './hashes.js';
 import { importRecords, type ImportReport, type RecordStore } from './import.js';
-import { toRecordView, type KnownRecord, type RecordView } from './records.js';
-import { knownRecordSchema } from './seed.js';
+import { toRecordView, type KnownRecord } from './records.js';
+import type { AdminRecordView, RecordBody } from './schemas.js';
 
 /** Who is making an admin change, as the edge authenticated them. */
 export interface Actor {
@@ -14,11 +14,19 @@ export interface AdminDeps {
   now: () => Date;
 }
 
-/** A record as the admin API shows it: the public view plus its revocation, if any. */
-export type AdminRecordView = RecordView & { revoked?: { at: string; by: string; reason: string } };
+export type { AdminRecordView, RecordBody } from './schemas.js';
 
 function adminView(record: KnownRecord): AdminRecordView {
   return { ...toRecordView(record), ...(record.revoked && { revoked: { ...record.revoked } }) };
+}
+
+/** The record of a `PUT`: the body, with the path's hash as its digest of that algorithm. */
+function recordOf(parsed: ParsedHash, body: RecordBody): KnownRecord {
+  const { hash, algorithm } = parsed;
+  if (body[algorithm] !== undefined && body[algorithm] !== hash) {
+    throw new InvalidRequestError(`The body's ${algorithm} differs from the hash in the path.`);
+  }
+  return { ...body, ...(algorithm === 'sha256' ? { sha256: hash } : algorithm === 'sha1' ? { sha1: hash } : { md5: hash }) };
 }
 
 /**
@@ -26,22 +34,12 @@ function adminView(record: KnownRecord): AdminRecordView {
  * other digests; the hash in the path is its digest of that algorithm. A revoked record is reinstated.
  */
 export async function putRecord(
-  hashInput: string,
-  body: unknown,
+  parsed: ParsedHash,
+  body: RecordBody,
   deps: AdminDeps,
 ): Promise<{ outcome: 'added' | 'updated' | 'unchanged'; record: AdminRecordView }> {
-  const { hash, algorithm } = parseHash(hashInput);
-  const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  if (raw[algorithm] !== undefined && String(raw[algorithm]).trim().toLowerCase() !== hash) {
-    throw new InvalidRequestError(`The body's ${algorithm} differs from the hash in the path.`);
-  }
-  const parsed = knownRecordSchema.safeParse({ ...raw, [algorithm]: hash });
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; ');
-    throw new InvalidRequestError(`The record is not valid: ${detail}`);
-  }
-  const report = await importRecords([parsed.data as KnownRecord], deps, { reinstate: true });
-  const stored = (await deps.store.getStored([hash])).get(hash)!;
+  const report = await importRecords([recordOf(parsed, body)], deps, { reinstate: true });
+  const stored = (await deps.store.getStored([parsed.hash])).get(parsed.hash)!;
   const outcome = report.added ? 'added' : report.updated ? 'updated' : 'unchanged';
   return { outcome, record: adminView(stored) };
 }
@@ -51,17 +49,16 @@ export async function putRecord(
  * under any of its digests. Revoking a revoked record changes nothing.
  */
 export async function revokeRecord(
-  hashInput: string,
+  { hash }: ParsedHash,
   reason: string,
   actor: Actor,
   deps: AdminDeps,
 ): Promise<{ outcome: 'revoked' | 'unchanged'; record: AdminRecordView }> {
-  const { hash } = parseHash(hashInput);
   const trimmed = reason.trim();
   if (trimmed === '' || trimmed.length > 1000) {
     throw new InvalidRequestError('Say why the record is revoked: a reason of 1 to 1000 characters.');
   }
-  const stored = (await deps.store.getStored([hash as HashHex])).get(hash as HashHex);
+  const stored = (await deps.store.getStored([hash])).get(hash);
   if (!stored) throw new NotFoundError(`No record for ${hash} on the list.`);
   if (stored.revoked) return { outcome: 'unchanged', record: adminView(stored) };
   const revoked: KnownRecord = { ...stored, revoked: { at: deps.now().toISOString(), by: actor.id, reason: trimmed } };

@@ -1,5 +1,6 @@
 import type { HashAlgorithm, HashHex, HashInput, ParsedHash } from './hashes.js';
-import { toRecordView, type KnownRecord, type RecordView } from './records.js';
+import { toRecordView, type KnownRecord } from './records.js';
+import type { BulkResult, BulkSummary, HashVerdict } from './schemas.js';
 
 /**
  * The port through which core reads the known-bad list. Implementations answer for every hash they
@@ -11,27 +12,7 @@ export interface HashStore {
   getMany(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>>;
 }
 
-export type Verdict = 'malicious' | 'unknown';
-
-/** The answer for one valid hash. */
-export interface HashVerdict {
-  hash: HashHex;
-  algorithm: HashAlgorithm;
-  verdict: Verdict;
-  match: RecordView | null;
-}
-
-/** The answer for one input of a bulk lookup. */
-export type BulkResult =
-  | ({ input: string } & HashVerdict)
-  | { input: string; error: { code: string; message: string } };
-
-export interface BulkSummary {
-  total: number;
-  malicious: number;
-  unknown: number;
-  invalid: number;
-}
+export type { BulkResult, BulkSummary, HashVerdict, Verdict } from './schemas.js';
 
 function verdictOf(parsed: ParsedHash, found: ReadonlyMap<HashHex, KnownRecord>): HashVerdict {
   const record = found.get(parsed.hash);

@@ -1,18 +1,11 @@
 import { digestStream, type FileDigests } from './digest.js';
 import type { HashHex } from './hashes.js';
-import type { HashStore, Verdict } from './lookup.js';
+import type { HashStore } from './lookup.js';
 import { recordDigests, toRecordView, type KnownRecord, type RecordView } from './records.js';
+import type { FileVerdict } from './schemas.js';
 
 /** The answer for one scanned file: its digests, the verdict and every known-bad record it matched. */
-export interface FileVerdict {
-  fileName: string | null;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
-  verdict: Verdict;
-  matches: RecordView[];
-}
+export type { FileVerdict } from './schemas.js';
 
 /** A file to judge: its digests, already computed, and the name it is reported by. */
 export interface DigestedFile {

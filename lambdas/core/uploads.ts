@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, PayloadTooLargeError, UpstreamUnavailableError } from './errors.js';
 import type { HashStore } from './lookup.js';
-import { scanStream, type FileVerdict } from './scan.js';
+import { scanStream } from './scan.js';
+import type {
+  CreateUploadBody as CreateUploadInput,
+  CreatedUpload,
+  FileVerdict,
+  PresignedUpload,
+  ScanFailureReason,
+  ScanStatus,
+  UploadStatusView,
+} from './schemas.js';
 
 /** Presigned uploads take up to 5 GiB: the limit of a single S3 PUT. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
@@ -18,10 +27,7 @@ export const SCAN_RESULT_TTL_SECONDS = 7 * 24 * 3600;
  */
 export const SCAN_DEADLINE_SECONDS = 8 * 3600;
 
-export type ScanStatus = 'pending' | 'done' | 'failed';
-
-/** Why a scan failed, in words for the caller and a stable reason for programs. */
-export type ScanFailureReason = 'missing_object' | 'too_large' | 'read_error' | 'scan_timeout';
+export type { CreateUploadBody as CreateUploadInput, CreatedUpload, PresignedUpload, ScanFailureReason, ScanStatus, UploadStatusView } from './schemas.js';
 
 /** One upload's row in the Scans table. */
 export interface ScanRecord {
@@ -49,12 +55,6 @@ export interface ScanStore {
   get(uploadId: string): Promise<ScanRecord | undefined>;
 }
 
-/** Where to send the file: a PUT for scripts, a form POST for browsers. */
-export interface PresignedUpload {
-  put: { url: string; headers: Record<string, string> };
-  post: { url: string; fields: Record<string, string> };
-}
-
 /** An uploaded object opened for reading. */
 export interface OpenedObject {
   size: number;
@@ -80,17 +80,6 @@ export function uploadKey(uploadId: string): string {
 /** The upload id of an object key, or `undefined` for a key that is not an upload's. */
 export function uploadIdOfKey(key: string): string | undefined {
   return UPLOAD_KEY.exec(key)?.[1];
-}
-
-export interface CreateUploadInput {
-  fileName: string;
-  size: number;
-}
-
-export interface CreatedUpload extends PresignedUpload {
-  uploadId: string;
-  expiresAt: string;
-  maxBytes: number;
 }
 
 /**
@@ -124,14 +113,6 @@ export async function createUpload(
     expiresAt: new Date(now.getTime() + UPLOAD_URL_TTL_SECONDS * 1000).toISOString(),
     maxBytes: input.size,
   };
-}
-
-/** What `GET /v1/uploads/{uploadId}` answers. */
-export interface UploadStatusView {
-  uploadId: string;
-  status: ScanStatus;
-  file: FileVerdict | null;
-  error?: { code: ScanFailureReason; message: string };
 }
 
 /**

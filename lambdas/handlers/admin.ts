@@ -1,18 +1,18 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
 import { putRecord, revokeRecord, type Actor } from '../core/admin.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { importRecords, type RecordStore } from '../core/import.js';
-import { IMPORT_FORMATS, parseImport, type ImportFormat } from '../core/import-formats.js';
+import { parseImport } from '../core/import-formats.js';
+import { parseHash } from '../core/hashes.js';
+import { IMPORT_FORMATS, importFormatSchema, recordBodySchema, revokeBodySchema } from '../core/schemas.js';
 import { makeLogger } from '../adapters/logger.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
-import { bodyText, jsonBody, mediaType, requireMediaType } from '../http/request.js';
+import { bodyText, checkInput, jsonBody, jsonValue, mediaType, requireMediaType } from '../http/request.js';
 import { ROUTES, routeKey } from '../http/routes.js';
 
 const importLimit = ROUTES.find((r) => routeKey(r) === 'POST /v1/admin/imports')!.maxBodyBytes;
 const recordLimit = ROUTES.find((r) => routeKey(r) === 'PUT /v1/admin/hashes/{hash}')!.maxBodyBytes;
-const revokeSchema = z.object({ reason: z.string() }).strict();
 
 /** Media types an import body may have: every format is text, and clients label them in many ways. */
 const IMPORT_TYPES = ['application/json', 'application/stix+json', 'application/x-ndjson', 'text/csv', 'text/plain'] as const;
@@ -34,28 +34,31 @@ export function makeAdminHandler(deps: { store: RecordStore; now: () => Date; lo
     {
       'PUT /v1/admin/hashes/{hash}': async (event) => {
         requireMediaType(event, ['application/json']);
-        const result = await putRecord(event.pathParameters?.['hash'] ?? '', jsonBody(event, z.unknown(), recordLimit), deps);
+        const raw = jsonValue(event, recordLimit);
+        const hash = parseHash(event.pathParameters?.['hash'] ?? '');
+        const result = await putRecord(hash, checkInput(recordBodySchema, raw, 'The record is not valid'), deps);
         deps.log.info('record written', { outcome: result.outcome, actor: actorOf(event).id });
         return { statusCode: result.outcome === 'added' ? 201 : 200, json: result };
       },
       'DELETE /v1/admin/hashes/{hash}': async (event) => {
-        const reason = mediaType(event) === 'application/json' ? jsonBody(event, revokeSchema, recordLimit).reason : query(event, 'reason');
+        const reason = mediaType(event) === 'application/json' ? jsonBody(event, revokeBodySchema, recordLimit).reason : query(event, 'reason');
         if (reason === undefined) throw new InvalidRequestError('Say why the record is revoked: a JSON body {"reason": "…"} or ?reason=.');
         const actor = actorOf(event);
-        const result = await revokeRecord(event.pathParameters?.['hash'] ?? '', reason, actor, deps);
+        const result = await revokeRecord(parseHash(event.pathParameters?.['hash'] ?? ''), reason, actor, deps);
         deps.log.info('record revoked', { outcome: result.outcome, actor: actor.id });
         return { statusCode: 200, json: result };
       },
       'POST /v1/admin/imports': async (event) => {
         requireMediaType(event, IMPORT_TYPES);
-        const format = query(event, 'format');
-        if (format !== undefined && !(IMPORT_FORMATS as readonly string[]).includes(format)) {
-          throw new InvalidRequestError(`Unknown format '${format}': use one of ${IMPORT_FORMATS.join(', ')}, or leave it out to detect it.`);
+        const named = query(event, 'format');
+        const format = named === undefined ? undefined : importFormatSchema.safeParse(named).data;
+        if (named !== undefined && format === undefined) {
+          throw new InvalidRequestError(`Unknown format '${named}': use one of ${IMPORT_FORMATS.join(', ')}, or leave it out to detect it.`);
         }
         const text = bodyText(event, importLimit);
         if (text.trim() === '') throw new InvalidRequestError('The import is empty.');
         const parsed = parseImport(text, {
-          ...(format && { format: format as ImportFormat }),
+          ...(format && { format }),
           defaults: {
             ...(query(event, 'campaign') && { campaign: query(event, 'campaign') }),
             ...(query(event, 'source') && { source: query(event, 'source') }),

@@ -1,17 +1,10 @@
-import { z } from 'zod';
 import { createUpload, type ObjectStore, type ScanStore } from '../core/uploads.js';
+import { createUploadBodySchema } from '../core/schemas.js';
 import { makeLogger } from '../adapters/logger.js';
 import { objectStoreFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName } from '../http/multipart.js';
 import { jsonBody, requireMediaType } from '../http/request.js';
-
-const bodySchema = z
-  .object({
-    fileName: z.string().max(1024).transform((name) => cleanFileName(name) ?? 'unnamed'),
-    size: z.number().int().nonnegative(),
-  })
-  .strict();
 
 /** `POST /v1/uploads`: presigns a PUT and a POST for a file of up to 5 GiB and records a pending scan. */
 export function makeCreateUploadHandler(deps: { scans: ScanStore; objects: ObjectStore; now: () => Date; log: Log }) {
@@ -19,8 +12,8 @@ export function makeCreateUploadHandler(deps: { scans: ScanStore; objects: Objec
     {
       'POST /v1/uploads': async (event) => {
         requireMediaType(event, ['application/json']);
-        const input = jsonBody(event, bodySchema, 16 * 1024);
-        return { statusCode: 201, json: await createUpload(input, deps) };
+        const input = jsonBody(event, createUploadBodySchema, 16 * 1024);
+        return { statusCode: 201, json: await createUpload({ ...input, fileName: cleanFileName(input.fileName) ?? 'unnamed' }, deps) };
       },
     },
     deps,

@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js';
 import { parseHash, parseHashLines, parseHashList } from '../core/hashes.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
+import { bulkLookupBodySchema } from '../core/schemas.js';
 import { makeLogger } from '../adapters/logger.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
@@ -9,7 +9,6 @@ import { jsonBody, bodyText, requireMediaType } from '../http/request.js';
 import { MAX_BULK_HASHES, ROUTES, routeKey } from '../http/routes.js';
 
 const bulkBodyLimit = ROUTES.find((r) => routeKey(r) === 'POST /v1/hashes/lookup')!.maxBodyBytes;
-const bulkJsonSchema = z.object({ hashes: z.array(z.string()) }).strict();
 
 /** `GET /v1/hashes/{hash}` and `POST /v1/hashes/lookup` (1 to 10,000 hashes; an empty list is a 400). */
 export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
@@ -23,7 +22,7 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
         const type = requireMediaType(event, ['application/json', 'text/plain']);
         const inputs =
           type === 'application/json'
-            ? parseHashList(jsonBody(event, bulkJsonSchema, bulkBodyLimit).hashes)
+            ? parseHashList(jsonBody(event, bulkLookupBodySchema, bulkBodyLimit).hashes)
             : parseHashLines(bodyText(event, bulkBodyLimit));
         // An empty list is a caller's mistake (an export that came out empty), never "nothing known-bad".
         if (inputs.length === 0) {

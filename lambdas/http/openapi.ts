@@ -1,282 +1,32 @@
+import * as z from 'zod/v4-mini';
+import { apiRegistry } from '../core/schemas.js';
 import { MAX_UPLOAD_BYTES, UPLOAD_URL_TTL_SECONDS } from '../core/uploads.js';
 import { INLINE_UPLOAD_BYTES, MAX_BULK_HASHES, MAX_INLINE_FILES, ROUTES, routeKey, type RouteKey } from './routes.js';
 
-/** JSON Schema fragments shared by the operations below. */
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
 
-/** The fields of a known-bad record, as answers show them and as the admin routes take them. */
-const RECORD_PROPERTIES = {
-  sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-  sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
-  md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
-  size: { type: 'integer', description: 'The size of the file in bytes, where known.' },
-  fileName: { type: 'string' },
-  platform: { type: 'string' },
-  version: { type: 'string' },
-  kind: { type: 'string', enum: ['installer', 'library', 'executable', 'payload', 'stealer', 'test-file', 'other'] },
-  stage: { type: 'string' },
-  campaign: { type: 'string' },
-  confidence: { type: 'string' },
-  sources: { type: 'array', items: { type: 'string' } },
-};
+/** The request bodies among the components: documented as callers send them, before any normalising. */
+const REQUEST_COMPONENTS = ['RecordInput', 'BulkLookupRequest', 'CreateUploadRequest', 'RevokeRequest'];
 
-const schemas = {
-  Error: {
-    type: 'object',
-    required: ['error'],
-    properties: {
-      error: {
-        type: 'object',
-        required: ['code', 'message', 'requestId'],
-        properties: {
-          code: {
-            type: 'string',
-            enum: [
-              'invalid_hash',
-              'invalid_request',
-              'unsupported_media_type',
-              'payload_too_large',
-              'not_found',
-              'method_not_allowed',
-              'unauthorized',
-              'rate_limited',
-              'upstream_unavailable',
-              'internal',
-            ],
-          },
-          message: { type: 'string' },
-          requestId: { type: 'string' },
-        },
-      },
-    },
-  },
-  Match: {
-    type: 'object',
-    description: 'The known-bad record that matched, with every digest known for that file.',
-    required: ['fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence', 'sources'],
-    properties: {
-      ...RECORD_PROPERTIES,
-      addedAt: { type: 'string', format: 'date-time' },
-    },
-  },
-  HashVerdict: {
-    type: 'object',
-    required: ['hash', 'algorithm', 'verdict', 'match'],
-    properties: {
-      hash: { type: 'string', description: 'The hash, trimmed and in lower case.' },
-      algorithm: { type: 'string', enum: ['md5', 'sha1', 'sha256'] },
-      verdict: {
-        type: 'string',
-        enum: ['malicious', 'unknown'],
-        description: '`unknown` means "not on the list", never "clean".',
-      },
-      match: { oneOf: [ref('Match'), { type: 'null' }] },
-    },
-  },
-  BulkResult: {
-    oneOf: [
-      { allOf: [{ type: 'object', required: ['input'], properties: { input: { type: 'string' } } }, ref('HashVerdict')] },
-      {
-        type: 'object',
-        required: ['input', 'error'],
-        properties: {
-          input: { type: 'string' },
-          error: {
-            type: 'object',
-            required: ['code', 'message'],
-            properties: { code: { const: 'invalid_hash' }, message: { type: 'string' } },
-          },
-        },
-      },
-    ],
-  },
-  BulkAnswer: {
-    type: 'object',
-    required: ['results', 'summary'],
-    properties: {
-      results: { type: 'array', items: ref('BulkResult') },
-      summary: {
-        type: 'object',
-        required: ['total', 'malicious', 'unknown', 'invalid'],
-        properties: {
-          total: { type: 'integer' },
-          malicious: { type: 'integer' },
-          unknown: { type: 'integer' },
-          invalid: { type: 'integer' },
-        },
-      },
-    },
-  },
-  FileVerdict: {
-    type: 'object',
-    required: ['fileName', 'size', 'md5', 'sha1', 'sha256', 'verdict', 'matches'],
-    properties: {
-      fileName: { oneOf: [{ type: 'string' }, { type: 'null' }] },
-      size: { type: 'integer' },
-      md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
-      sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
-      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-      verdict: { type: 'string', enum: ['malicious', 'unknown'] },
-      matches: { type: 'array', items: ref('Match') },
-      mimePath: {
-        type: 'string',
-        description: 'Attachments of a `message/rfc822` body only: the IMAP part number, e.g. `2`, or `3.2` inside a message attached as part 3.',
-      },
-      contentType: { type: 'string', description: 'Attachments of a `message/rfc822` body only: the media type the message gives.' },
-    },
-  },
-  Files: {
-    type: 'object',
-    required: ['files'],
-    properties: { files: { type: 'array', items: ref('FileVerdict') } },
-  },
-  CreatedUpload: {
-    type: 'object',
-    required: ['uploadId', 'put', 'post', 'expiresAt', 'maxBytes'],
-    properties: {
-      uploadId: { type: 'string' },
-      put: {
-        type: 'object',
-        description: 'For scripts: `curl -T FILE "$url"` with these headers.',
-        required: ['url', 'headers'],
-        properties: { url: { type: 'string' }, headers: { type: 'object' } },
-      },
-      post: {
-        type: 'object',
-        description: 'For browsers: a multipart form POST to `url` with these fields, then the field `file` last.',
-        required: ['url', 'fields'],
-        properties: { url: { type: 'string' }, fields: { type: 'object' } },
-      },
-      expiresAt: { type: 'string', format: 'date-time' },
-      maxBytes: { type: 'integer' },
-    },
-  },
-  UploadStatus: {
-    type: 'object',
-    required: ['uploadId', 'status', 'file'],
-    properties: {
-      uploadId: { type: 'string' },
-      status: { type: 'string', enum: ['pending', 'done', 'failed'] },
-      file: { oneOf: [ref('FileVerdict'), { type: 'null' }] },
-      error: {
-        type: 'object',
-        required: ['code', 'message'],
-        properties: { code: { type: 'string', enum: ['missing_object', 'too_large', 'read_error', 'scan_timeout'] }, message: { type: 'string' } },
-      },
-    },
-  },
-  RecordInput: {
-    type: 'object',
-    required: ['fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence', 'sources'],
-    properties: RECORD_PROPERTIES,
-  },
-  AdminChange: {
-    type: 'object',
-    required: ['outcome', 'record'],
-    properties: {
-      outcome: { type: 'string', enum: ['added', 'updated', 'unchanged', 'revoked'] },
-      record: {
-        allOf: [
-          ref('Match'),
-          {
-            type: 'object',
-            properties: {
-              revoked: {
-                type: 'object',
-                required: ['at', 'by', 'reason'],
-                properties: { at: { type: 'string' }, by: { type: 'string' }, reason: { type: 'string' } },
-              },
-            },
-          },
-        ],
-      },
-    },
-  },
-  ImportReport: {
-    type: 'object',
-    required: ['format', 'total', 'added', 'updated', 'unchanged', 'revoked', 'rejected'],
-    properties: {
-      format: { type: 'string', enum: ['jsonl', 'csv', 'plain', 'stix', 'misp'] },
-      total: { type: 'integer' },
-      added: { type: 'integer' },
-      updated: { type: 'integer' },
-      unchanged: { type: 'integer' },
-      revoked: { type: 'integer', description: 'Records left alone because they were revoked.' },
-      rejected: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['line', 'input', 'reason'],
-          properties: { line: { oneOf: [{ type: 'integer' }, { type: 'null' }] }, input: { type: 'string' }, reason: { type: 'string' } },
-        },
-      },
-    },
-  },
-  VirusTotalReport: {
-    type: 'object',
-    description: 'The VirusTotal v2 `file/report` fields rspamd reads (`response_code`, `positives`, `total`) and the cheap ones VirusTotal clients expect.',
-    required: ['response_code', 'verbose_msg', 'resource', 'scan_date', 'permalink', 'positives', 'total'],
-    properties: {
-      response_code: { const: 1 },
-      verbose_msg: { type: 'string' },
-      resource: { type: 'string' },
-      md5: { type: 'string', pattern: '^[0-9a-f]{32}$' },
-      sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
-      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-      scan_date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$' },
-      permalink: { type: 'string' },
-      positives: { type: 'integer', description: 'Always 10 for a known-bad hash: the top score in every rspamd version.' },
-      total: { type: 'integer' },
-    },
-  },
-  MetaDefenderReport: {
-    type: 'object',
-    description: 'The MetaDefender v4 hash fields rspamd reads: `scan_results.scan_all_result_i` and `threat_found` per engine.',
-    required: ['data_id', 'file_info', 'scan_results'],
-    properties: {
-      data_id: { type: 'string' },
-      file_info: {
-        type: 'object',
-        required: ['display_name'],
-        properties: {
-          md5: { type: 'string' },
-          sha1: { type: 'string' },
-          sha256: { type: 'string' },
-          display_name: { type: 'string' },
-          file_size: { type: 'integer' },
-        },
-      },
-      scan_results: {
-        type: 'object',
-        required: ['scan_all_result_i', 'scan_all_result_a', 'total_avs', 'total_detected_avs', 'start_time', 'scan_details'],
-        properties: {
-          scan_all_result_i: { const: 1 },
-          scan_all_result_a: { const: 'Infected' },
-          total_avs: { type: 'integer' },
-          total_detected_avs: { type: 'integer' },
-          start_time: { type: 'string' },
-          scan_details: { type: 'object', description: 'Ten entries, each with `threat_found` (the ClamAV-style signature name) and `scan_result_i: 1`.' },
-        },
-      },
-    },
-  },
-  IocExport: {
-    type: 'object',
-    required: ['name', 'updatedAt', 'count', 'records'],
-    properties: {
-      name: { type: 'string' },
-      updatedAt: { oneOf: [{ type: 'string' }, { type: 'null' }] },
-      count: { type: 'integer' },
-      records: { type: 'array', items: { allOf: [ref('Match'), { type: 'object', required: ['clamavName'], properties: { clamavName: { type: 'string' } } }] } },
-    },
-  },
-  Health: {
-    type: 'object',
-    required: ['status', 'service'],
-    properties: { status: { const: 'ok' }, service: { const: 'hashcheck' } },
-  },
-};
+/**
+ * The document's components, generated from the schemas every answer and request is checked with. Limits
+ * a route answers with 413 rather than 400 are added here, since the schemas leave them to the route.
+ */
+function componentSchemas(): Record<string, Record<string, any>> {
+  const generate = (io: 'input' | 'output') =>
+    z.toJSONSchema(apiRegistry, { io, metadata: apiRegistry, uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }).schemas;
+  const answers = generate('output');
+  const requests = generate('input');
+  const components: Record<string, Record<string, any>> = {};
+  for (const [name, schema] of Object.entries(answers)) {
+    const { $schema: _version, $id: _uri, id: _name, ...rest } = (REQUEST_COMPONENTS.includes(name) ? requests[name]! : schema) as Record<string, any>;
+    components[name] = rest;
+  }
+  components['BulkLookupRequest']!['properties'].hashes.maxItems = MAX_BULK_HASHES;
+  components['CreateUploadRequest']!['properties'].size.maximum = MAX_UPLOAD_BYTES;
+  return components;
+}
 
 /** What each route does, its inputs and its answers; the test keeps this and the route table in step. */
 export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
@@ -307,11 +57,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       required: true,
       content: {
         'application/json': {
-          schema: {
-            type: 'object',
-            required: ['hashes'],
-            properties: { hashes: { type: 'array', maxItems: MAX_BULK_HASHES, items: { type: 'string' } } },
-          },
+          schema: ref('BulkLookupRequest'),
         },
         'text/plain': { schema: { type: 'string' } },
       },
@@ -354,11 +100,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       required: true,
       content: {
         'application/json': {
-          schema: {
-            type: 'object',
-            required: ['fileName', 'size'],
-            properties: { fileName: { type: 'string' }, size: { type: 'integer', minimum: 0, maximum: MAX_UPLOAD_BYTES } },
-          },
+          schema: ref('CreateUploadRequest'),
         },
       },
     },
@@ -408,7 +150,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     ],
     requestBody: {
       required: false,
-      content: { 'application/json': { schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string' } } } } },
+      content: { 'application/json': { schema: ref('RevokeRequest') } },
     },
     responses: {
       '200': { description: 'Revoked, or already revoked', content: { 'application/json': { schema: ref('AdminChange') } } },
@@ -555,7 +297,7 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
     security: [{ apiKey: [] }],
     paths,
     components: {
-      schemas,
+      schemas: componentSchemas(),
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
         queryApiKey: { type: 'apiKey', in: 'query', name: 'apikey', description: 'An API key in the query, as VirusTotal clients and map fetchers send it.' },

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/v4-mini';
 import { InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../core/errors.js';
+import { describeIssues } from '../core/schemas.js';
 
 /** A header value by case-insensitive name (API Gateway keeps the client's case). */
 export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
@@ -82,21 +83,32 @@ export function bodyText(event: APIGatewayProxyEvent, maxBytes: number): string 
   }
 }
 
-/** Parses a JSON body and validates it with a schema; both failures are `invalid_request`. */
-export function jsonBody<S extends z.ZodTypeAny>(event: APIGatewayProxyEvent, schema: S, maxBytes: number): z.output<S> {
+/** Parses a JSON body without judging its shape; malformed JSON is `invalid_request`. */
+export function jsonValue(event: APIGatewayProxyEvent, maxBytes: number): unknown {
   const text = bodyText(event, maxBytes);
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new InvalidRequestError(`The body is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    const detail = result.error.issues
-      .map((issue: z.ZodIssue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
-      .join('; ');
-    throw new InvalidRequestError(`The JSON body does not have the expected shape: ${detail}`);
-  }
+}
+
+/**
+ * Checks a request's value against the route's schema; a mismatch is `invalid_request` naming every field
+ * that is wrong.
+ * @param problem how the message starts, saying what was checked.
+ */
+export function checkInput<S extends z.ZodMiniType>(
+  schema: S,
+  value: unknown,
+  problem = 'The JSON body does not have the expected shape',
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new InvalidRequestError(`${problem}: ${describeIssues(result.error)}`);
   return result.data;
+}
+
+/** Parses a JSON body and validates it with the route's schema; both failures are `invalid_request`. */
+export function jsonBody<S extends z.ZodMiniType>(event: APIGatewayProxyEvent, schema: S, maxBytes: number): z.output<S> {
+  return checkInput(schema, jsonValue(event, maxBytes));
 }
