@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { RESOURCE_VARIABLES } from '../lambdas/adapters/config.js';
 import { uploadKey } from '../lambdas/core/uploads.js';
 import type { Permissions } from '../lambdas/http/routes.js';
+import { AccessLogBucket } from './access-log-bucket.js';
 import { logicalIdToken } from './nag-ids.js';
 
 /** The access a function gets to the upload bucket, as the route table names it. */
@@ -101,19 +102,10 @@ export class UploadBucket extends Construct {
         "The CDK's bucket-notifications handler attaches this policy to its role whatever role it is given; it runs only during deployments, to write the notification configuration, and its one other permission is s3:PutBucketNotification on the upload bucket.",
     });
 
-    this.accessLogBucket = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      // S3 server access logging delivers only to buckets encrypted with S3-managed keys.
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: props.accessLogRetention ?? Duration.days(90) }],
+    this.accessLogBucket = new AccessLogBucket(this, 'AccessLogs', {
+      logsOf: 'the upload bucket',
+      retention: props.accessLogRetention,
       removalPolicy,
-    });
-    Validations.of(this.accessLogBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the access log bucket of the upload bucket; only the S3 logging service writes to it. Logging it too would need a further bucket, whose own logs would need another.',
     });
 
     this.bucket = new Bucket(this, 'Bucket', {

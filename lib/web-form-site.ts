@@ -15,9 +15,10 @@ import {
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source, type ISource } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { AccessLogBucket } from './access-log-bucket.js';
 import { logicalIdToken } from './nag-ids.js';
 import { WEB_FORM_HEADERS, WEB_FORM_SOURCE, webFormContentSecurityPolicy, writeWebForm, type WebFormConfig } from './web-form-assets.js';
 
@@ -129,20 +130,11 @@ export class WebFormSite extends Construct {
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.logBucket = new Bucket(this, 'Logs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      // CloudFront standard logging writes through an ACL grant to the awslogsdelivery account.
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: props.accessLogRetention ?? Duration.days(90) }],
+    this.logBucket = new AccessLogBucket(this, 'Logs', {
+      logsOf: 'the web form (CloudFront and page-bucket access logs)',
+      retention: props.accessLogRetention,
       removalPolicy,
-    });
-    Validations.of(this.logBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the log bucket of the web form (CloudFront and page-bucket access logs); only the logging services write to it. Logging it too would need a further bucket, whose own logs would need another.',
+      cloudFrontLogs: true,
     });
 
     this.bucket = new Bucket(this, 'Page', {
