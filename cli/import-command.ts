@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { z } from 'zod';
 import { InvalidRequestError } from '../lambdas/core/errors.js';
-import { IMPORT_FORMATS, detectFormat, parseImport, refuseBrokenJson, type ImportDefaults, type ImportFormat, type RejectedInput } from '../lambdas/core/import-formats.js';
+import { detectFormat, parseImport, refuseBrokenJson, type ImportDefaults, type ImportFormat, type RejectedInput } from '../lambdas/core/import-formats.js';
 import { LARGE_TEXT_BODY_BYTES, MIB } from '../lambdas/core/limits.js';
 import { authHint, authenticate, type AdminAuth } from './admin-auth.js';
-import { readAnswer } from './answers.js';
+import { importReportSchema, readAnswer } from './answers.js';
+import type { ImportReportAnswer } from '../lambdas/core/schemas.js';
 import { encodeQueryComponent, type AwsCredentials } from './aws-sigv4.js';
 import { InputError, ServiceError, UsageError, oneLine } from './errors.js';
 import { splitFeed, type FeedChunk } from './feed-chunks.js';
@@ -74,19 +74,6 @@ export interface ImportDeps {
   /** The AWS credentials to sign with; asked for only when requests are signed. */
   readonly credentials: () => Promise<AwsCredentials>;
 }
-
-/** `POST /v1/admin/imports` → 200: the import report. */
-const importReportSchema = z
-  .object({
-    format: z.enum(IMPORT_FORMATS),
-    total: z.number().int().nonnegative(),
-    added: z.number().int().nonnegative(),
-    updated: z.number().int().nonnegative(),
-    unchanged: z.number().int().nonnegative(),
-    revoked: z.number().int().nonnegative(),
-    rejected: z.array(z.object({ line: z.number().int().nullable(), input: z.string(), reason: z.string() })),
-  })
-  .passthrough();
 
 /** The report of a whole feed, added up over its requests; line numbers are the file's. */
 export interface FeedReport {
@@ -192,7 +179,7 @@ function chunkFeed(body: Buffer, format: ImportFormat, name: string): FeedChunk[
 }
 
 /** A dry run: the service's parser, run here on exactly what would be sent. */
-function checkHere(chunk: FeedChunk, format: ImportFormat, defaults: ImportDefaults): z.infer<typeof importReportSchema> {
+function checkHere(chunk: FeedChunk, format: ImportFormat, defaults: ImportDefaults): ImportReportAnswer {
   try {
     const parsed = parseImport(chunk.body.toString('utf8'), { format, defaults });
     const valid = parsed.records.length;
@@ -213,7 +200,7 @@ interface Part {
   readonly sofar: FeedReport;
 }
 
-async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promise<z.infer<typeof importReportSchema>> {
+async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promise<ImportReportAnswer> {
   const { chunk, index, count, format, name } = part;
   const auth = options.auth;
   if (!auth) throw new UsageError('no admin credentials: give --admin-key or --aws-sigv4');
@@ -287,7 +274,7 @@ function withOptionNames(message: string): string {
   return message.replace('give the campaign and source parameters (e.g. ?campaign=…&source=…)', 'give --campaign and --source');
 }
 
-function addUp(report: FeedReport, part: z.infer<typeof importReportSchema>, chunk: FeedChunk): void {
+function addUp(report: FeedReport, part: ImportReportAnswer, chunk: FeedChunk): void {
   report.format = part.format;
   report.total += part.total;
   report.added += part.added;

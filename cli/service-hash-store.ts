@@ -83,7 +83,7 @@ export class ServiceHashStore implements HashStore {
       }
       if (result.verdict === 'malicious') {
         if (!result.match) throw new ServiceError(`lookup failed: the service called ${asked} malicious without the record it matched`);
-        found.set(asked, toKnownRecord(result.match));
+        found.set(asked, toKnownRecord(result.match, 'lookup'));
       }
     }
     return found;

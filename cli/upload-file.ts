@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { INLINE_UPLOAD_BYTES } from '../lambdas/core/limits.js';
 import { MAX_UPLOAD_BYTES } from '../lambdas/core/uploads.js';
 import type { FileVerdict } from '../lambdas/core/scan.js';
-import { createdUploadSchema, filesAnswerSchema, readAnswer, toFileVerdict, uploadStatusSchema } from './answers.js';
+import { createdUploadSchema, filesAnswerSchema, readAnswer, uploadStatusSchema } from './answers.js';
 import { ServiceError } from './errors.js';
 import { formatBytes } from './progress.js';
 import type { ServiceClient } from './service-client.js';
@@ -69,7 +69,7 @@ async function sendInline(client: ServiceClient, file: WalkedFile, bytes: Buffer
   const { files } = readAnswer(filesAnswerSchema, answer.body, what);
   if (files.length !== 1) throw new ServiceError(`${what} failed: the service answered for ${files.length} files where one was sent`);
   options.onBytes?.(bytes.length);
-  return { file: toFileVerdict(files[0]!) };
+  return { file: files[0]! };
 }
 
 async function sendPresigned(client: ServiceClient, file: WalkedFile, handle: FileHandle, options: UploadOptions): Promise<UploadOutcome> {
@@ -128,7 +128,7 @@ async function sendPresigned(client: ServiceClient, file: WalkedFile, handle: Fi
     const status = readAnswer(uploadStatusSchema, answer.body, what);
     if (status.status === 'done') {
       if (!status.file) throw new ServiceError(`${what} failed: the service reported the scan done without its result`);
-      return { file: toFileVerdict(status.file) };
+      return { file: status.file };
     }
     if (status.status === 'failed') {
       const reason = status.error ? `${status.error.code}: ${status.error.message}` : 'no reason given';
