@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { pollUntil } from './poll.js';
 
 /** A running dynalite: DynamoDB's HTTP API on loopback, with its data on disk (or in memory). */
 export interface LocalDynamoDb {
@@ -46,11 +47,9 @@ export async function ensureTable(client: DynamoDBClient, tableName: string, par
       }),
     );
   }
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await pollUntil(
+    async () => ((await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus === 'ACTIVE' ? true : undefined),
+    10_000,
+    `table ${tableName} to become ACTIVE`,
+  );
 }

@@ -66,16 +66,7 @@ function walk(dir: string): string[] {
  */
 export const LOOKUP_BENCH_ENV: Readonly<Record<string, string>> = { HASHCHECK_LOOKUP_DEADLINE_MS: '120000' };
 
-/** Polls `probe` until it returns a value, or fails after `timeoutMs`; the pause grows to 100 ms. */
-export async function pollUntil<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
-}
+export { pollUntil } from '../../local/poll.js';
 
 /** Fetches and parses a JSON answer; a status outside 2xx is an error naming the answer. */
 export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> {

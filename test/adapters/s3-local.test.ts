@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestStream, type FileDigests } from '../../lambdas/core/digest.js';
 import { makeS3Client } from '../../lambdas/adapters/s3-client.js';
 import { decodeS3Key, encodeS3Key } from '../../lambdas/adapters/s3-keys.js';
+import { pollUntil } from '../../local/poll.js';
 import { startLocalS3, toS3Event, type LocalS3, type S3rverEvent } from '../../local/s3-local.js';
 
 const MiB = 1024 * 1024;
@@ -28,17 +29,6 @@ const NO_LIMIT = { maxBytes: Number.MAX_SAFE_INTEGER };
 function referenceDigests(data: Uint8Array): FileDigests {
   const hex = (algorithm: string) => createHash(algorithm).update(data).digest('hex');
   return { size: data.byteLength, md5: hex('md5'), sha1: hex('sha1'), sha256: hex('sha256') } as FileDigests;
-}
-
-/** Polls until `find` returns something, or fails after the deadline. */
-async function eventually<T>(find: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function readObject(client: S3Client, key: string): Promise<Buffer> {
@@ -105,7 +95,7 @@ describe('local S3 (s3rver) with makeS3Client', () => {
     const data = randomBytes(1000);
 
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data }));
-    const event = await eventually(eventFor(key), `the event for ${key}`);
+    const event = await pollUntil(eventFor(key), 5000, `the event for ${key}`);
 
     expect(event.Records).toHaveLength(1);
     const [record] = event.Records;
@@ -134,7 +124,7 @@ describe('local S3 (s3rver) with makeS3Client', () => {
     await client.send(
       new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }),
     );
-    const event = await eventually(eventFor(key), `the event for ${key}`);
+    const event = await pollUntil(eventFor(key), 5000, `the event for ${key}`);
 
     expect(event.Records[0]).toMatchObject({ eventName: 'ObjectCreated:CompleteMultipartUpload', s3: { object: { size: MiB } } });
     expect((await readObject(client, key)).equals(data)).toBe(true);
@@ -148,7 +138,7 @@ describe('local S3 (s3rver) with makeS3Client', () => {
     form.append('file', new Blob(['hello from a form']), 'hello.txt');
 
     const response = await fetch(url, { method: 'POST', body: form });
-    const event = await eventually(eventFor(key), `the event for ${key}`);
+    const event = await pollUntil(eventFor(key), 5000, `the event for ${key}`);
 
     expect(response.ok).toBe(true);
     expect(event.Records[0]).toMatchObject({ eventName: 'ObjectCreated:Post', s3: { object: { key: 'form+upload.txt', size: 17 } } });
@@ -156,13 +146,13 @@ describe('local S3 (s3rver) with makeS3Client', () => {
 
   it('delivers no event for a deleted object', async () => {
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'short-lived.txt', Body: 'x' }));
-    await eventually(eventFor('short-lived.txt'), 'the creation event');
+    await pollUntil(eventFor('short-lived.txt'), 5000, 'the creation event');
     const before = events.length;
 
     await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'short-lived.txt' }));
     // A later creation proves that any event for the delete would have arrived by now.
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'marker.txt', Body: 'x' }));
-    await eventually(eventFor('marker.txt'), 'the marker event');
+    await pollUntil(eventFor('marker.txt'), 5000, 'the marker event');
 
     expect(events.slice(before).map((event) => event.Records[0]!.eventName)).toEqual(['ObjectCreated:Put']);
   });
@@ -196,7 +186,7 @@ describe('startLocalS3', () => {
     const client = makeS3Client({ endpoint: s3.endpoint });
     try {
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad.bin', Body: 'x' }));
-      await eventually(() => failures[0], 'the failure report');
+      await pollUntil(() => failures[0], 5000, 'the failure report');
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'good.bin', Body: 'y' }));
 
       expect((await readObject(client, 'good.bin')).toString()).toBe('y');
@@ -243,7 +233,7 @@ describe('startLocalS3', () => {
     const client = makeS3Client({ endpoint: s3.endpoint });
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'slow.bin', Body: 'x' }));
     client.destroy();
-    await eventually(() => (started ? true : undefined), 'the delivery to start');
+    await pollUntil(() => (started ? true : undefined), 5000, 'the delivery to start');
 
     await s3.close();
 
