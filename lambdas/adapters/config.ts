@@ -18,7 +18,12 @@ export interface BaseConfig {
   readonly s3Endpoint?: string;
   /** Milliseconds a lookup may spend retrying unprocessed keys before it fails (`HASHCHECK_LOOKUP_DEADLINE_MS`). */
   readonly lookupDeadlineMs: number;
+  /** The one browser origin allowed to read answers, the web form's (`HASHCHECK_CORS_ORIGIN`); unset locally. */
+  readonly corsOrigin?: string;
 }
+
+/** The variable naming the web form's origin; the stack sets it on every API function. */
+export const CORS_ORIGIN_VARIABLE = 'HASHCHECK_CORS_ORIGIN';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,5 +54,6 @@ export function readConfig<R extends Resource>(resources: readonly R[], env: Env
     dynamoDbEndpoint: env['HASHCHECK_DYNAMODB_ENDPOINT'] || undefined,
     s3Endpoint: env['HASHCHECK_S3_ENDPOINT'] || undefined,
     lookupDeadlineMs: positiveInteger(env, 'HASHCHECK_LOOKUP_DEADLINE_MS', 3000),
+    corsOrigin: env[CORS_ORIGIN_VARIABLE]?.trim() || undefined,
   };
 }

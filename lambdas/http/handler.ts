@@ -1,4 +1,5 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { CORS_ORIGIN_VARIABLE, readConfig } from '../adapters/config.js';
 import { NotFoundError, UnsupportedMediaTypeError } from '../core/errors.js';
 import { mapError } from './errors.js';
 import type { RouteKey } from './routes.js';
@@ -23,6 +24,11 @@ export interface Log {
   info(message: string, ...extra: Record<string, unknown>[]): void;
   warn(message: string, ...extra: Record<string, unknown>[]): void;
   error(message: string, ...extra: Record<string, unknown>[]): void;
+  /**
+   * Puts the invocation's Lambda context on every line that follows: its request id
+   * (`function_request_id`), whether it is a cold start (`cold_start`), the function's name, version and memory.
+   */
+  addContext?(context: Context): void;
 }
 
 /** Headers on every answer: the API serves JSON to programs and must never be sniffed or cached. */
@@ -33,27 +39,26 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** The variable naming the one browser origin allowed to read answers (the web form's); set by the stack. */
-export const CORS_ORIGIN_VARIABLE = 'HASHCHECK_CORS_ORIGIN';
+export { CORS_ORIGIN_VARIABLE };
 
 /**
- * CORS headers for the web form's origin, read once at cold start; none when the variable is unset (the
- * local server serves the form on the API's own origin). API Gateway answers the preflight itself.
+ * CORS headers for the web form's origin, read through `readConfig` when a handler is made (at cold
+ * start); none when the variable is unset (the local server serves the form on the API's own origin).
+ * API Gateway answers the preflight itself.
  */
 export function corsHeaders(env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
-  const origin = env[CORS_ORIGIN_VARIABLE]?.trim();
+  const origin = readConfig([], env).corsOrigin;
   if (!origin) return {};
   return { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'x-request-id, retry-after', vary: 'Origin' };
 }
 
-const CORS_HEADERS = corsHeaders();
-
-function toResult(result: HttpResult, requestId: string): APIGatewayProxyResult {
+function toResult(result: HttpResult, requestId: string, cors: Readonly<Record<string, string>>): APIGatewayProxyResult {
   const isJson = result.text === undefined;
   return {
     statusCode: result.statusCode,
     headers: {
       ...BASE_HEADERS,
-      ...CORS_HEADERS,
+      ...cors,
       'content-type': isJson ? 'application/json; charset=utf-8' : (result.contentType ?? 'text/plain; charset=utf-8'),
       'x-request-id': requestId,
       ...result.headers,
@@ -114,26 +119,30 @@ export function requireUtf8Text(event: APIGatewayProxyEvent): void {
 /**
  * The thin adapter between API Gateway REST proxy events (v1 payload) and route functions: dispatch on
  * method and resource, refuse text bodies that are not UTF-8, map every error through the one error
- * table, log failures without bodies.
+ * table, log failures without bodies. The Lambda context, when the runtime gives one, goes to the logger
+ * first, so every line of the invocation carries its request id and cold start. Configuration (the CORS
+ * origin) is read through `readConfig` here, when the handler is made.
  */
 export function makeHttpHandler(
   routes: Partial<Record<RouteKey, RouteHandler>>,
   deps: { log: Log },
-): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
-  return async (event) => {
+): (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult> {
+  const cors = corsHeaders();
+  return async (event, context) => {
+    if (context) deps.log.addContext?.(context);
     const requestId = event.requestContext?.requestId ?? 'local';
     const key = `${event.httpMethod} ${event.resource}` as RouteKey;
     try {
       const route = routes[key];
       if (!route) throw new NotFoundError(`No route ${event.httpMethod} ${event.path}.`);
       requireUtf8Text(event);
-      return toResult(await route(event, { requestId }), requestId);
+      return toResult(await route(event, { requestId }), requestId, cors);
     } catch (error) {
       const mapped = mapError(error, requestId);
       const fields = { route: key, requestId, status: mapped.statusCode, code: mapped.body.error.code };
       if (mapped.statusCode >= 500) deps.log.error('request failed', { ...fields, error });
       else deps.log.info('request rejected', fields);
-      return toResult({ statusCode: mapped.statusCode, json: mapped.body, headers: mapped.headers }, requestId);
+      return toResult({ statusCode: mapped.statusCode, json: mapped.body, headers: mapped.headers }, requestId, cors);
     }
   };
 }
