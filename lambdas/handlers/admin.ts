@@ -4,15 +4,12 @@ import { InvalidRequestError } from '../core/errors.js';
 import { importRecords, type RecordStore } from '../core/import.js';
 import { parseImport } from '../core/import-formats.js';
 import { parseHash } from '../core/hashes.js';
+import { LARGE_TEXT_BODY_BYTES, RECORD_BODY_BYTES } from '../core/limits.js';
 import { IMPORT_FORMATS, importFormatSchema, recordBodySchema, revokeBodySchema } from '../core/schemas.js';
 import { makeLogger } from '../adapters/logger.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { bodyText, checkInput, jsonBody, jsonValue, mediaType, requireMediaType } from '../http/request.js';
-import { ROUTES, routeKey } from '../http/routes.js';
-
-const importLimit = ROUTES.find((r) => routeKey(r) === 'POST /v1/admin/imports')!.maxBodyBytes;
-const recordLimit = ROUTES.find((r) => routeKey(r) === 'PUT /v1/admin/hashes/{hash}')!.maxBodyBytes;
 
 /** Media types an import body may have: every format is text, and clients label them in many ways. */
 const IMPORT_TYPES = ['application/json', 'application/stix+json', 'application/x-ndjson', 'text/csv', 'text/plain'] as const;
@@ -34,14 +31,14 @@ export function makeAdminHandler(deps: { store: RecordStore; now: () => Date; lo
     {
       'PUT /v1/admin/hashes/{hash}': async (event) => {
         requireMediaType(event, ['application/json']);
-        const raw = jsonValue(event, recordLimit);
+        const raw = jsonValue(event, RECORD_BODY_BYTES);
         const hash = parseHash(event.pathParameters?.['hash'] ?? '');
         const result = await putRecord(hash, checkInput(recordBodySchema, raw, 'The record is not valid'), deps);
         deps.log.info('record written', { outcome: result.outcome, actor: actorOf(event).id });
         return { statusCode: result.outcome === 'added' ? 201 : 200, json: result };
       },
       'DELETE /v1/admin/hashes/{hash}': async (event) => {
-        const reason = mediaType(event) === 'application/json' ? jsonBody(event, revokeBodySchema, recordLimit).reason : query(event, 'reason');
+        const reason = mediaType(event) === 'application/json' ? jsonBody(event, revokeBodySchema, RECORD_BODY_BYTES).reason : query(event, 'reason');
         if (reason === undefined) throw new InvalidRequestError('Say why the record is revoked: a JSON body {"reason": "…"} or ?reason=.');
         const actor = actorOf(event);
         const result = await revokeRecord(parseHash(event.pathParameters?.['hash'] ?? ''), reason, actor, deps);
@@ -55,7 +52,7 @@ export function makeAdminHandler(deps: { store: RecordStore; now: () => Date; lo
         if (named !== undefined && format === undefined) {
           throw new InvalidRequestError(`Unknown format '${named}': use one of ${IMPORT_FORMATS.join(', ')}, or leave it out to detect it.`);
         }
-        const text = bodyText(event, importLimit);
+        const text = bodyText(event, LARGE_TEXT_BODY_BYTES);
         if (text.trim() === '') throw new InvalidRequestError('The import is empty.');
         const parsed = parseImport(text, {
           ...(format && { format }),

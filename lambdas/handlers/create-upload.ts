@@ -1,3 +1,4 @@
+import { CREATE_UPLOAD_BODY_BYTES } from '../core/limits.js';
 import { createUpload, type ObjectStore, type ScanStore } from '../core/uploads.js';
 import { createUploadBodySchema } from '../core/schemas.js';
 import { makeLogger } from '../adapters/logger.js';
@@ -12,7 +13,7 @@ export function makeCreateUploadHandler(deps: { scans: ScanStore; objects: Objec
     {
       'POST /v1/uploads': async (event) => {
         requireMediaType(event, ['application/json']);
-        const input = jsonBody(event, createUploadBodySchema, 16 * 1024);
+        const input = jsonBody(event, createUploadBodySchema, CREATE_UPLOAD_BODY_BYTES);
         return { statusCode: 201, json: await createUpload({ ...input, fileName: cleanFileName(input.fileName) ?? 'unnamed' }, deps) };
       },
     },

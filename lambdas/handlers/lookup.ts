@@ -1,14 +1,12 @@
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js';
 import { parseHash, parseHashLines, parseHashList } from '../core/hashes.js';
+import { LARGE_TEXT_BODY_BYTES, MAX_BULK_HASHES } from '../core/limits.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
 import { bulkLookupBodySchema } from '../core/schemas.js';
 import { makeLogger } from '../adapters/logger.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { jsonBody, bodyText, requireMediaType } from '../http/request.js';
-import { MAX_BULK_HASHES, ROUTES, routeKey } from '../http/routes.js';
-
-const bulkBodyLimit = ROUTES.find((r) => routeKey(r) === 'POST /v1/hashes/lookup')!.maxBodyBytes;
 
 /** `GET /v1/hashes/{hash}` and `POST /v1/hashes/lookup` (1 to 10,000 hashes; an empty list is a 400). */
 export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
@@ -22,8 +20,8 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
         const type = requireMediaType(event, ['application/json', 'text/plain']);
         const inputs =
           type === 'application/json'
-            ? parseHashList(jsonBody(event, bulkLookupBodySchema, bulkBodyLimit).hashes)
-            : parseHashLines(bodyText(event, bulkBodyLimit));
+            ? parseHashList(jsonBody(event, bulkLookupBodySchema, LARGE_TEXT_BODY_BYTES).hashes)
+            : parseHashLines(bodyText(event, LARGE_TEXT_BODY_BYTES));
         // An empty list is a caller's mistake (an export that came out empty), never "nothing known-bad".
         if (inputs.length === 0) {
           throw new InvalidRequestError(
