@@ -1,4 +1,4 @@
-import type { S3Event } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
 import type { HashStore } from '../core/lookup.js';
 import { scanUploadedObject, type ObjectStore, type ScanStore } from '../core/uploads.js';
 import { makeLogger } from '../adapters/logger.js';
@@ -9,10 +9,12 @@ import type { Log } from '../http/handler.js';
 /**
  * The upload bucket's ObjectCreated handler. Each record's key is URL-decoded and scanned; a failure of
  * the stores is rethrown so Lambda retries the event and, past its retries, sends it to the failure
- * destination. Nothing about the file but its upload id and outcome is logged.
+ * destination. Nothing about the file but its upload id and outcome is logged; each line carries the
+ * invocation's request id and cold start.
  */
 export function makeScanObjectHandler(deps: { store: HashStore; scans: ScanStore; objects: ObjectStore; now: () => Date; log: Log }) {
-  return async (event: S3Event): Promise<void> => {
+  return async (event: S3Event, context?: Context): Promise<void> => {
+    if (context) deps.log.addContext?.(context);
     for (const record of event.Records) {
       const key = decodeS3Key(record.s3.object.key);
       const outcome = await scanUploadedObject(key, deps);

@@ -1,8 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeLogger } from '../../lambdas/adapters/logger.js';
+import type { HashStore } from '../../lambdas/core/lookup.js';
+import type { ObjectStore, ScanStore } from '../../lambdas/core/uploads.js';
 import { makeMetaHandler } from '../../lambdas/handlers/meta.js';
+import { makeScanObjectHandler } from '../../lambdas/handlers/scan-object.js';
 import { makeHttpHandler } from '../../lambdas/http/handler.js';
 import { fixtureEvent } from '../support/events.js';
 
@@ -89,5 +92,27 @@ describe('makeHttpHandler with the Lambda context', () => {
     const logger = makeLogger();
     expect(logger).toBeInstanceOf(Logger);
     expect(typeof logger.addContext).toBe('function');
+  });
+});
+
+describe('makeScanObjectHandler with the Lambda context', () => {
+  beforeAll(() => vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand'));
+  afterAll(() => vi.unstubAllEnvs());
+
+  it('puts the invocation’s request id and cold start on the line of each object it scans', async () => {
+    const unused = () => Promise.reject(new Error('not used for an object nobody asked for'));
+    const deleted: string[] = [];
+    const objects: ObjectStore = { presignUpload: unused, open: unused, delete: async (key) => void deleted.push(key) };
+    const scans: ScanStore = { put: unused, finish: unused, get: unused };
+    const store: HashStore = { getMany: unused };
+    const log = new CapturingLogger();
+    const handler = makeScanObjectHandler({ store, scans, objects, now: () => new Date(), log });
+    const record = { eventName: 'ObjectCreated:Put', s3: { object: { key: 'stray-object' } } };
+    await handler({ Records: [record, record] } as unknown as S3Event, lambdaContext('scan-invocation'));
+    expect(deleted).toEqual(['stray-object', 'stray-object']);
+    expect(log.lines.map((line) => [line['message'], line['outcome'], line['function_request_id'], line['cold_start']])).toEqual([
+      ['upload scanned', 'not_an_upload', 'scan-invocation', true],
+      ['upload scanned', 'not_an_upload', 'scan-invocation', true],
+    ]);
   });
 });
