@@ -3,11 +3,10 @@ import { parseCsv } from './csv.js';
 import { InvalidRequestError } from './errors.js';
 import { parseHash, type HashAlgorithm } from './hashes.js';
 import type { KnownRecord } from './records.js';
-import { knownRecordSchema } from './seed.js';
+import { describeIssues, recordInputSchema, type ImportFormat, type RejectedInput } from './schemas.js';
 
 /** The feed formats an import takes; detected from the content unless the caller names one. */
-export const IMPORT_FORMATS = ['jsonl', 'csv', 'plain', 'stix', 'misp'] as const;
-export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+export { IMPORT_FORMATS, type ImportFormat, type RejectedInput } from './schemas.js';
 
 export { parseCsv, type CsvRow } from './csv.js';
 
@@ -18,13 +17,6 @@ export interface ImportDefaults {
   readonly kind?: string;
   readonly platform?: string;
   readonly confidence?: string;
-}
-
-/** One input that could not become a record, and why. `line` is null for JSON feeds (STIX, MISP). */
-export interface RejectedInput {
-  line: number | null;
-  input: string;
-  reason: string;
 }
 
 export interface ParsedImport {
@@ -136,13 +128,13 @@ export function parseImport(text: string, options: { format?: ImportFormat; defa
       continue;
     }
     const withDefaults = applyDefaults(draft, defaults);
-    const result = knownRecordSchema.safeParse(withDefaults);
+    const result = recordInputSchema.safeParse(withDefaults);
     if (!result.success) {
-      const reason = result.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; ');
+      const reason = describeIssues(result.error, 'record');
       rejected.push({ line, input, reason });
       continue;
     }
-    const record = result.data as KnownRecord;
+    const record: KnownRecord = result.data;
     const digests = [record.sha256, record.sha1, record.md5].filter((d): d is NonNullable<typeof d> => Boolean(d));
     const clash = digests.find((d) => seen.has(d));
     if (clash) {
