@@ -118,6 +118,33 @@ describe('the OpenAPI document', () => {
     expect(checkSchema(body, schema, document)).toEqual([]);
   });
 
+  it('refuses an answer with a field it does not name', async () => {
+    const { body } = await fetchJson(`${server.url}/v1/hashes/${MSI_MD5}`);
+    const schema = document.paths['/v1/hashes/{hash}'].get.responses['200'].content['application/json'].schema;
+    expect(checkSchema(body, schema, document)).toEqual([]);
+    expect(checkSchema({ ...body, score: 10 }, schema, document)).toEqual(['$.score: not in the document']);
+    expect(checkSchema({ ...body, match: { ...body.match, kind: 'virus' } }, schema, document)).not.toEqual([]);
+  });
+
+  it('describes the request bodies the service accepts', () => {
+    const documented = (route: string) => {
+      const [method, path] = route.split(' ') as [string, string];
+      return document.paths[path][method.toLowerCase()].requestBody.content['application/json'].schema;
+    };
+    const accepted: [string, unknown][] = [
+      ['POST /v1/hashes/lookup', { hashes: [MSI_MD5] }],
+      ['POST /v1/uploads', { fileName: 'a.dmg', size: 10 }],
+      ['DELETE /v1/admin/hashes/{hash}', { reason: 'contract probe' }],
+      [
+        'PUT /v1/admin/hashes/{hash}',
+        { md5: ` ${MSI_MD5.toUpperCase()} `, fileName: 'a', platform: 'p', version: 'v', kind: 'other', stage: 's', campaign: 'c', confidence: 'low', sources: ['s'] },
+      ],
+    ];
+    for (const [route, body] of accepted) expect(checkSchema(body, documented(route), document), route).toEqual([]);
+    expect(checkSchema({ hashes: [MSI_MD5], extra: true }, documented('POST /v1/hashes/lookup'), document)).not.toEqual([]);
+    expect(checkSchema({ fileName: 'a' }, documented('PUT /v1/admin/hashes/{hash}'), document)).not.toEqual([]);
+  });
+
   it.each(PROBES.map((p) => [`${p.init?.method ?? 'GET'} ${p.path.slice(0, 60)}`, p] as const))(
     'documents the status and body shape of %s',
     async (_name, probe) => {
