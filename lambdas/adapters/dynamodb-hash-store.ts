@@ -9,7 +9,6 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
 import { chunk } from '../core/chunk.js';
 import { UpstreamUnavailableError } from '../core/errors.js';
 import type { HashAlgorithm, HashHex } from '../core/hashes.js';
@@ -17,7 +16,7 @@ import type { ListedRecords, RecordLister } from '../core/exports.js';
 import type { RecordStore } from '../core/import.js';
 import { recordDigests, type KnownRecord } from '../core/records.js';
 // The schema every record is written through (seed list, imports, the admin API) is the one it is read back with.
-import { knownRecordSchema } from '../core/seed.js';
+import { describeIssues, recordInputSchema, revocationSchema } from '../core/schemas.js';
 import { KNOWN_HASHES_KEY } from './table-schemas.js';
 
 type Item = Record<string, AttributeValue>;
@@ -100,25 +99,17 @@ function fromItem(stored: StoredItem): KnownRecord {
     revokedReason,
     ...fields
   } = stored;
-  const record = knownRecordSchema.safeParse(fields);
-  const revocation = revocationSchema.safeParse(
-    revokedAt === undefined ? undefined : { at: revokedAt, by: revokedBy, reason: revokedReason },
-  );
-  if (!record.success || !revocation.success) {
-    const issues = [...(record.error?.issues ?? []), ...(revocation.error?.issues ?? [])];
+  const record = recordInputSchema.safeParse(fields);
+  // A revocation is stored as the three `revoked*` attributes, all set or none.
+  const revocation = revokedAt === undefined ? undefined : revocationSchema.safeParse({ at: revokedAt, by: revokedBy, reason: revokedReason });
+  if (!record.success || revocation?.success === false) {
+    const error = record.error ?? revocation?.error;
     throw new UpstreamUnavailableError(
-      `The known-bad list holds an item for ${String(hash)} that is not a valid record (${describeIssues(issues)}); it was not used.`,
-      { cause: record.error ?? revocation.error },
+      `The known-bad list holds an item for ${String(hash)} that is not a valid record (${describeIssues(error ?? { issues: [] }, 'record')}); it was not used.`,
+      { cause: error },
     );
   }
-  return { ...record.data, ...(revocation.data && { revoked: revocation.data }) };
-}
-
-/** How a revocation is stored: the three `revoked*` attributes, all set or none. */
-const revocationSchema = z.object({ at: z.string().min(1), by: z.string(), reason: z.string() }).optional();
-
-function describeIssues(issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[]): string {
-  return issues.map((issue) => `${issue.path.map(String).join('.') || 'record'}: ${issue.message}`).join('; ');
+  return { ...record.data, ...(revocation?.data && { revoked: revocation.data }) };
 }
 
 /**

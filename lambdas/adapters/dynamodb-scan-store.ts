@@ -6,9 +6,9 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/v4-mini';
 import { UpstreamUnavailableError } from '../core/errors.js';
-import { RECORD_KINDS } from '../core/records.js';
+import { describeIssues, fileVerdictSchema, scanFailureReasonSchema, scanStatusSchema } from '../core/schemas.js';
 import type { ScanRecord, ScanStore } from '../core/uploads.js';
 import { SCANS_KEY } from './table-schemas.js';
 
@@ -29,63 +29,32 @@ function toItem(record: ScanRecord): Item {
 }
 
 /** JSON text stored in an attribute, parsed and then checked against `schema`. */
-const storedJson = <T extends z.ZodTypeAny>(schema: T) =>
-  z
-    .string()
-    .transform((text, ctx) => {
+function storedJson<T extends z.ZodMiniType>(schema: T) {
+  const parsed = z.pipe(
+    z.string(),
+    z.transform((text, ctx): unknown => {
       try {
-        return JSON.parse(text) as unknown;
+        return JSON.parse(text);
       } catch {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'is not JSON' });
+        ctx.issues.push({ code: 'custom', message: 'is not JSON', input: text });
         return z.NEVER;
       }
-    })
-    .pipe(schema);
+    }),
+  );
+  return z.pipe(parsed, schema);
+}
 
-/**
- * A row as the table holds it. The verdict is checked for the fields the status answer relies on; it was
- * written from a `FileVerdict`, so the API's own verdict schema (`lambdas/core/schemas.ts`) is the one to
- * check it with once that module defines it.
- */
+/** A row as the table holds it; the verdict is checked with the schema of the API's answer it was written from. */
 const storedScanSchema = z.object({
-  [SCANS_KEY]: z.string().min(1),
-  status: z.enum(['pending', 'done', 'failed']),
+  [SCANS_KEY]: z.string().check(z.minLength(1)),
+  status: scanStatusSchema,
   fileName: z.string(),
-  declaredSize: z.number().int().nonnegative(),
+  declaredSize: z.int().check(z.nonnegative()),
   createdAt: z.string(),
   updatedAt: z.string(),
-  expiresAt: z.number().int(),
-  file: storedJson(
-    z
-      .object({
-        fileName: z.string().nullable(),
-        size: z.number().int().nonnegative(),
-        md5: z.string(),
-        sha1: z.string(),
-        sha256: z.string(),
-        verdict: z.enum(['malicious', 'unknown']),
-        matches: z.array(
-          z.object({
-            sha256: z.string().optional(),
-            sha1: z.string().optional(),
-            md5: z.string().optional(),
-            size: z.number().int().nonnegative().optional(),
-            fileName: z.string(),
-            platform: z.string(),
-            version: z.string(),
-            kind: z.enum(RECORD_KINDS),
-            stage: z.string(),
-            campaign: z.string(),
-            confidence: z.string(),
-            sources: z.array(z.string()),
-            addedAt: z.string().optional(),
-          }),
-        ),
-      }),
-  ).optional(),
-  failure: storedJson(
-    z.object({ reason: z.enum(['missing_object', 'too_large', 'read_error', 'scan_timeout']), message: z.string() }),
-  ).optional(),
+  expiresAt: z.int(),
+  file: z.optional(storedJson(fileVerdictSchema)),
+  failure: z.optional(storedJson(z.object({ reason: scanFailureReasonSchema, message: z.string() }))),
 });
 
 /**
@@ -97,9 +66,8 @@ function fromItem(item: Item): ScanRecord {
   const stored = unmarshall(item);
   const parsed = storedScanSchema.safeParse(stored);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'row'}: ${issue.message}`).join('; ');
     throw new UpstreamUnavailableError(
-      `The scan of upload ${String(stored[SCANS_KEY])} is stored in a form that cannot be read (${issues}).`,
+      `The scan of upload ${String(stored[SCANS_KEY])} is stored in a form that cannot be read (${describeIssues(parsed.error, 'row')}).`,
       { cause: parsed.error },
     );
   }
