@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { MAX_BULK_HASHES } from '../../lambdas/core/limits.js';
 import { findCli, parseJsonLines } from '../support/cli.js';
 import { scratchDir } from '../support/data.js';
 import { fetchJson, startServerProcess, LOOKUP_BENCH_ENV, type ServerProcess } from '../support/local-server.js';
@@ -19,7 +20,7 @@ const PER_HASH_SAMPLE = 5_000;
 /** Requests in flight in the per-hash loop, as a script with a small worker pool would have. */
 const PER_HASH_CONCURRENCY = 8;
 /** The fallback's batches: the API's limit per request, two in flight. */
-const BATCH = 10_000;
+const BATCH = MAX_BULK_HASHES;
 const BATCH_CONCURRENCY = 2;
 const TARGET_RATIO = 20;
 
