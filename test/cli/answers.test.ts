@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { bulkAnswerSchema, filesAnswerSchema, readAnswer, toKnownRecord } from '../../cli/answers.js';
 import { ServiceError } from '../../cli/errors.js';
+import type { RecordView } from '../../lambdas/core/schemas.js';
 
 const MD5 = 'f3d4144860ca10ba60f7ef4d176cc736';
-const match = {
+const match: RecordView = {
   md5: MD5,
   size: 12,
   fileName: 'setup.msi',
@@ -15,7 +16,7 @@ const match = {
   confidence: 'high',
   sources: ['report'],
   addedAt: '2026-01-01T00:00:00.000Z',
-} as const;
+};
 
 describe('readAnswer', () => {
   it('names every field of an answer that is not in the documented shape', () => {
