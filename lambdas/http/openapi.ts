@@ -1,10 +1,17 @@
 import * as z from 'zod/v4-mini';
-import { apiRegistry } from '../core/schemas.js';
+import { EXPORT_FORMATS } from '../core/exports.js';
+import { apiRegistry, importFormatSchema, recordKindSchema } from '../core/schemas.js';
 import { MAX_UPLOAD_BYTES, UPLOAD_URL_TTL_SECONDS } from '../core/uploads.js';
 import { INLINE_UPLOAD_BYTES, MAX_BULK_HASHES, MAX_INLINE_FILES, ROUTES, routeKey, type RouteKey } from './routes.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+
+/** A parameter's schema, generated like the components. */
+function parameterSchema(schema: z.ZodMiniType): Record<string, unknown> {
+  const { $schema: _version, ...rest } = z.toJSONSchema(schema, { metadata: apiRegistry });
+  return rest;
+}
 
 /** The request bodies among the components: documented as callers send them, before any normalising. */
 const REQUEST_COMPONENTS = ['RecordInput', 'BulkLookupRequest', 'CreateUploadRequest', 'RevokeRequest'];
@@ -168,8 +175,9 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       'The format is detected from the content; `format` overrides it. A plain list needs `campaign` and `source`. Every input is validated before anything is written; inputs that cannot become a whole record are rejected with their reason. Importing the same feed twice changes nothing, and revoked records stay revoked.',
     security: [{ adminIam: [] }],
     parameters: [
-      { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['jsonl', 'csv', 'plain', 'stix', 'misp'] } },
-      ...['campaign', 'source', 'kind', 'platform', 'confidence'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+      { name: 'format', in: 'query', required: false, schema: parameterSchema(importFormatSchema) },
+      { name: 'kind', in: 'query', required: false, schema: parameterSchema(recordKindSchema) },
+      ...['campaign', 'source', 'platform', 'confidence'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
     ],
     requestBody: {
       required: true,
@@ -227,7 +235,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
       'Formats: `sha256.txt`, `sha1.txt`, `md5.txt` (rspamd maps: `#` comments, then one digest per line), `clamav.hsb` (SHA-256, and SHA-1 for records without one), `clamav.hdb` (MD5), `iocs.csv`, `iocs.json`. Answers carry `ETag` and `Last-Modified`; a request with `If-None-Match` or `If-Modified-Since` that shows the copy is current is answered 304. Compressed with gzip for clients that accept it. The key goes in `?apikey=`, since map fetchers send no headers of their own.',
     security: [{ queryApiKey: [] }],
     parameters: [
-      { name: 'format', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'format', in: 'path', required: true, schema: { type: 'string', enum: [...EXPORT_FORMATS] } },
       { name: 'apikey', in: 'query', required: false, description: 'An API key, when keys are required.', schema: { type: 'string' } },
     ],
     responses: {
@@ -251,7 +259,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     summary: 'The headers of an export, for fetchers that check for changes first (rspamd maps)',
     security: [{ queryApiKey: [] }],
     parameters: [
-      { name: 'format', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'format', in: 'path', required: true, schema: { type: 'string', enum: [...EXPORT_FORMATS] } },
       { name: 'apikey', in: 'query', required: false, schema: { type: 'string' } },
     ],
     responses: {
