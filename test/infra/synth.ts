@@ -36,10 +36,22 @@ export function inlineFunction(scope: Construct, id: string): LambdaFunction {
   });
 }
 
-/** The whole service stack and its template. */
+const synthesized = new Map<string, { stack: HashLookupStack; template: Template }>();
+
+/**
+ * The whole service stack and its template, synthesized once per set of props and shared by every test
+ * that asks for the same (the infrastructure tests share their modules, so across files too). Tests only
+ * read what they are given: a test that adds to a stack builds its own with {@link testStack}.
+ */
 export function synthHashLookupStack(props: HashLookupStackProps = {}): { stack: HashLookupStack; template: Template } {
-  const stack = new HashLookupStack(testApp(), 'HashLookup', props);
-  return { stack, template: Template.fromStack(stack) };
+  const key = JSON.stringify(props);
+  let found = synthesized.get(key);
+  if (!found) {
+    const stack = new HashLookupStack(testApp(), 'HashLookup', props);
+    found = { stack, template: Template.fromStack(stack) };
+    synthesized.set(key, found);
+  }
+  return found;
 }
 
 /** The logical id of a construct's CloudFormation resource (the construct itself or its default child). */
