@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { recordDigests, toRecordView, type KnownRecord, type RecordView } from './records.js';
+import { recordDigests, toRecordView, type KnownRecord } from './records.js';
 import { signatureName } from './signatures.js';
+import type { IocDocument } from './schemas.js';
 
 /** The whole list as an export reads it. */
 export interface ListedRecords {
@@ -152,12 +153,7 @@ function renderCsv(list: ListedRecords): { body: string; entries: number } {
 }
 
 /** The JSON export: the records as lookups show them, plus their ClamAV names. */
-export interface IocDocument {
-  name: string;
-  updatedAt: string | null;
-  count: number;
-  records: (RecordView & { clamavName: string })[];
-}
+export type { IocDocument };
 
 function renderJson(list: ListedRecords): { body: string; entries: number } {
   const document: IocDocument = {

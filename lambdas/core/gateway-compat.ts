@@ -3,6 +3,7 @@ import { parseHash, trimSpaces, type ParsedHash } from './hashes.js';
 import type { HashStore } from './lookup.js';
 import type { KnownRecord } from './records.js';
 import { signatureName } from './signatures.js';
+import type { MetaDefenderReport, VirusTotalReport } from './schemas.js';
 
 /**
  * How many engines a known-bad match is reported as. The answer comes from one list, but the clients
@@ -12,33 +13,7 @@ import { signatureName } from './signatures.js';
  */
 export const REPORTED_ENGINES = 10;
 
-/** What a VirusTotal v2 `file/report` answer carries for a known file; rspamd reads `positives` and `total`. */
-export interface VirusTotalReport {
-  response_code: 1;
-  verbose_msg: string;
-  resource: string;
-  md5?: string;
-  sha1?: string;
-  sha256?: string;
-  scan_date: string;
-  permalink: string;
-  positives: number;
-  total: number;
-}
-
-/** What a MetaDefender v4 hash answer carries; rspamd reads `scan_all_result_i` and counts `threat_found`. */
-export interface MetaDefenderReport {
-  data_id: string;
-  file_info: { md5?: string; sha1?: string; sha256?: string; display_name: string; file_size?: number };
-  scan_results: {
-    scan_all_result_i: 1;
-    scan_all_result_a: 'Infected';
-    total_avs: number;
-    total_detected_avs: number;
-    start_time: string;
-    scan_details: Record<string, { threat_found: string; scan_result_i: 1; def_time: string }>;
-  };
-}
+export type { MetaDefenderReport, VirusTotalReport };
 
 /** Everything a report needs besides the record: where the full answer lives, and the clock. */
 export interface ReportContext {

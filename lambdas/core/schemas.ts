@@ -338,6 +338,9 @@ export const virusTotalReportSchema = documented(
   },
 );
 
+/** What a VirusTotal v2 `file/report` answer carries for a known file; rspamd reads `positives` and `total`. */
+export type VirusTotalReport = z.infer<typeof virusTotalReportSchema>;
+
 export const metaDefenderReportSchema = documented(
   z.object({
     data_id: z.string(),
@@ -366,6 +369,10 @@ export const metaDefenderReportSchema = documented(
   },
 );
 
+/** What a MetaDefender v4 hash answer carries; rspamd reads `scan_all_result_i` and counts `threat_found`. */
+export type MetaDefenderReport = z.infer<typeof metaDefenderReportSchema>;
+
+/** The JSON export: the records as lookups show them, plus their ClamAV names. */
 export const iocExportSchema = documented(
   z.object({
     name: z.string(),
@@ -375,5 +382,7 @@ export const iocExportSchema = documented(
   }),
   { id: 'IocExport' },
 );
+
+export type IocDocument = z.infer<typeof iocExportSchema>;
 
 export const healthSchema = documented(z.object({ status: z.literal('ok'), service: z.literal('hashcheck') }), { id: 'Health' });
