@@ -43,34 +43,46 @@ describe('S3ObjectStore.open', () => {
     await expect(store.open(key)).resolves.toBeUndefined();
   });
 
-  it('fails any other S3 failure with UpstreamUnavailableError saying the file could not be opened, keeping the cause, so the event is retried', async () => {
-    const store = new S3ObjectStore(clientAnswering(503, 'SlowDown', 'Please reduce your request rate.'), { bucket: 'uploads-test' });
-    const error = await store.open(key).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect((error as Error).message).toContain('could not be opened');
-    expect((error as Error).cause).toMatchObject({ name: 'SlowDown' });
-  });
 });
 
-describe('S3ObjectStore.delete', () => {
-  it('fails with UpstreamUnavailableError saying the file could not be deleted, keeping the cause', async () => {
-    const store = new S3ObjectStore(clientAnswering(403, 'AccessDenied', 'Access Denied'), { bucket: 'uploads-test' });
-    const error = await store.delete(key).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect((error as Error).message).toContain('could not be deleted');
-    expect((error as Error).cause).toMatchObject({ name: 'AccessDenied' });
-  });
-});
+/** Runs `call` and returns what it failed with. */
+async function failureOf(call: () => Promise<unknown>): Promise<unknown> {
+  return call().then(
+    () => expect.unreachable('the call succeeded'),
+    (error: unknown) => error,
+  );
+}
 
-describe('S3ObjectStore.presignUpload', () => {
-  it('fails with UpstreamUnavailableError saying the upload URL could not be signed when there are no credentials, keeping the cause', async () => {
-    const client = new S3Client({
-      region: 'eu-west-1',
-      credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })),
-    });
-    const error = await new S3ObjectStore(client, { bucket: 'uploads-test' }).presignUpload(key, 10, 60).catch((e: unknown) => e);
+const noCredentials = () =>
+  new S3Client({
+    region: 'eu-west-1',
+    credentials: () => Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })),
+  });
+
+describe('S3ObjectStore failures', () => {
+  it.each([
+    {
+      what: 'any other failure to open the file, so the event is retried',
+      call: () => new S3ObjectStore(clientAnswering(503, 'SlowDown', 'Please reduce your request rate.'), { bucket: 'uploads-test' }).open(key),
+      says: 'could not be opened',
+      cause: 'SlowDown',
+    },
+    {
+      what: 'a failure to delete the file',
+      call: () => new S3ObjectStore(clientAnswering(403, 'AccessDenied', 'Access Denied'), { bucket: 'uploads-test' }).delete(key),
+      says: 'could not be deleted',
+      cause: 'AccessDenied',
+    },
+    {
+      what: 'a failure to sign the upload URL for want of credentials',
+      call: () => new S3ObjectStore(noCredentials(), { bucket: 'uploads-test' }).presignUpload(key, 10, 60),
+      says: 'could not be signed',
+      cause: 'CredentialsProviderError',
+    },
+  ])('turns $what into UpstreamUnavailableError saying so, keeping the cause', async ({ call, says, cause }) => {
+    const error = await failureOf(call);
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect((error as Error).message).toContain('could not be signed');
-    expect((error as Error).cause).toMatchObject({ name: 'CredentialsProviderError' });
+    expect((error as Error).message).toContain(says);
+    expect((error as Error).cause).toMatchObject({ name: cause });
   });
 });
