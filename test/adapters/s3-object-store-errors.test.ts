@@ -62,24 +62,24 @@ const noCredentials = () =>
 describe('S3ObjectStore failures', () => {
   it.each([
     {
-      what: 'any other failure to open the file, so the event is retried',
+      what: 'opening the file',
       call: () => new S3ObjectStore(clientAnswering(503, 'SlowDown', 'Please reduce your request rate.'), { bucket: 'uploads-test' }).open(key),
       says: 'could not be opened',
       cause: 'SlowDown',
     },
     {
-      what: 'a failure to delete the file',
+      what: 'deleting the file',
       call: () => new S3ObjectStore(clientAnswering(403, 'AccessDenied', 'Access Denied'), { bucket: 'uploads-test' }).delete(key),
       says: 'could not be deleted',
       cause: 'AccessDenied',
     },
     {
-      what: 'a failure to sign the upload URL for want of credentials',
+      what: 'signing the upload URL',
       call: () => new S3ObjectStore(noCredentials(), { bucket: 'uploads-test' }).presignUpload(key, 10, 60),
       says: 'could not be signed',
       cause: 'CredentialsProviderError',
     },
-  ])('turns $what into UpstreamUnavailableError saying so, keeping the cause', async ({ call, says, cause }) => {
+  ])('fails $what (any failure but a missing object) with UpstreamUnavailableError saying so, keeping the cause, so the event is retried', async ({ call, says, cause }) => {
     const error = await failureOf(call);
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
     expect((error as Error).message).toContain(says);
