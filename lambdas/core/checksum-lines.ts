@@ -77,13 +77,13 @@ export function readChecksumLines(text: string): ChecksumLine[] {
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** Line feed, carriage return, vertical tab, form feed, NEL (U+0085), U+2028 and U+2029. */
-function endsLine(code: number): boolean {
+/** What ends a line: line feed, carriage return, vertical tab, form feed, NEL (U+0085), U+2028 and U+2029. */
+export function endsLine(code: number): boolean {
   return code === LF || code === CR || code === 0x0b || code === 0x0c || code === 0x85 || code === 0x2028 || code === 0x2029;
 }
 
 /** White space around an entry and between its hash and path: tab, space, the Unicode space separators, the byte-order mark. */
-function isSpace(code: number): boolean {
+export function isSpace(code: number): boolean {
   return (
     code === 0x20 ||
     code === 0x09 ||

@@ -1,4 +1,4 @@
-import { readChecksumLines } from './checksum-lines.js';
+import { endsLine, isSpace as isLineSpace, readChecksumLines } from './checksum-lines.js';
 import { parseCsv } from './csv.js';
 import { InvalidRequestError } from './errors.js';
 import { parseHash, type HashAlgorithm } from './hashes.js';
@@ -53,26 +53,9 @@ function scalarText(value: unknown): string | undefined {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }
 
-/**
- * White space between the fields of a plain-list entry and around it: tab, space, no-break space, the
- * other Unicode space separators and the byte-order mark (and the line terminators, which end the entry
- * before this sees them).
- */
+/** White space in a STIX pattern: the spaces of a hash list and the line terminators. */
 function isSpace(code: number): boolean {
-  return (
-    code === 0x20 ||
-    (code >= 0x09 && code <= 0x0d) ||
-    code === 0x85 ||
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000 ||
-    code === 0xfeff
-  );
+  return isLineSpace(code) || endsLine(code);
 }
 
 /** Tells the format from the content: a STIX bundle, a MISP event, JSON Lines, a CSV with a header, or a plain list. */
