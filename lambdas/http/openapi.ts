@@ -59,7 +59,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     operationId: 'lookupHashes',
     summary: `Look up to ${MAX_BULK_HASHES} hashes at once`,
     description:
-      'One result per input, in input order. Plain text takes one hash per line (CRLF accepted; blank lines and lines starting with `#` ignored).',
+      'One result per input, in input order. Plain text takes one entry per line: a bare hash, `sha256sum`/`sha1sum`/`md5sum` output (`<hash>  <path>`, `<hash> *<path>`), tagged output (`SHA256 (<path>) = <hash>`) or a hashdeep line (`<size>,<md5>,<sha256>,<path>`, both hashes answered); each result\'s `input` is the whole line (CRLF accepted; blank lines, lines starting with `#` and hashdeep `%%%%` headers ignored).',
     requestBody: {
       required: true,
       content: {
