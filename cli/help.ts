@@ -63,7 +63,8 @@ Input, one entry per line:
   - a bare MD5, SHA-1 or SHA-256 hash, any case
   - sha256sum, sha1sum or md5sum output: "<hash>  <path>" or "<hash> *<path>"
   - tagged lines: "SHA256 (<path>) = <hash>"
-  - blank lines and lines starting with # are skipped
+  - hashdeep lines: "<size>,<md5>,<sha256>,<path>" (both hashes are looked up)
+  - blank lines, lines starting with # and hashdeep's %%%% headers are skipped
   - with --column NAME: CSV with a header row; the hashes are in column NAME
     (quoted fields with commas, quotes and line breaks are read as CSV allows)
 Lines that are not hashes are reported with their line numbers: in the results
@@ -140,7 +141,7 @@ may be "-" for standard input.
 Formats, detected from the content unless --format names one:
   jsonl   the project's records, one JSON object per line
   csv     a header row naming sha256, sha1 or md5 and the record's fields
-  plain   one hash per line, or sha256sum/md5sum output; needs --campaign and --source
+  plain   one hash per line, or sha256sum/md5sum, tagged or hashdeep output; needs --campaign and --source
   stix    a STIX 2.1 bundle: file-hash indicators and file objects
   misp    a MISP event (md5, sha1, sha256 and filename|hash attributes, file objects)
 Imports are idempotent: importing a feed again changes nothing, and a revoked record
