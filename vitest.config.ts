@@ -40,9 +40,19 @@ export default defineConfig({
       {
         test: {
           ...shared,
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Pure functions with no server, emulator or environment of their own: they share their modules too.
+          isolate: false,
+        },
+      },
+      {
+        test: {
+          ...shared,
           name: 'service',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/infra/**'],
+          // Each file here gets fresh modules: the handler modules read their configuration once per process.
+          exclude: ['test/infra/**', 'test/unit/**'],
         },
       },
     ],
