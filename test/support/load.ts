@@ -205,7 +205,7 @@ export async function runLoad(options: {
   };
 }
 
-/** A one-line summary of a run for the test output. */
+/** A one-line summary of a run, for the load benchmark's progress. */
 export function describeLoad(label: string, report: LoadReport): string {
   const statuses = [...report.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
   return (
