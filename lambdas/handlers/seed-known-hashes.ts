@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
+import type { CdkCustomResourceEvent, CdkCustomResourceResponse, Context } from 'aws-lambda';
 import { importRecords, type ImportReport, type RecordStore } from '../core/import.js';
 import { makeLogger } from '../adapters/logger.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
@@ -15,7 +15,8 @@ const PHYSICAL_ID = 'known-hashes-seed';
  * nothing, since the table and its records are retained. The import report is returned as data.
  */
 export function makeSeedKnownHashesHandler(deps: { seedFile: string; store: RecordStore; now: () => Date; log: Log }) {
-  return async (event: CdkCustomResourceEvent): Promise<CdkCustomResourceResponse<ImportReport>> => {
+  return async (event: CdkCustomResourceEvent, context?: Context): Promise<CdkCustomResourceResponse<ImportReport>> => {
+    if (context) deps.log.addContext?.(context);
     const physicalId = event.RequestType === 'Create' ? PHYSICAL_ID : event.PhysicalResourceId;
     if (event.RequestType === 'Delete') {
       deps.log.info('seed resource deleted; records kept', { requestType: event.RequestType });

@@ -1,11 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context, S3Event } from 'aws-lambda';
+import type { CdkCustomResourceEvent, Context, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeLogger } from '../../lambdas/adapters/logger.js';
 import type { HashStore } from '../../lambdas/core/lookup.js';
 import type { ObjectStore, ScanStore } from '../../lambdas/core/uploads.js';
 import { makeMetaHandler } from '../../lambdas/handlers/meta.js';
 import { makeScanObjectHandler } from '../../lambdas/handlers/scan-object.js';
+import { makeSeedKnownHashesHandler } from '../../lambdas/handlers/seed-known-hashes.js';
 import { makeHttpHandler } from '../../lambdas/http/handler.js';
 import { fixtureEvent } from '../support/events.js';
 
@@ -114,5 +115,20 @@ describe('makeScanObjectHandler with the Lambda context', () => {
       ['upload scanned', 'not_an_upload', 'scan-invocation', true],
       ['upload scanned', 'not_an_upload', 'scan-invocation', true],
     ]);
+  });
+});
+
+describe('makeSeedKnownHashesHandler with the Lambda context', () => {
+  beforeAll(() => vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand'));
+  afterAll(() => vi.unstubAllEnvs());
+
+  it('puts the invocation’s request id and cold start on its line', async () => {
+    const log = new CapturingLogger();
+    const unused = () => Promise.reject(new Error('a Delete imports nothing'));
+    const handler = makeSeedKnownHashesHandler({ seedFile: 'unused.jsonl', store: { getMany: unused, getStored: unused, putRecords: unused }, now: () => new Date(), log });
+    const event = { RequestType: 'Delete', PhysicalResourceId: 'known-hashes-seed' } as unknown as CdkCustomResourceEvent;
+    expect(await handler(event, lambdaContext('deploy-invocation'))).toEqual({ PhysicalResourceId: 'known-hashes-seed' });
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]).toMatchObject({ message: 'seed resource deleted; records kept', function_request_id: 'deploy-invocation', cold_start: true });
   });
 });
