@@ -5,21 +5,9 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { BINARY_MEDIA_TYPES, ROUTES, requiresApiKey, routeKey, type FunctionId, type RouteSpec } from '../../lambdas/http/routes.js';
 import { GATEWAY_ERRORS, HashcheckApi, type HashcheckApiProps } from '../../lib/hashcheck-api.js';
+import { ERROR_CODES } from '../../lambdas/core/schemas.js';
 import { inlineFunction, logicalId, methodsByRoute, onlyResource, resourcesOfType, testStack } from './synth.js';
 
-/** The error codes the service answers with (`lambdas/http/errors.ts`, `lambdas/http/openapi.ts`). */
-const ERROR_CODES = [
-  'invalid_hash',
-  'invalid_request',
-  'unsupported_media_type',
-  'payload_too_large',
-  'not_found',
-  'method_not_allowed',
-  'unauthorized',
-  'rate_limited',
-  'upstream_unavailable',
-  'internal',
-];
 
 function apiStack(props: Partial<HashcheckApiProps> = {}) {
   const stack = testStack();
