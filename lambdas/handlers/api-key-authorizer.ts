@@ -49,7 +49,9 @@ function stageWildcard(methodArn: string): string {
  */
 export function makeApiKeyAuthorizer(routes: readonly RouteSpec[] = ROUTES) {
   return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
-    const route = routes.find((r) => r.method === event.httpMethod && r.path === event.resource);
+    const routeOf = (method: string) => routes.find((r) => r.method === method && r.path === event.resource);
+    // HEAD on a path without a HEAD route is served by its GET route, so it takes the GET route's key.
+    const route = routeOf(event.httpMethod) ?? (event.httpMethod === 'HEAD' ? routeOf('GET') : undefined);
     const key = route ? keyOf(route.auth, event)?.trim() : undefined;
     // API Gateway answers this exact message with 401 Unauthorized.
     if (!key) throw new Error('Unauthorized');

@@ -118,7 +118,8 @@ export function requireUtf8Text(event: APIGatewayProxyEvent): void {
 
 /**
  * The thin adapter between API Gateway REST proxy events (v1 payload) and route functions: dispatch on
- * method and resource, refuse text bodies that are not UTF-8, map every error through the one error
+ * method and resource (`HEAD` on a resource without a HEAD route is its GET route's answer with an empty
+ * body: same status and headers), refuse text bodies that are not UTF-8, map every error through the one error
  * table, log failures without bodies. The Lambda context, when the runtime gives one, goes to the logger
  * first, so every line of the invocation carries its request id and cold start. Configuration (the CORS
  * origin) is read through `readConfig` here, when the handler is made.
@@ -132,17 +133,23 @@ export function makeHttpHandler(
     if (context) deps.log.addContext?.(context);
     const requestId = event.requestContext?.requestId ?? 'local';
     const key = `${event.httpMethod} ${event.resource}` as RouteKey;
+    // HEAD is GET without the body: a resource with no HEAD route of its own answers it by its GET route.
+    const headByGet = event.httpMethod === 'HEAD' && !routes[key];
+    const answer = (result: HttpResult) => {
+      const answered = toResult(result, requestId, cors);
+      return headByGet ? { ...answered, body: '' } : answered;
+    };
     try {
-      const route = routes[key];
+      const route = headByGet ? routes[`GET ${event.resource}`] : routes[key];
       if (!route) throw new NotFoundError(`No route ${event.httpMethod} ${event.path}.`);
       requireUtf8Text(event);
-      return toResult(await route(event, { requestId }), requestId, cors);
+      return answer(await route(event, { requestId }));
     } catch (error) {
       const mapped = mapError(error, requestId);
       const fields = { route: key, requestId, status: mapped.statusCode, code: mapped.body.error.code };
       if (mapped.statusCode >= 500) deps.log.error('request failed', { ...fields, error });
       else deps.log.info('request rejected', fields);
-      return toResult({ statusCode: mapped.statusCode, json: mapped.body, headers: mapped.headers }, requestId, cors);
+      return answer({ statusCode: mapped.statusCode, json: mapped.body, headers: mapped.headers });
     }
   };
 }
