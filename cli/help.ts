@@ -1,19 +1,32 @@
 /** The `--help` texts: what each command does, its options, and examples to copy. */
 
-const COMMON_OPTIONS = `Options for every command:
+/** Options every command takes, `import` included. */
+const SHARED_OPTIONS = `Options for every command:
+  --url URL            the service (env HASHCHECK_URL; default http://127.0.0.1:3000,
+                       the local server of npm start); a deployed API is its stage URL
+  --json               results as JSON (see the command's help)
+  --timeout SECONDS    how long one request may take (default 30)
+  --retries N          retries on 429, 502, 503, 504 and connection failures, with
+                       backoff and jitter, honouring Retry-After (default 3)
+  -q, --quiet          no progress line, notes or summary on standard error
+  -h, --help           help (hashcheck COMMAND --help: the command's own options)
+  -V, --version        the version`;
+
+/** Options of `lookup` and `scan`, which look hashes up with an API key. */
+const COMMON_OPTIONS = `Options of lookup and scan:
   --url URL            the service (env HASHCHECK_URL; default http://127.0.0.1:3000,
                        the local server of npm start); a deployed API is its stage URL
   --api-key KEY        sent as x-api-key (env HASHCHECK_API_KEY)
   --json               one JSON object per result per line
   --csv                CSV with a header row
-  --bad-only           only the known-bad results
   --timeout SECONDS    how long one request may take (default 30)
   --retries N          retries on 429, 502, 503, 504 and connection failures, with
                        backoff and jitter, honouring Retry-After (default 3)
   --concurrency N      requests (and files) in flight at once (default 4)
   -q, --quiet          no progress line, notes or summary on standard error
   --no-progress        no progress line, even on a terminal
-  -h, --help           this help`;
+  -h, --help           this help
+  -V, --version        the version`;
 
 const EXIT_STATUS = `Exit status:
   0  nothing known-bad was found
@@ -38,7 +51,7 @@ Usage:
 A hash or file is "malicious" when it is on the known-bad list, "unknown" otherwise:
 unknown means "not on the list", never "safe".
 
-${COMMON_OPTIONS}
+${SHARED_OPTIONS}
 
 ${EXIT_STATUS}
 
@@ -46,7 +59,7 @@ Examples:
   hashcheck lookup f3d4144860ca10ba60f7ef4d176cc736
   sha256sum /opt/app/*.dll | hashcheck lookup --bad-only
   hashcheck lookup -f edr-export.csv --column SHA256 --json > verdicts.jsonl
-  hashcheck scan --bad-only /mnt/share/installers
+  hashcheck scan /mnt/share/installers
   HASHCHECK_URL=https://abc123.execute-api.eu-west-1.amazonaws.com/prod \\
     HASHCHECK_API_KEY=... hashcheck scan ~/Downloads
 
@@ -76,6 +89,7 @@ Options:
   -f, --file FILE      read the list from FILE ("-" for standard input)
   --column NAME        read CSV and take the hashes from the column NAME
   --strict             exit 2, looking nothing up, if any line is not a hash
+  --bad-only           print only the known-bad results
 
 ${COMMON_OPTIONS}
 
@@ -97,20 +111,23 @@ Examples:
 /** `hashcheck scan --help`. */
 export const SCAN_HELP = `Usage: hashcheck scan [options] PATH...
 
-Walks files and folders (following symbolic links), computes MD5, SHA-1 and SHA-256
-of every regular file here in one pass, looks the digests up in bulk and prints the
-known-bad files in walk order. With --upload the files are sent to the service to be
+Walks files and folders, computes MD5, SHA-1 and SHA-256 of every regular file here
+in one pass, looks the digests up in bulk and prints the known-bad files (every file
+with --all) in walk order. With --upload the files are sent to the service to be
 digested there instead: up to 4 MiB in the request, larger ones through a presigned
 upload (up to 5 GiB). A progress line (files, bytes, rate, time left) is drawn on
 standard error when it is a terminal.
 
-Symbolic link loops, broken links and special files (devices, FIFOs, sockets) are
-reported and skipped. Files and folders that cannot be read are reported and the scan
+Symbolic links inside folders are not followed unless --follow is given (as find and
+hashdeep do): they are counted in the summary. A PATH given that is a link is followed.
+With --follow, link loops and broken links are reported and skipped. Special files
+(devices, FIFOs, sockets) are reported and skipped. Files and folders that cannot be read are reported and the scan
 goes on, but the scan is then incomplete and the exit status is 2, even when known-bad
 files were found; --ignore-unreadable keeps reporting them without the status 2.
 
 Options:
   --all                print every file checked, not only the known-bad ones
+  --follow             follow symbolic links inside folders
   --upload             send the files to the service instead of hashing them here
   --wait SECONDS       how long the service may take to scan one upload (default 900)
   --ignore-unreadable  unreadable files and folders do not make the exit status 2
@@ -182,6 +199,7 @@ Options:
   --retries N          retries on 429, 502, 503, 504 and connection failures (default 3)
   -q, --quiet          no notes on standard error
   -h, --help           this help
+  -V, --version        the version
 
 Exit status:
   0  every input was imported, or was already on the list as it is

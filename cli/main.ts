@@ -15,18 +15,24 @@ import { colourWanted, OutputWriter, Reporter, type CliEnvironment } from './ter
 /** Where the command line looks for the service unless told otherwise: the local server of `npm start`. */
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
-const COMMON_OPTIONS = {
+/** Options every command takes, `import` included. */
+const SHARED_OPTIONS = {
   url: { type: 'string' },
-  'api-key': { type: 'string' },
   json: { type: 'boolean' },
-  csv: { type: 'boolean' },
-  'bad-only': { type: 'boolean' },
   timeout: { type: 'string' },
   retries: { type: 'string' },
-  concurrency: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
-  'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Options of the commands that look hashes up: `lookup` and `scan`. */
+const COMMON_OPTIONS = {
+  ...SHARED_OPTIONS,
+  'api-key': { type: 'string' },
+  csv: { type: 'boolean' },
+  concurrency: { type: 'string' },
+  'no-progress': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const LOOKUP_OPTIONS = {
@@ -34,18 +40,20 @@ const LOOKUP_OPTIONS = {
   file: { type: 'string', short: 'f' },
   column: { type: 'string' },
   strict: { type: 'boolean' },
+  'bad-only': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const SCAN_OPTIONS = {
   ...COMMON_OPTIONS,
   all: { type: 'boolean' },
+  follow: { type: 'boolean' },
   upload: { type: 'boolean' },
   wait: { type: 'string' },
   'ignore-unreadable': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const IMPORT_OPTIONS = {
-  url: { type: 'string' },
+  ...SHARED_OPTIONS,
   'admin-key': { type: 'string' },
   'aws-sigv4': { type: 'boolean' },
   region: { type: 'string' },
@@ -56,11 +64,6 @@ const IMPORT_OPTIONS = {
   platform: { type: 'string' },
   confidence: { type: 'string' },
   'dry-run': { type: 'boolean' },
-  json: { type: 'boolean' },
-  timeout: { type: 'string' },
-  retries: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
 type CommonValues = { [K in keyof typeof COMMON_OPTIONS]?: (typeof COMMON_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
@@ -81,6 +84,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       case '--help':
         print(MAIN_HELP);
         return 0;
+      case '-V':
       case '--version':
         print(readVersion());
         return 0;
@@ -107,8 +111,8 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
 
 async function lookup(args: readonly string[], environment: CliEnvironment, print: (text: string) => void): Promise<number> {
   const { values, positionals } = parse('lookup', args, LOOKUP_OPTIONS);
-  if (values.help) {
-    print(LOOKUP_HELP);
+  if (values.help || values.version) {
+    print(values.help ? LOOKUP_HELP : readVersion());
     return 0;
   }
   const common = readCommon(values, environment);
@@ -127,19 +131,21 @@ async function lookup(args: readonly string[], environment: CliEnvironment, prin
 }
 
 async function scan(args: readonly string[], environment: CliEnvironment, print: (text: string) => void): Promise<number> {
-  const { values, positionals } = parse('scan', args, SCAN_OPTIONS);
-  if (values.help) {
-    print(SCAN_HELP);
+  const { values, positionals } = parse('scan', args, SCAN_OPTIONS, {
+    '--bad-only': 'scan prints only the known-bad files already (--all prints every file): leave out --bad-only',
+  });
+  if (values.help || values.version) {
+    print(values.help ? SCAN_HELP : readVersion());
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('nothing to scan: give files or folders (see hashcheck scan --help)');
-  if (values.all && values['bad-only']) throw new UsageError('--all and --bad-only contradict each other: choose one');
   const common = readCommon(values, environment);
   return runScan(
     {
       paths: positionals,
       upload: values.upload ?? false,
       all: values.all ?? false,
+      follow: values.follow ?? false,
       ignoreUnreadable: values['ignore-unreadable'] ?? false,
       format: common.format,
       concurrency: common.concurrency,
@@ -152,8 +158,8 @@ async function scan(args: readonly string[], environment: CliEnvironment, print:
 
 async function importFeed(args: readonly string[], environment: CliEnvironment, print: (text: string) => void): Promise<number> {
   const { values, positionals } = parse('import', args, IMPORT_OPTIONS);
-  if (values.help) {
-    print(IMPORT_HELP);
+  if (values.help || values.version) {
+    print(values.help ? IMPORT_HELP : readVersion());
     return 0;
   }
   if (positionals.length !== 1) {
@@ -209,13 +215,29 @@ async function importFeed(args: readonly string[], environment: CliEnvironment, 
   );
 }
 
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: readonly string[], options: O) {
+/**
+ * Reads a command's arguments. `-h`/`--help` and `-V`/`--version` win over any other argument, so help is
+ * shown even when the rest of the line is wrong. `refused` maps options the command does not take to
+ * what to use instead.
+ */
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  args: readonly string[],
+  options: O,
+  refused: Readonly<Record<string, string>> = {},
+) {
   try {
     return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (error) {
+    const { tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
+    const asked = tokens.find((token) => token.kind === 'option' && (token.name === 'help' || token.name === 'version'));
+    if (asked?.kind === 'option') {
+      return { values: { [asked.name]: true } as ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values'], positionals: [] };
+    }
     const code = (error as NodeJS.ErrnoException).code;
     const message = (error as Error).message;
     const option = /'(-[^'\s]*)/.exec(message)?.[1];
+    if (option !== undefined && Object.hasOwn(refused, option)) throw new UsageError(refused[option]!);
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
       throw new UsageError(`unknown option '${option}' for hashcheck ${command} (see hashcheck ${command} --help)`);
     }

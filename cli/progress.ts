@@ -9,6 +9,8 @@ export interface ProgressSnapshot {
   /** Since the phase began. */
   readonly elapsedMs: number;
   readonly malicious: number;
+  /** Symbolic links found and not followed. */
+  readonly linksNotFollowed?: number;
 }
 
 /** `1.5 GiB`, `340 KiB`, `68 B`: binary units, as file sizes are. */
@@ -37,6 +39,11 @@ export function formatCount(count: number): string {
   return count.toLocaleString('en-US');
 }
 
+/** `1 file`, `12,345 files`, `1 entry`, `2 entries`: a count and its noun, singular for exactly one. */
+export function formatCounted(count: number, one: string, many = `${one}s`): string {
+  return `${formatCount(count)} ${count === 1 ? one : many}`;
+}
+
 /**
  * One progress line, at most `width` characters: a bar, the files and bytes done of the total, the read
  * rate and the time left. Progress is measured in bytes, since hashing time follows the bytes; a run of
@@ -46,7 +53,8 @@ export function formatProgress(snapshot: ProgressSnapshot, width: number): strin
   const { files, totalFiles, bytes, totalBytes, elapsedMs, malicious } = snapshot;
   const bad = malicious > 0 ? `  ${formatCount(malicious)} known-bad` : '';
   if (snapshot.phase === 'finding') {
-    return fit(`finding files: ${formatCount(files)} files, ${formatBytes(bytes)}`, width);
+    const links = snapshot.linksNotFollowed ? `, ${formatCounted(snapshot.linksNotFollowed, 'link')} not followed` : '';
+    return fit(`finding files: ${formatCounted(files, 'file')}, ${formatBytes(bytes)}${links}`, width);
   }
   const fraction = totalBytes > 0 ? bytes / totalBytes : totalFiles > 0 ? files / totalFiles : 1;
   const seconds = elapsedMs / 1000;
@@ -55,7 +63,7 @@ export function formatProgress(snapshot: ProgressSnapshot, width: number): strin
   const eta = rate > 0 && elapsedMs >= 500 ? formatDuration((totalBytes - bytes) / rate) : '--:--';
   const text =
     ` ${String(Math.floor(Math.min(1, fraction) * 100)).padStart(3)}%` +
-    `  ${formatCount(files)}/${formatCount(totalFiles)} files` +
+    `  ${formatCount(files)}/${formatCounted(totalFiles, 'file')}` +
     `  ${formatBytes(bytes)}/${formatBytes(totalBytes)}` +
     `  ${formatBytes(rate)}/s  ETA ${eta}${bad}`;
   const barWidth = Math.max(10, Math.min(30, width - text.length - 3));

@@ -7,7 +7,7 @@ import { readFileChunks } from '../lambdas/adapters/file-source.js';
 import { mapLimit } from './concurrency.js';
 import { CliError, EXIT_ERROR, EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD } from './errors.js';
 import { writeScanRows, type OutputFormat, type ScanRow } from './output.js';
-import { formatBytes, formatCount, formatDuration, type ProgressSnapshot } from './progress.js';
+import { formatBytes, formatCount, formatCounted, formatDuration, type ProgressSnapshot } from './progress.js';
 import type { ServiceClient } from './service-client.js';
 import { ServiceHashStore } from './service-hash-store.js';
 import type { OutputWriter, Reporter } from './terminal.js';
@@ -21,6 +21,8 @@ export interface ScanOptions {
   readonly upload: boolean;
   /** Print every file checked, not only the known-bad ones. */
   readonly all: boolean;
+  /** Follow symbolic links inside folders; left alone and counted otherwise. */
+  readonly follow: boolean;
   /** Files and folders that cannot be read are still reported, but no longer make the exit status 2. */
   readonly ignoreUnreadable: boolean;
   readonly format: OutputFormat;
@@ -63,7 +65,16 @@ const INCOMPLETE: ReadonlySet<WalkProblemKind> = new Set(['unreadable', 'not-fou
 export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<number> {
   const { reporter } = deps;
   const started = Date.now();
-  const progress = { phase: 'finding' as ProgressSnapshot['phase'], files: 0, totalFiles: 0, bytes: 0, totalBytes: 0, malicious: 0, since: started };
+  const progress = {
+    phase: 'finding' as ProgressSnapshot['phase'],
+    files: 0,
+    totalFiles: 0,
+    bytes: 0,
+    totalBytes: 0,
+    malicious: 0,
+    linksNotFollowed: 0,
+    since: started,
+  };
   reporter.startProgress(() => ({ ...progress, elapsedMs: Date.now() - progress.since }));
 
   const problems = new Map<WalkProblemKind | 'failed', number>();
@@ -76,13 +87,16 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
   let files: WalkedFile[];
   try {
     files = await walkPaths(options.paths, {
+      follow: options.follow,
       onFile: (file) => {
         progress.files++;
         progress.bytes += file.size;
       },
       onProblem: (problem) => {
         count(problem.kind);
-        if (problem.kind === 'special-file' || problem.kind === 'vanished') reporter.note(problem.message);
+        // Links are left alone as find and hashdeep leave them: counted, not listed one by one.
+        if (problem.kind === 'symlink-not-followed') progress.linksNotFollowed++;
+        else if (problem.kind === 'special-file' || problem.kind === 'vanished') reporter.note(problem.message);
         else reporter.warn(problem.message);
       },
     });
@@ -160,7 +174,7 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
 
   if (failure !== undefined) {
     if (failure instanceof CliError) {
-      throw new CliError(`${failure.message}; the scan stopped after ${formatCount(checked)} of ${formatCount(files.length)} files`, {
+      throw new CliError(`${failure.message}; the scan stopped after ${formatCount(checked)} of ${formatCounted(files.length, 'file')}`, {
         cause: failure,
       });
     }
@@ -171,15 +185,15 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
   const elapsed = formatDuration((Date.now() - started) / 1000);
   const totalBytes = formatBytes(progress.totalBytes);
   reporter.note(
-    `checked ${formatCount(checked)} of ${formatCount(files.length)} files (${totalBytes}) in ${elapsed}: ` +
+    `checked ${formatCount(checked)} of ${formatCounted(files.length, 'file')} (${totalBytes}) in ${elapsed}: ` +
       `${formatCount(malicious)} malicious, ${formatCount(checked - malicious)} unknown${describeProblems(problems)}`,
   );
   const incomplete = [...problems].filter(([kind]) => kind === 'failed' || (INCOMPLETE.has(kind) && !(kind === 'unreadable' && options.ignoreUnreadable)));
   if (incomplete.length > 0) {
     const total = incomplete.reduce((sum, [, n]) => sum + n, 0);
     reporter.warn(
-      `the scan is incomplete: ${formatCount(total)} ${total === 1 ? 'path was' : 'paths were'} not checked (see above)` +
-        (malicious > 0 ? `, and ${formatCount(malicious)} known-bad ${malicious === 1 ? 'file was' : 'files were'} found` : '') +
+      `the scan is incomplete: ${formatCounted(total, 'path was', 'paths were')} not checked (see above)` +
+        (malicious > 0 ? `, and ${formatCounted(malicious, 'known-bad file was', 'known-bad files were')} found` : '') +
         (problems.has('unreadable') ? '; --ignore-unreadable accepts unreadable files' : ''),
     );
     return EXIT_ERROR;
@@ -272,9 +286,10 @@ const PROBLEM_WORDS: Readonly<Record<WalkProblemKind | 'failed', [string, string
   vanished: ['file removed during the scan', 'files removed during the scan'],
   'special-file': ['special file skipped', 'special files skipped'],
   failed: ['upload not scanned', 'uploads not scanned'],
+  'symlink-not-followed': ['symbolic link not followed (see --follow)', 'symbolic links not followed (see --follow)'],
 };
 
 function describeProblems(problems: ReadonlyMap<WalkProblemKind | 'failed', number>): string {
-  const parts = [...problems].map(([kind, n]) => `${formatCount(n)} ${PROBLEM_WORDS[kind][n === 1 ? 0 : 1]}`);
+  const parts = [...problems].map(([kind, n]) => formatCounted(n, ...PROBLEM_WORDS[kind]));
   return parts.length === 0 ? '' : `; ${parts.join(', ')}`;
 }

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -15,8 +16,16 @@ export interface WalkedFile {
  * - `broken-symlink`: a link to nothing.
  * - `vanished`: an entry removed between being listed and being examined.
  * - `special-file`: a device, FIFO or socket; reading one could block forever or never end.
+ * - `symlink-not-followed`: a symbolic link inside a folder, left alone as links are unless `follow` is set.
  */
-export type WalkProblemKind = 'unreadable' | 'not-found' | 'symlink-loop' | 'broken-symlink' | 'vanished' | 'special-file';
+export type WalkProblemKind =
+  | 'unreadable'
+  | 'not-found'
+  | 'symlink-loop'
+  | 'broken-symlink'
+  | 'vanished'
+  | 'special-file'
+  | 'symlink-not-followed';
 
 /** One thing the walk could not scan or chose not to, with a one-line message naming the path. */
 export interface WalkProblem {
@@ -29,10 +38,16 @@ export interface WalkProblem {
 export interface WalkHooks {
   readonly onFile?: (file: WalkedFile) => void;
   readonly onProblem: (problem: WalkProblem) => void;
+  /**
+   * Follow symbolic links found inside folders. Off by default, as `find` and `hashdeep` do: a link may
+   * lead out of the tree (to `/`, to a network share). A path given to walk is followed either way.
+   */
+  readonly follow?: boolean;
 }
 
 /**
- * Lists every regular file under the given paths, depth first, in name order, following symbolic links.
+ * Lists every regular file under the given paths, depth first, in name order. Symbolic links inside
+ * folders are reported as `symlink-not-followed` unless `hooks.follow` is set; a path given is followed.
  *
  * Following links can lead in circles (`dir/up -> ..`): a folder is identified by device and inode, and a
  * link back to a folder the walk is already inside is reported as a loop and not followed. A folder
@@ -45,7 +60,10 @@ export async function walkPaths(roots: readonly string[], hooks: WalkHooks): Pro
   /** The folders the walk is inside, by identity, with the path it entered them by. */
   const ancestors = new Map<string, string>();
 
-  const visit = async (path: string, isRoot: boolean): Promise<void> => {
+  const visit = async (path: string, isRoot: boolean, isLink = false): Promise<void> => {
+    if (isLink && !hooks.follow) {
+      return hooks.onProblem({ kind: 'symlink-not-followed', path, message: `${path}: symbolic link; not followed (see --follow)` });
+    }
     let stats;
     try {
       stats = await stat(path, { bigint: true });
@@ -68,16 +86,16 @@ export async function walkPaths(roots: readonly string[], hooks: WalkHooks): Pro
     }
     if (seen.has(identity)) return;
     seen.add(identity);
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = await readdir(path);
+      entries = await readdir(path, { withFileTypes: true });
     } catch (error) {
       return hooks.onProblem({ kind: 'unreadable', path, message: `${path}: cannot list the folder: ${describeErrno(error)}` });
     }
-    names.sort();
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     ancestors.set(identity, path);
     try {
-      for (const name of names) await visit(join(path, name), false);
+      for (const entry of entries) await visit(join(path, entry.name), false, entry.isSymbolicLink());
     } finally {
       ancestors.delete(identity);
     }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.js';
@@ -30,6 +31,45 @@ describe('hashcheck help', () => {
     for (const example of examples) expect(example).toContain(`hashcheck ${command}`);
   });
 
+  it.each([
+    ['lookup', ['lookup', '--colour', '-h']],
+    ['scan', ['scan', '--bad-only', '--help']],
+    ['import', ['import', '--csv', '-h']],
+  ])('shows the help of %s for -h even among options the command does not take', async (command, args) => {
+    const { code, stdout, stderr } = await run(args);
+
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toContain(`Usage: hashcheck ${command} [options]`);
+  });
+
+  it.each([[['-V']], [['--version']], [['lookup', '-V']], [['scan', '--version']], [['import', '-V', 'feed.csv']]])(
+    'prints the version for %j',
+    async (args) => {
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      const { code, stdout } = await run(args);
+
+      expect(code).toBe(0);
+      expect(stdout).toBe(`hashcheck ${version}\n`);
+    },
+  );
+
+  it('lists at the top only the options every command takes, and each command its own', async () => {
+    const main = (await run(['--help'])).stdout;
+    const options = main.split('Options for every command:\n')[1]!.split('\n\n')[0]!;
+    const listed = [...options.matchAll(/^  (?:-\w, )?(--[a-z-]+)/gm)].map((match) => match[1]!);
+
+    expect(listed).toEqual(['--url', '--json', '--timeout', '--retries', '--quiet', '--help', '--version']);
+    for (const command of ['lookup', 'scan', 'import']) {
+      const help = (await run([command, '--help'])).stdout;
+      for (const option of listed) expect(help).toMatch(new RegExp(`^  (-\\w, )?${option}\\b`, 'm'));
+    }
+    expect((await run(['lookup', '--help'])).stdout).toMatch(/^  --bad-only /m);
+    expect((await run(['scan', '--help'])).stdout).not.toContain('--bad-only');
+    expect((await run(['scan', '--help'])).stdout).toMatch(/^  --follow /m);
+    expect((await run(['import', '--help'])).stdout).not.toContain('--csv');
+  });
+
   it('prints the usage on standard error and exits 2 when no command is given', async () => {
     const { code, stdout, stderr } = await run([]);
 
@@ -49,7 +89,9 @@ describe('hashcheck arguments', () => {
     [['lookup', '--timeout', '0', 'abc'], "hashcheck: --timeout must be a number from 0.1 to 3600, got '0'"],
     [['lookup', '--column', 'SHA256', 'abc'], 'hashcheck: --column reads CSV from -f FILE or standard input, not from arguments'],
     [['scan'], 'hashcheck: nothing to scan: give files or folders (see hashcheck scan --help)'],
-    [['scan', '--all', '--bad-only', '.'], 'hashcheck: --all and --bad-only contradict each other: choose one'],
+    [['scan', '--bad-only', '.'], 'hashcheck: scan prints only the known-bad files already (--all prints every file): leave out --bad-only'],
+    [['scan', '--all', '--bad-only', '.'], 'hashcheck: scan prints only the known-bad files already (--all prints every file): leave out --bad-only'],
+    [['import', '--csv', 'feed.csv'], "hashcheck: unknown option '--csv' for hashcheck import (see hashcheck import --help)"],
     [['check', 'abc'], "hashcheck: unknown command 'check': use lookup, scan or import (see hashcheck --help)"],
   ])('refuses %j with one line and exit status 2', async (args, message) => {
     const { code, stdout, stderr } = await run(args);

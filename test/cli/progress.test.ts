@@ -30,6 +30,13 @@ describe('formatProgress', () => {
     expect(formatProgress({ ...halfway, elapsedMs: 100 }, 200)).toContain('ETA --:--');
     expect(formatProgress({ ...halfway, phase: 'finding' }, 200)).toBe('finding files: 1,234 files, 2.0 GiB');
   });
+
+  it('counts one file as one file, and the links left alone while listing', () => {
+    expect(formatProgress({ ...halfway, phase: 'finding', files: 1, bytes: 68, linksNotFollowed: 1 }, 200)).toBe(
+      'finding files: 1 file, 68 B, 1 link not followed',
+    );
+    expect(formatProgress({ ...halfway, files: 1, totalFiles: 1 }, 200)).toContain(' 1/1 file ');
+  });
 });
 
 describe('formatBytes and formatDuration', () => {

@@ -93,9 +93,9 @@ function ancestorsOf(path: string): string[] {
 }
 
 describe('hashcheck scan', () => {
-  it('exits 1 naming the EICAR file deep in a tree, and reports a symbolic link loop without failing', async () => {
+  it('exits 1 naming the EICAR file deep in a tree, and reports a symbolic link loop without failing with --follow', async () => {
     makeTree('tree');
-    const run = await runHashcheck(['scan', 'tree'], { url: server.url, cwd: tmp });
+    const run = await runHashcheck(['scan', '--follow', 'tree'], { url: server.url, cwd: tmp });
 
     expect(run.code).toBe(1);
     const [header, ...rows] = run.stdout.trimEnd().split('\n');
@@ -107,6 +107,36 @@ describe('hashcheck scan', () => {
     expect(run.stderr).toContain('checked 3 of 3 files');
     // Standard error is a pipe here: no progress line may be drawn into it.
     expect(run.stderr).not.toMatch(/[\r\u001b]/);
+  });
+
+  it('leaves symbolic links inside folders alone unless --follow is given, and counts them', async () => {
+    // A harmless folder with links to the EICAR file and to a folder holding it, both outside the folder.
+    const outside = join(tmp, 'outside');
+    write(join(outside, 'eicar.com'), EICAR);
+    const root = join(tmp, 'linked');
+    write(join(root, 'notes.txt'), 'nothing to see\n');
+    symlinkSync(join(outside, 'eicar.com'), join(root, 'eicar-link.com'));
+    symlinkSync(outside, join(root, 'elsewhere'));
+
+    const plain = await runHashcheck(['scan', root], { url: server.url });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr).toContain('checked 1 of 1 file (');
+    expect(plain.stderr).toContain('; 2 symbolic links not followed (see --follow)');
+
+    const followed = await runHashcheck(['scan', '--follow', '--all', '--json', root], { url: server.url });
+    expect(followed.code).toBe(1);
+    expect(jsonLines(followed.stdout).map((row) => [row.path, row.verdict])).toEqual([
+      [join(root, 'eicar-link.com'), 'malicious'],
+      [join(root, 'elsewhere', 'eicar.com'), 'malicious'],
+      [join(root, 'notes.txt'), 'unknown'],
+    ]);
+    expect(followed.stderr).not.toContain('not followed');
+
+    // A link named on the command line is what the user asked for: it is followed.
+    const named = await runHashcheck(['scan', join(root, 'elsewhere')], { url: server.url });
+    expect(named.code).toBe(1);
+    expect(named.stdout).toContain(join(root, 'elsewhere', 'eicar.com'));
   });
 
   it('prints every file with --all --json, in walk order, with the digests openssl computes', async () => {

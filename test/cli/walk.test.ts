@@ -28,9 +28,9 @@ afterAll(() => {
 });
 
 describe('walkPaths', () => {
-  it('lists each folder once in name order, follows links to files, and reports loops and special files', async () => {
+  it('lists each folder once in name order, follows links to files, and reports loops and special files with follow', async () => {
     const problems: WalkProblem[] = [];
-    const files = await walkPaths([root], { onProblem: (problem) => problems.push(problem) });
+    const files = await walkPaths([root], { follow: true, onProblem: (problem) => problems.push(problem) });
 
     expect(files).toEqual([
       { path: join(root, 'a', 'deep', 'one.bin'), size: 3 },
@@ -44,5 +44,25 @@ describe('walkPaths', () => {
       ['symlink-loop', join(root, 'pong')],
     ]);
     expect(problems[0]!.message).toContain(`leads back to ${root}`);
+  });
+
+  it('leaves symbolic links inside folders alone by default, reporting each, and follows a link given as a path', async () => {
+    const problems: WalkProblem[] = [];
+    const files = await walkPaths([root, join(root, 'two-link.bin')], { onProblem: (problem) => problems.push(problem) });
+
+    expect(files).toEqual([
+      { path: join(root, 'a', 'deep', 'one.bin'), size: 3 },
+      { path: join(root, 'b', 'two.bin'), size: 4 },
+      { path: join(root, 'two-link.bin'), size: 4 },
+    ]);
+    expect(problems.map(({ kind, path }) => [kind, path])).toEqual([
+      ['symlink-not-followed', join(root, 'a', 'deep', 'up')],
+      ['symlink-not-followed', join(root, 'a', 'to-b')],
+      ['special-file', join(root, 'fifo')],
+      ['symlink-not-followed', join(root, 'ping')],
+      ['symlink-not-followed', join(root, 'pong')],
+      ['symlink-not-followed', join(root, 'two-link.bin')],
+    ]);
+    expect(problems[0]!.message).toBe(`${join(root, 'a', 'deep', 'up')}: symbolic link; not followed (see --follow)`);
   });
 });
