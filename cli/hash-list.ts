@@ -1,6 +1,7 @@
 import { readChecksumLines as readLines } from '../lambdas/core/checksum-lines.js';
 import { parseCsv } from './csv.js';
 import { InputError } from './errors.js';
+import { formatCounted } from './progress.js';
 
 /** One entry of a hash list: what should be a hash, where it came from, and what came with it. */
 export interface ListEntry {
@@ -22,6 +23,8 @@ export interface ListEntry {
 export interface HashList {
   readonly entries: ListEntry[];
   readonly emptyCells: number;
+  /** For CSV input: the names of the header's columns, in order, each once (the keys of every entry's `row`). */
+  readonly columns?: readonly string[];
 }
 
 /**
@@ -70,8 +73,7 @@ export function readCsvColumn(text: string, column: string): HashList {
     const cell = record.fields[index];
     const row = Object.fromEntries(names.map((name, i) => [name, record.fields[i] ?? '']));
     if (cell === undefined) {
-      const fields = record.fields.length === 1 ? '1 field' : `${record.fields.length} fields`;
-      const problem = `the row has ${fields}; the column '${names[index]}' is field ${index + 1}`;
+      const problem = `the row has ${formatCounted(record.fields.length, 'field')}; the column '${names[index]}' is field ${index + 1}`;
       entries.push({ line: record.line, input: record.fields.join(','), candidate: '', row, problem });
       continue;
     }
@@ -81,7 +83,7 @@ export function readCsvColumn(text: string, column: string): HashList {
     }
     entries.push({ line: record.line, input: cell, candidate: cell, row });
   }
-  return { entries, emptyCells };
+  return { entries, emptyCells, columns: [...new Set(names)] };
 }
 
 /** Hashes given on the command line, numbered by position. */

@@ -96,6 +96,8 @@ ${COMMON_OPTIONS}
 JSON results: {"line":3,"input":"...","hash":"...","algorithm":"md5",
   "verdict":"malicious","match":{...},"name":"<path of a checksum line>",
   "row":{<the CSV row>}}, or {"line":7,"input":"...","verdict":"invalid","error":"..."}
+CSV results: the same fields as columns, and with --column the input row's own
+  columns after them, as row.<name> (row.Host, row.Path, ...)
 
 ${EXIT_STATUS}
 

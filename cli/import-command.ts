@@ -11,7 +11,7 @@ import { InputError, ServiceError, UsageError, oneLine } from './errors.js';
 import { splitFeed, type FeedChunk } from './feed-chunks.js';
 import { decodeInput } from './hash-list.js';
 import { renderTable } from './output.js';
-import { formatBytes, formatCount } from './progress.js';
+import { formatBytes, formatCount, formatCounted } from './progress.js';
 import type { ServiceClient } from './service-client.js';
 import type { CliEnvironment, OutputWriter, Reporter } from './terminal.js';
 import { describeErrno } from './walk.js';
@@ -133,7 +133,7 @@ export async function runImport(options: ImportOptions, deps: ImportDeps): Promi
 
 /** `2 of 9 inputs were rejected and not imported; the rest were imported`: why the exit status is 1. */
 function describeRejection(rejected: number, total: number, dryRun: boolean): string {
-  const inputs = `${formatCount(total)} ${total === 1 ? 'input' : 'inputs'}`;
+  const inputs = formatCounted(total, 'input');
   if (rejected === total) {
     const all = total === 1 ? 'the only input' : `all ${inputs}`;
     return dryRun ? `${all} would be rejected: nothing would be imported` : `${all} ${total === 1 ? 'was' : 'were'} rejected: nothing was imported`;
@@ -293,8 +293,8 @@ function dryRunJson({ format, total, added, rejected, requests }: FeedReport): R
 
 /** The report for people: the counts, then every rejected input with its line (or its id in a JSON feed) and why. */
 function describeReport(report: FeedReport, context: { name: string; dryRun: boolean; colour: boolean }): string[] {
-  const requests = report.requests === 1 ? '1 request' : `${formatCount(report.requests)} requests`;
-  const inputs = report.total === 1 ? '1 input' : `${formatCount(report.total)} inputs`;
+  const requests = formatCounted(report.requests, 'request');
+  const inputs = formatCounted(report.total, 'input');
   const title = context.dryRun
     ? `checked ${basename(context.name)} here, nothing was sent (${FORMAT_NAMES[report.format]}, ${inputs}, ${requests} when imported):`
     : `imported ${basename(context.name)} (${FORMAT_NAMES[report.format]}, ${inputs}, ${requests}):`;

@@ -5,7 +5,7 @@ import { lookupHashList } from '../lambdas/core/lookup.js';
 import { EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD, InputError, UsageError, oneLine } from './errors.js';
 import { decodeInput, readArguments, readChecksumLines, readCsvColumn, type HashList } from './hash-list.js';
 import { writeLookupRows, type LookupRow, type OutputFormat } from './output.js';
-import { formatCount } from './progress.js';
+import { formatCount, formatCounted } from './progress.js';
 import type { ServiceClient } from './service-client.js';
 import { ServiceHashStore } from './service-hash-store.js';
 import type { CliEnvironment, OutputWriter, Reporter } from './terminal.js';
@@ -53,8 +53,7 @@ export async function runLookup(options: LookupOptions, deps: LookupDeps): Promi
   // An empty input is an export or a pipe that went wrong, not a clean result: a script must not read it as 0.
   if (list.entries.length === 0) {
     const source = options.file === undefined || options.file === '-' ? 'standard input' : options.file;
-    const rows = list.emptyCells === 1 ? '1 row' : `${formatCount(list.emptyCells)} rows`;
-    const skipped = list.emptyCells > 0 ? ` (${rows} with an empty '${options.column}' cell)` : '';
+    const skipped = list.emptyCells > 0 ? ` (${formatCounted(list.emptyCells, 'row')} with an empty '${options.column}' cell)` : '';
     throw new InputError(`no hashes in ${source}${skipped}: nothing was looked up`);
   }
   const inputs: HashInput[] = parseHashList(list.entries.map((entry) => entry.candidate)).map((item, i) => {
@@ -67,31 +66,34 @@ export async function runLookup(options: LookupOptions, deps: LookupDeps): Promi
     for (const { entry, message } of invalid.slice(0, limit)) {
       reporter.warn(`${place(options, entry.line)}: not a hash: ${message} (${oneLine(JSON.stringify(entry.input), 80)})`);
     }
-    if (invalid.length > limit) reporter.warn(`… and ${formatCount(invalid.length - limit)} more lines that are not hashes`);
+    if (invalid.length > limit) {
+      reporter.warn(`… and ${formatCounted(invalid.length - limit, 'more line that is not a hash', 'more lines that are not hashes')}`);
+    }
   };
   if (invalid.length === inputs.length) {
     reportInvalid(INVALID_SHOWN_WHEN_ALL_BAD);
-    throw new InputError(`none of the ${formatCount(inputs.length)} entries is a hash${formatHint(options, invalid[0]!.entry.input)}`);
+    const none = inputs.length === 1 ? 'the only entry is not a hash' : `none of the ${formatCount(inputs.length)} entries is a hash`;
+    throw new InputError(`${none}${formatHint(options, invalid[0]!.entry.input)}`);
   }
   if (options.strict && invalid.length > 0) {
     reportInvalid();
-    throw new InputError(`${formatCount(invalid.length)} of ${formatCount(inputs.length)} entries are not hashes (--strict); nothing was looked up`);
+    const which = `${formatCount(invalid.length)} of ${formatCounted(inputs.length, 'entry', 'entries')}`;
+    throw new InputError(`${which} ${invalid.length === 1 ? 'is not a hash' : 'are not hashes'} (--strict); nothing was looked up`);
   }
 
   const store = new ServiceHashStore(deps.client, { concurrency: options.concurrency });
   const answer = await lookupHashList(inputs, { store });
   const rows: LookupRow[] = answer.results.map((result, i) => ({ entry: list.entries[i]!, result }));
   const shown = options.badOnly ? rows.filter(({ result }) => 'verdict' in result && result.verdict === 'malicious') : rows;
-  await writeLookupRows(shown, options.format, deps.out, { colour: deps.colour });
+  await writeLookupRows(shown, options.format, deps.out, { colour: deps.colour, ...(list.columns && { rowColumns: list.columns }) });
   // With --bad-only the invalid lines are not in the results, so they are listed here instead.
   if (options.badOnly) reportInvalid();
 
   const { malicious, unknown } = answer.summary;
-  const rowsSkipped = list.emptyCells === 1 ? '1 row' : `${formatCount(list.emptyCells)} rows`;
-  const skipped = list.emptyCells > 0 ? `; ${rowsSkipped} with an empty '${options.column}' cell skipped` : '';
+  const skipped = list.emptyCells > 0 ? `; ${formatCounted(list.emptyCells, 'row')} with an empty '${options.column}' cell skipped` : '';
   reporter.note(
-    `checked ${formatCount(malicious + unknown)} hashes: ${formatCount(malicious)} malicious, ${formatCount(unknown)} unknown` +
-      (invalid.length > 0 ? `; ${formatCount(invalid.length)} ${invalid.length === 1 ? 'line is not a hash' : 'lines are not hashes'}` : '') +
+    `checked ${formatCounted(malicious + unknown, 'hash', 'hashes')}: ${formatCount(malicious)} malicious, ${formatCount(unknown)} unknown` +
+      (invalid.length > 0 ? `; ${formatCounted(invalid.length, 'line is not a hash', 'lines are not hashes')}` : '') +
       skipped +
       formatHint(options, invalid[0]?.entry.input),
   );

@@ -26,16 +26,26 @@ interface Style {
   readonly colour: boolean;
 }
 
+interface LookupStyle extends Style {
+  /** The columns of a CSV input, in order: CSV output repeats them as `row.<name>`, as JSON carries `row`. */
+  readonly rowColumns?: readonly string[];
+}
+
 /**
  * Prints the results of a hash list. JSON: one object per line, `{line, input, hash, algorithm, verdict,
- * match, name?, row?}`, or `{line, input, verdict: "invalid", error}` for a line that is not a hash.
+ * match, name?, row?}`, or `{line, input, verdict: "invalid", error}` for a line that is not a hash. CSV:
+ * the same fields, then the input row's own columns as `row.<name>` for CSV input.
  */
-export async function writeLookupRows(rows: readonly LookupRow[], format: OutputFormat, out: OutputWriter, style: Style): Promise<void> {
+export async function writeLookupRows(rows: readonly LookupRow[], format: OutputFormat, out: OutputWriter, style: LookupStyle): Promise<void> {
   if (format === 'json') {
     for (const row of rows) await out.line(JSON.stringify(lookupJson(row)));
   } else if (format === 'csv') {
-    await out.line(LOOKUP_CSV_COLUMNS.join(','));
-    for (const row of rows) await out.line(lookupCsv(row));
+    const rowColumns = style.rowColumns ?? [];
+    await out.line([...LOOKUP_CSV_COLUMNS, ...rowColumns.map((name) => formatCsvField(`row.${name}`, { text: true }))].join(','));
+    for (const row of rows) {
+      const cells = rowColumns.map((name) => formatCsvField(row.entry.row?.[name] ?? '', { text: true }));
+      await out.line([lookupCsv(row), ...cells].join(','));
+    }
   } else if (rows.length > 0) {
     const withNames = rows.some((row) => row.entry.name !== undefined);
     const header = ['LINE', 'VERDICT', 'HASH', ...(withNames ? ['NAME'] : []), 'MATCH'];

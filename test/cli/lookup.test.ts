@@ -137,6 +137,36 @@ describe('hashcheck lookup', () => {
     expect(run.stderr).toContain("1 row with an empty 'sha256' cell skipped");
   });
 
+  it('keeps the CSV row of each result in CSV output too, after the result columns', async () => {
+    const csv = `Host,Path,SHA256\nws-014,"C:\\Temp\\a, b",${MSI_SHA256}\nws-015,C:\\Temp,${hex(32)}\nws-016,=cmd,nope\n`;
+    const run = await runHashcheck(['lookup', '--column', 'SHA256', '--csv'], { url: server.url, input: csv });
+
+    expect(run.code).toBe(1);
+    const [header, ...records] = parseCsv(run.stdout);
+    expect(header!.fields.slice(-4)).toEqual(['error', 'row.Host', 'row.Path', 'row.SHA256']);
+    const byName = (fields: string[]) => Object.fromEntries(header!.fields.map((name, i) => [name, fields[i]]));
+    expect(records.map((record) => byName(record.fields))).toMatchObject([
+      { line: '2', verdict: 'malicious', 'row.Host': 'ws-014', 'row.Path': 'C:\\Temp\\a, b', 'row.SHA256': MSI_SHA256 },
+      { line: '3', verdict: 'unknown', 'row.Host': 'ws-015', 'row.Path': 'C:\\Temp' },
+      // A cell a spreadsheet would run as a formula is kept as text.
+      { line: '4', verdict: 'invalid', 'row.Host': 'ws-016', 'row.Path': "'=cmd", 'row.SHA256': 'nope' },
+    ]);
+
+    const badOnly = await runHashcheck(['lookup', '--column', 'SHA256', '--csv', '--bad-only'], { url: server.url, input: csv });
+    expect(parseCsv(badOnly.stdout).map((record) => record.fields.at(-3))).toEqual(['row.Host', 'ws-014']);
+  });
+
+  it('speaks of one hash and one entry in the singular', async () => {
+    const one = await runHashcheck(['lookup', MSI_MD5, 'nope'], { url: server.url });
+    expect(one.stderr).toContain('checked 1 hash: 1 malicious, 0 unknown; 1 line is not a hash');
+
+    const strict = await runHashcheck(['lookup', '--strict', 'nope'], { url: server.url });
+    expect(strict.stderr).toContain('hashcheck: the only entry is not a hash');
+
+    const column = await runHashcheck(['lookup', '--column', 'SHA256'], { url: server.url, input: 'Host,SHA256\nws-1,\n' });
+    expect(column.stderr).toContain("(1 row with an empty 'SHA256' cell)");
+  });
+
   it('exits 2 naming the columns there are when the CSV has no such column', async () => {
     const run = await runHashcheck(['lookup', '--column', 'Hash'], { url: server.url, input: `Host,SHA256\nws-1,${MSI_SHA256}\n` });
 
@@ -163,7 +193,7 @@ describe('hashcheck lookup', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('hashcheck: line 3: not a hash:');
-    expect(run.stderr).toContain('1 of 2 entries are not hashes (--strict); nothing was looked up');
+    expect(run.stderr).toContain('1 of 2 entries is not a hash (--strict); nothing was looked up');
   });
 
   it('exits 2 when no line of the input is a hash, with a hint for CSV read without --column', async () => {
