@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestStream, FILE_CHUNK_BYTES, type FileDigests } from '../../lambdas/core/digest.js';
+import { digestStream, FILE_CHUNK_BYTES, rechunk, type FileDigests } from '../../lambdas/core/digest.js';
 import { PayloadTooLargeError } from '../../lambdas/core/errors.js';
 import { readFileChunks } from '../../lambdas/adapters/file-source.js';
 
@@ -144,6 +144,24 @@ describe('digestStream', () => {
     }
   });
 
+  it('gives the right digests when the source refills one Uint8Array of 1 MiB for every chunk, around the size that starts the MD5 worker', async () => {
+    for (const size of [8 * MiB, 8 * MiB + 1, 9 * MiB - 1, 21 * MiB + 5]) {
+      const data = randomBytes(size);
+      async function* refilled(): AsyncGenerator<Uint8Array> {
+        const buffer = new Uint8Array(MiB);
+        for (let offset = 0; offset < data.byteLength; offset += MiB) {
+          const piece = data.subarray(offset, offset + MiB);
+          buffer.set(piece);
+          yield buffer.subarray(0, piece.byteLength);
+          // What the pass left behind in this buffer must not matter: scribble over it before the next refill.
+          buffer.fill(0xa5);
+        }
+      }
+      expect(await digestStream(refilled(), NO_LIMIT)).toEqual(referenceDigests(data));
+      expect(await digestStream(refilled(), { ...NO_LIMIT, sha256Only: true })).toEqual({ size, sha256: referenceDigests(data).sha256 });
+    }
+  });
+
   it('keeps concurrent passes apart', async () => {
     const inputs = [randomBytes(12 * MiB), randomBytes(17 * MiB + 1), randomBytes(100_000)];
 
@@ -226,6 +244,98 @@ describe('digestStream', () => {
   });
 });
 
+describe('digestStream, SHA-256 only', () => {
+  const SHA256_ONLY = { ...NO_LIMIT, sha256Only: true } as const;
+
+  it('gives only the published SHA-256 and the size of the empty input', async () => {
+    expect(await digestStream(chunksOf([]), SHA256_ONLY)).toEqual({
+      size: 0,
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
+  });
+
+  it('gives only the published SHA-256 and the size of "abc"', async () => {
+    expect(await digestStream(chunksOf([Buffer.from('abc')]), SHA256_ONLY)).toEqual({
+      size: 3,
+      sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    });
+  });
+
+  it('chunking never changes the digest', async () => {
+    const data = randomBytes(12 * MiB + 3);
+    const expected = { size: data.byteLength, sha256: referenceDigests(data).sha256 };
+
+    for (const seed of [1, 2, 3]) {
+      expect(await digestStream(chunksOf(splitRandomly(data, seed, 3 * MiB)), SHA256_ONLY)).toEqual(expected);
+    }
+  });
+
+  it('stops reading and closes the source as soon as the limit is passed', async () => {
+    const { source, state } = countingSource(10, 100);
+
+    await expect(digestStream(source, { maxBytes: 250, sha256Only: true })).rejects.toMatchObject({ details: { limitBytes: 250 } });
+
+    expect(state.pulled).toBe(3);
+    expect(state.closed).toBe(true);
+  });
+});
+
+describe('rechunk', () => {
+  it('regroups small pieces into chunks of the size asked for, the last one shorter, bytes unchanged', async () => {
+    const data = randomBytes(3 * MiB + 7);
+    const pieces = Array.from({ length: Math.ceil(data.byteLength / (64 * 1024)) }, (_, i) => data.subarray(i * 64 * 1024, (i + 1) * 64 * 1024));
+
+    const sizes: number[] = [];
+    const copies: Buffer[] = [];
+    for await (const chunk of rechunk(chunksOf(pieces))) {
+      sizes.push(chunk.byteLength);
+      copies.push(Buffer.from(chunk));
+    }
+
+    expect(sizes).toEqual([MiB, MiB, MiB, 7]);
+    expect(Buffer.concat(copies).equals(data)).toBe(true);
+  });
+
+  it('chunking never changes the digest of a body regrouped into 1 MiB chunks', async () => {
+    const data = randomBytes(10 * MiB + 12_345);
+    const expected = referenceDigests(data);
+    const splits = [
+      Array.from({ length: Math.ceil(data.byteLength / (64 * 1024)) }, (_, i) => data.subarray(i * 64 * 1024, (i + 1) * 64 * 1024)),
+      [data],
+      splitRandomly(data, 5, 3 * MiB),
+      splitRandomly(data, 11, 100_000),
+    ];
+
+    for (const parts of splits) {
+      expect(await digestStream(rechunk(chunksOf(parts)), NO_LIMIT)).toEqual(expected);
+      expect(await digestStream(rechunk(chunksOf(parts), 100_000), NO_LIMIT)).toEqual(expected);
+    }
+  });
+
+  it('gives the right digests when the body refills one buffer for every 64 KiB piece, as a socket stream may', async () => {
+    const data = randomBytes(9 * MiB + 100);
+    async function* refilled(): AsyncGenerator<Uint8Array> {
+      const buffer = new Uint8Array(64 * 1024);
+      for (let offset = 0; offset < data.byteLength; offset += buffer.byteLength) {
+        const piece = data.subarray(offset, offset + buffer.byteLength);
+        buffer.set(piece);
+        yield buffer.subarray(0, piece.byteLength);
+      }
+    }
+
+    expect(await digestStream(rechunk(refilled()), NO_LIMIT)).toEqual(referenceDigests(data));
+  });
+
+  it('closes the body when the digest stops at the limit', async () => {
+    const { source, state } = countingSource(40, 64 * 1024);
+
+    await expect(digestStream(rechunk(source), { maxBytes: MiB })).rejects.toBeInstanceOf(PayloadTooLargeError);
+
+    expect(state.closed).toBe(true);
+    expect(state.pulled).toBeLessThan(40);
+  });
+});
+
 describe('readFileChunks', () => {
   const execFileAsync = promisify(execFile);
   let dir: string;
@@ -267,11 +377,42 @@ describe('readFileChunks', () => {
     expect(sizes).toEqual([MiB, MiB, MiB, 7]);
   });
 
-  it('hands out chunks that stay intact while later ones are read', async () => {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of readFileChunks(file, 100_000)) chunks.push(chunk);
+  it('hands out each chunk intact until the next one is asked for', async () => {
+    const copies: Buffer[] = [];
+    for await (const chunk of readFileChunks(file, 100_000)) copies.push(Buffer.from(chunk));
 
-    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect(Buffer.concat(copies).equals(data)).toBe(true);
+  });
+
+  it('reads into two buffers used in turn, not a new buffer per read', async () => {
+    const buffers = new Set<ArrayBufferLike>();
+    let chunks = 0;
+    for await (const chunk of readFileChunks(file, 100_000)) {
+      buffers.add(chunk.buffer);
+      chunks++;
+    }
+
+    expect(chunks).toBe(Math.ceil(data.byteLength / 100_000));
+    expect(buffers.size).toBe(2);
+  });
+
+  it('gives the right digests to files read side by side, and after a read stopped early', async () => {
+    const other = join(dir, 'other.bin');
+    const otherData = randomBytes(2 * MiB + 3);
+    await writeFile(other, otherData);
+    for await (const chunk of readFileChunks(file)) {
+      expect(chunk.byteLength).toBe(MiB);
+      break;
+    }
+
+    const [first, second] = await Promise.all([digestStream(readFileChunks(file), NO_LIMIT), digestStream(readFileChunks(other, 4096), NO_LIMIT)]);
+
+    expect(first).toEqual(referenceDigests(data));
+    expect(second).toEqual(referenceDigests(otherData));
+  });
+
+  it('gives the SHA-256 that openssl dgst gives for the same file, in SHA-256-only mode', async () => {
+    expect(await digestStream(readFileChunks(file), { ...NO_LIMIT, sha256Only: true })).toEqual({ size: data.byteLength, sha256: await openssl('sha256') });
   });
 
   it('fails for a file that does not exist', async () => {
