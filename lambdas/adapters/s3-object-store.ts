@@ -1,41 +1,20 @@
-import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { UpstreamUnavailableError } from '../core/errors.js';
-import type { ObjectStore, OpenedObject, PresignedUpload } from '../core/uploads.js';
+import type { ObjectReader, ObjectStore, OpenedObject, PresignedUpload } from '../core/uploads.js';
+import { translated } from './s3-errors.js';
+import { S3UploadSigner } from './s3-upload-signer.js';
 
 /**
- * The upload bucket behind the `ObjectStore` port. The client must be built by `makeS3Client`, whose
- * checksum settings keep presigned PUTs usable and streamed bodies intact. Every SDK failure becomes
- * `UpstreamUnavailableError` saying what failed, with the SDK error as its cause; only a missing object
- * on `open` is an answer (`undefined`).
+ * The upload bucket as the scan reads it: opens and deletes objects, and signs nothing, so the function
+ * that scans uploads carries neither presigner. The client must be built by `makeS3Client`, whose checksum
+ * settings keep streamed bodies intact. Every SDK failure becomes `UpstreamUnavailableError` saying what
+ * failed, with the SDK error as its cause; only a missing object on `open` is an answer (`undefined`).
  */
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectReader implements ObjectReader {
   constructor(
-    private readonly client: S3Client,
-    private readonly options: { bucket: string },
+    protected readonly client: S3Client,
+    protected readonly options: { bucket: string },
   ) {}
-
-  async presignUpload(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
-    return translated('The upload URL could not be signed; try again shortly.', () => this.presign(key, maxBytes, expiresInSeconds));
-  }
-
-  private async presign(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
-    // The length is part of the signature: S3 refuses a PUT of any other size before it stores a byte, so a
-    // client that declared 10 bytes cannot send 5 GiB for the scan to read.
-    const putUrl = await getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.options.bucket, Key: key, ContentLength: maxBytes }), {
-      expiresIn: expiresInSeconds,
-      signableHeaders: new Set(['content-length']),
-    });
-    const post = await createPresignedPost(this.client, {
-      Bucket: this.options.bucket,
-      Key: key,
-      // S3 refuses a browser upload past the declared size before it stores a byte; the scan checks again.
-      Conditions: [['content-length-range', 0, maxBytes]],
-      Expires: expiresInSeconds,
-    });
-    return { put: { url: putUrl, headers: { 'content-length': String(maxBytes) } }, post: { url: post.url, fields: post.fields } };
-  }
 
   async open(key: string): Promise<OpenedObject | undefined> {
     try {
@@ -54,12 +33,20 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
-/** Runs one S3 call, turning its failure into the domain error that says what failed, keeping the cause. */
-async function translated<T>(failed: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw new UpstreamUnavailableError(failed, { cause: error });
+/**
+ * The whole `ObjectStore` port on one bucket: {@link S3ObjectReader} and {@link S3UploadSigner} together,
+ * for a process that both creates and scans uploads. A Lambda function takes only the half it calls.
+ */
+export class S3ObjectStore extends S3ObjectReader implements ObjectStore {
+  private readonly signer: S3UploadSigner;
+
+  constructor(client: S3Client, options: { bucket: string }) {
+    super(client, options);
+    this.signer = new S3UploadSigner(client, options);
+  }
+
+  presignUpload(key: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
+    return this.signer.presignUpload(key, maxBytes, expiresInSeconds);
   }
 }
 

@@ -2,7 +2,8 @@ import { makeDynamoDbClient } from './clients.js';
 import { readConfig } from './config.js';
 import { DynamoDbHashStore } from './dynamodb-hash-store.js';
 import { DynamoDbScanStore } from './dynamodb-scan-store.js';
-import { S3ObjectStore } from './s3-object-store.js';
+import { S3ObjectReader } from './s3-object-store.js';
+import { S3UploadSigner } from './s3-upload-signer.js';
 import { makeS3Client } from './s3-client.js';
 
 /**
@@ -25,8 +26,14 @@ export function scanStoreFromEnv(): DynamoDbScanStore {
   return new DynamoDbScanStore(makeDynamoDbClient({ endpoint: config.dynamoDbEndpoint }), { tableName: config.scansTable });
 }
 
-/** The upload bucket as a bound function sees it (`UPLOAD_BUCKET`). */
-export function objectStoreFromEnv(): S3ObjectStore {
+/** The upload bucket (`UPLOAD_BUCKET`) as the scan function reads it: no presigner comes with it. */
+export function objectReaderFromEnv(): S3ObjectReader {
   const config = readConfig(['uploadBucket']);
-  return new S3ObjectStore(makeS3Client({ endpoint: config.s3Endpoint }), { bucket: config.uploadBucket });
+  return new S3ObjectReader(makeS3Client({ endpoint: config.s3Endpoint }), { bucket: config.uploadBucket });
+}
+
+/** The upload bucket (`UPLOAD_BUCKET`) as the function that creates uploads signs them. */
+export function uploadSignerFromEnv(): S3UploadSigner {
+  const config = readConfig(['uploadBucket']);
+  return new S3UploadSigner(makeS3Client({ endpoint: config.s3Endpoint }), { bucket: config.uploadBucket });
 }

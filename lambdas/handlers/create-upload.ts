@@ -1,14 +1,14 @@
 import { CREATE_UPLOAD_BODY_BYTES } from '../core/limits.js';
-import { createUpload, type ObjectStore, type ScanStore } from '../core/uploads.js';
+import { createUpload, type ScanStore, type UploadSigner } from '../core/uploads.js';
 import { createUploadBodySchema } from '../core/schemas.js';
 import { makeLogger } from '../adapters/logger.js';
-import { objectStoreFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
+import { scanStoreFromEnv, uploadSignerFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName } from '../http/multipart.js';
 import { jsonBody, requireMediaType } from '../http/request.js';
 
 /** `POST /v1/uploads`: presigns a PUT and a POST for a file of up to 5 GiB and records a pending scan. */
-export function makeCreateUploadHandler(deps: { scans: ScanStore; objects: ObjectStore; now: () => Date; log: Log }) {
+export function makeCreateUploadHandler(deps: { scans: ScanStore; objects: UploadSigner; now: () => Date; log: Log }) {
   return makeHttpHandler(
     {
       'POST /v1/uploads': async (event) => {
@@ -23,7 +23,7 @@ export function makeCreateUploadHandler(deps: { scans: ScanStore; objects: Objec
 
 export const handler = makeCreateUploadHandler({
   scans: scanStoreFromEnv(),
-  objects: objectStoreFromEnv(),
+  objects: uploadSignerFromEnv(),
   now: () => new Date(),
   log: makeLogger(),
 });

@@ -1,9 +1,9 @@
 import type { Context, S3Event } from 'aws-lambda';
 import type { HashStore } from '../core/lookup.js';
-import { scanUploadedObject, type ObjectStore, type ScanStore } from '../core/uploads.js';
+import { scanUploadedObject, type ObjectReader, type ScanStore } from '../core/uploads.js';
 import { makeLogger } from '../adapters/logger.js';
 import { decodeS3Key } from '../adapters/s3-keys.js';
-import { hashStoreFromEnv, objectStoreFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
+import { hashStoreFromEnv, objectReaderFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
 import type { Log } from '../http/handler.js';
 
 /**
@@ -12,7 +12,7 @@ import type { Log } from '../http/handler.js';
  * destination. Nothing about the file but its upload id and outcome is logged; each line carries the
  * invocation's request id and cold start.
  */
-export function makeScanObjectHandler(deps: { store: HashStore; scans: ScanStore; objects: ObjectStore; now: () => Date; log: Log }) {
+export function makeScanObjectHandler(deps: { store: HashStore; scans: ScanStore; objects: ObjectReader; now: () => Date; log: Log }) {
   return async (event: S3Event, context?: Context): Promise<void> => {
     if (context) deps.log.addContext?.(context);
     for (const record of event.Records) {
@@ -27,7 +27,7 @@ function defaultDeps() {
   return {
     store: hashStoreFromEnv(),
     scans: scanStoreFromEnv(),
-    objects: objectStoreFromEnv(),
+    objects: objectReaderFromEnv(),
     now: () => new Date(),
     log: makeLogger(),
   };

@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse } from '@smithy/core/protocols';
 import { describe, expect, it } from 'vitest';
-import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store.js';
+import { S3ObjectReader, S3ObjectStore } from '../../lambdas/adapters/s3-object-store.js';
+import { S3UploadSigner } from '../../lambdas/adapters/s3-upload-signer.js';
 import { UpstreamUnavailableError } from '../../lambdas/core/errors.js';
 import { uploadKey } from '../../lambdas/core/uploads.js';
 
@@ -43,6 +44,11 @@ describe('S3ObjectStore.open', () => {
     await expect(store.open(key)).resolves.toBeUndefined();
   });
 
+  it('takes AccessDenied as no object in the reader the scan function carries', async () => {
+    const reader = new S3ObjectReader(clientAnswering(403, 'AccessDenied', 'Access Denied'), { bucket: 'uploads-test' });
+    await expect(reader.open(key)).resolves.toBeUndefined();
+  });
+
 });
 
 /** Runs `call` and returns what it failed with. */
@@ -76,6 +82,24 @@ describe('S3ObjectStore failures', () => {
     {
       what: 'signing the upload URL',
       call: () => new S3ObjectStore(noCredentials(), { bucket: 'uploads-test' }).presignUpload(key, 10, 60),
+      says: 'could not be signed',
+      cause: 'CredentialsProviderError',
+    },
+    {
+      what: 'opening the file from the scan function\'s reader',
+      call: () => new S3ObjectReader(clientAnswering(503, 'SlowDown', 'Please reduce your request rate.'), { bucket: 'uploads-test' }).open(key),
+      says: 'could not be opened',
+      cause: 'SlowDown',
+    },
+    {
+      what: 'deleting the file from the scan function\'s reader',
+      call: () => new S3ObjectReader(clientAnswering(403, 'AccessDenied', 'Access Denied'), { bucket: 'uploads-test' }).delete(key),
+      says: 'could not be deleted',
+      cause: 'AccessDenied',
+    },
+    {
+      what: 'signing the upload URL in the upload function\'s signer',
+      call: () => new S3UploadSigner(noCredentials(), { bucket: 'uploads-test' }).presignUpload(key, 10, 60),
       says: 'could not be signed',
       cause: 'CredentialsProviderError',
     },

@@ -30,7 +30,8 @@ let proxy: FaultyDynamoDb;
 let s3: LocalS3;
 let s3Client: ReturnType<typeof makeS3Client>;
 let dir: string;
-let deps: Parameters<typeof makeScanObjectHandler>[0];
+// Creates uploads as well as scanning them, so it carries the whole object store.
+let deps: Parameters<typeof makeScanObjectHandler>[0] & { objects: S3ObjectStore };
 let handler: ReturnType<typeof makeScanObjectHandler>;
 
 beforeAll(async () => {
