@@ -1,4 +1,4 @@
-import { Size, Validations } from 'aws-cdk-lib';
+import { Lazy, Size, Validations } from 'aws-cdk-lib';
 import {
   AuthorizationType,
   AccessLogField,
@@ -8,6 +8,7 @@ import {
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
+  Method,
   MethodLoggingLevel,
   MockIntegration,
   PassthroughBehavior,
@@ -15,7 +16,9 @@ import {
   ResponseType,
   RestApi,
   UsagePlan,
+  type Integration,
   type IResource,
+  type MethodOptions,
   type QuotaSettings,
   type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -31,6 +34,7 @@ import {
   requiresApiKey,
   routeKey,
   type FunctionId,
+  type HttpMethod,
   type RouteSpec,
 } from '../lambdas/http/routes.js';
 import { ApiKeyAuthorizers } from './api-key-authorizers.js';
@@ -122,7 +126,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
 ];
 
 /** Headers on every answer, as the functions send them (`lambdas/http/handler.ts`). */
-const BASE_HEADERS: Readonly<Record<string, string>> = {
+export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
   'Strict-Transport-Security': 'max-age=31536000; includeSubDomains',
@@ -207,8 +211,11 @@ export interface HashcheckApiProps {
  *   API's key source set to `AUTHORIZER`, so usage plans meter and throttle keys wherever they travel
  *   (see `ApiKeyAuthorizers`); the authorizer function too, unless one is given;
  * - compression of answers of at least MIN_COMPRESSION_BYTES for clients that accept gzip or deflate;
- * - on each path with routes, an `ANY` method answering 405 `method_not_allowed` from a mock integration
- *   (API Gateway prefers a specific method over `ANY`, so only wrong methods reach it);
+ * - for each GET route without a HEAD route of its own, a HEAD method with the GET route's function, auth
+ *   and validation (the function answers it as GET, without the body);
+ * - on each path with routes, an `OPTIONS` method answering 204 with `Allow` (see `OptionsMethod`), and an
+ *   `ANY` method answering 405 `method_not_allowed` with `Allow`, both from mock integrations (API Gateway
+ *   prefers a specific method over `ANY`, so only wrong methods reach it);
  * - gateway responses that answer gateway-made errors in the service's error shape;
  * - a request validator (declared parameters and bodies) used by every route;
  * - a stage with X-Ray tracing, default throttling, error-level execution logs without bodies, and JSON
@@ -322,40 +329,60 @@ export class HashcheckApi extends Construct {
     const byResource = new Map<IResource, RouteSpec[]>();
     for (const route of routes) {
       const resource = this.restApi.root.resourceForPath(route.path);
-      const method = resource.addMethod(route.method, new LambdaIntegration(functions[route.function]!, { allowTestInvoke: false }), {
-        apiKeyRequired: requiresApiKey(route.auth),
-        // The key source is the authorizer, so every keyed route has one, wherever its key travels.
-        ...(requiresApiKey(route.auth) && { authorizer: this.keyAuthorizers!.authorizerFor(route.auth) }),
-        // Only IAM principals allowed to invoke the admin routes may change the list.
-        ...(route.auth === 'admin' && { authorizationType: AuthorizationType.IAM }),
-        requestValidator: this.requestValidator,
-        ...requestParameters(route.path),
-      });
-      Validations.of(method).acknowledge(
-        {
-          id: 'AwsSolutions-APIG4',
-          reason:
-            requiresApiKey(route.auth)
-              ? `${routeKey(route)} requires an API key bound to a usage plan: callers are mail gateways and scripts, identified and throttled per key as the design specifies.`
-              : route.auth === 'admin'
-                ? `${routeKey(route)} changes the known-bad list and is authorized by IAM (SigV4): only principals granted execute-api:Invoke on it may call.`
-                : `${routeKey(route)} is public by design (health check, API description); it reads no data.`,
-        },
-        {
-          id: 'AwsSolutions-COG4',
-          reason: 'The service has no user pool: machine callers use API keys (and, for admin routes, IAM), not Cognito.',
-        },
-      );
+      const integration = new LambdaIntegration(functions[route.function]!, { allowTestInvoke: false });
+      this.addRouteMethod(resource, route.method, route, integration);
+      // HEAD is GET without the body: where the path has no HEAD route of its own, the GET route's function
+      // answers it, behind the same key, authorizer and validation (the function leaves the body out).
+      if (route.method === 'GET' && !routes.some((r) => r.method === 'HEAD' && r.path === route.path)) {
+        this.addRouteMethod(resource, 'HEAD', route, integration);
+      }
       byResource.set(resource, [...(byResource.get(resource) ?? []), route]);
     }
-    for (const [resource, resourceRoutes] of byResource) this.addMethodNotAllowed(resource, resourceRoutes.map((r) => r.method));
+    for (const [resource, resourceRoutes] of byResource) {
+      const allow = allowedMethods(resourceRoutes.map((r) => r.method));
+      this.addMethodNotAllowed(resource, allow);
+      new OptionsMethod(resource, allow);
+    }
+  }
+
+  /** `httpMethod` on a route's resource, served by the route's function with the route's auth and checks. */
+  private addRouteMethod(resource: IResource, httpMethod: HttpMethod, route: RouteSpec, integration: Integration): void {
+    const method = resource.addMethod(httpMethod, integration, this.routeMethodOptions(route));
+    const served = httpMethod === route.method ? routeKey(route) : `${httpMethod} ${route.path} (${routeKey(route)} without the body)`;
+    Validations.of(method).acknowledge(
+      {
+        id: 'AwsSolutions-APIG4',
+        reason: requiresApiKey(route.auth)
+          ? `${served} requires an API key bound to a usage plan: callers are mail gateways and scripts, identified and throttled per key as the design specifies.`
+          : route.auth === 'admin'
+            ? `${served} changes the known-bad list and is authorized by IAM (SigV4): only principals granted execute-api:Invoke on it may call.`
+            : `${served} is public by design (health check, API description); it reads no data.`,
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'The service has no user pool: machine callers use API keys (and, for admin routes, IAM), not Cognito.',
+      },
+    );
+  }
+
+  /** Who may call a route and what is checked before its function runs, for each method serving it. */
+  private routeMethodOptions(route: RouteSpec): MethodOptions {
+    return {
+      apiKeyRequired: requiresApiKey(route.auth),
+      // The key source is the authorizer, so every keyed route has one, wherever its key travels.
+      ...(requiresApiKey(route.auth) && { authorizer: this.keyAuthorizers!.authorizerFor(route.auth) }),
+      // Only IAM principals allowed to invoke the admin routes may change the list.
+      ...(route.auth === 'admin' && { authorizationType: AuthorizationType.IAM }),
+      requestValidator: this.requestValidator,
+      ...requestParameters(route.path),
+    };
   }
 
   /** `ANY` on a path answers 405 for every method the path does not serve; it reaches no backend. */
   private addMethodNotAllowed(resource: IResource, allow: readonly string[]): void {
     const allowHeader = allow.join(', ');
     const headers: Record<string, string> = { Allow: allowHeader, ...BASE_HEADERS };
-    const message = `$context.httpMethod is not allowed on $context.resourcePath; use ${allow.join(' or ')}.`;
+    const message = `$context.httpMethod is not allowed on $context.resourcePath; use ${allowHeader}.`;
     const body = errorTemplate('method_not_allowed', JSON.stringify(message), `,"allow":${JSON.stringify(allow)}`);
     const integration = new MockIntegration({
       passthroughBehavior: PassthroughBehavior.WHEN_NO_MATCH,
@@ -402,6 +429,76 @@ export class HashcheckApi extends Construct {
         templates: { 'application/json': errorTemplate(error.code, messageJson) },
       });
     }
+  }
+}
+
+/** Every method a path can answer, in the order `Allow` lists them (the local server's order). */
+const METHOD_ORDER: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'];
+
+/** The methods a path answers, given its routes' methods: HEAD wherever GET is, and OPTIONS everywhere. */
+export function allowedMethods(routeMethods: Iterable<string>): string[] {
+  const methods = new Set(routeMethods);
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  return METHOD_ORDER.filter((m) => methods.has(m));
+}
+
+/**
+ * `OPTIONS` on a route path: 204 with `Allow` (the path's methods) and the security headers every answer
+ * carries, from a mock integration, without auth (it reaches no function and no data). More headers can be
+ * added until the app is synthesized (`addHeaders`): the web form's CORS preflight is this same method
+ * with the CORS headers added, since a path has one OPTIONS method.
+ */
+export class OptionsMethod extends Method {
+  /** The OPTIONS method of a resource, when it is one of these. */
+  public static of(resource: IResource): OptionsMethod | undefined {
+    const child = resource.node.tryFindChild('OPTIONS');
+    return child instanceof OptionsMethod ? child : undefined;
+  }
+
+  private readonly headers: Record<string, string>;
+
+  /** @param allow the methods the path answers, as `Allow` lists them (see {@link allowedMethods}) */
+  constructor(resource: IResource, allow: readonly string[]) {
+    const headers: Record<string, string> = { Allow: allow.join(', '), ...BASE_HEADERS };
+    // Rendered at synthesis, so headers added after construction are in both the answer and its declaration.
+    const answered = Lazy.any({
+      produce: () => Object.fromEntries(Object.entries(headers).map(([name, value]) => [`method.response.header.${name}`, quoted(value)])),
+    }) as unknown as Record<string, string>;
+    const declared = Lazy.any({
+      produce: () => Object.fromEntries(Object.keys(headers).map((name) => [`method.response.header.${name}`, true])),
+    }) as unknown as Record<string, boolean>;
+    super(resource, 'OPTIONS', {
+      resource,
+      httpMethod: 'OPTIONS',
+      integration: new MockIntegration({
+        passthroughBehavior: PassthroughBehavior.WHEN_NO_MATCH,
+        requestTemplates: { 'application/json': '{"statusCode": 204}' },
+        integrationResponses: [{ statusCode: '204', responseParameters: answered }],
+      }),
+      options: {
+        authorizationType: AuthorizationType.NONE,
+        apiKeyRequired: false,
+        methodResponses: [{ statusCode: '204', responseParameters: declared }],
+      },
+    });
+    this.headers = headers;
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'OPTIONS answers 204 with the methods of the path (and, for the web form origin, the CORS preflight headers) from a mock integration; browsers send no credentials with a preflight, and it reaches no function or data.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'OPTIONS is answered by a mock integration that reaches no function or data, and browsers send no credentials with a preflight: there is nothing to authorize.',
+      },
+    );
+  }
+
+  /** Adds headers to the answer, values as sent (`'` quoting is added here); an existing header is replaced. */
+  public addHeaders(headers: Readonly<Record<string, string>>): void {
+    Object.assign(this.headers, headers);
   }
 }
 

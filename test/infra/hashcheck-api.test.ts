@@ -8,6 +8,16 @@ import { GATEWAY_ERRORS, HashcheckApi, type HashcheckApiProps } from '../../lib/
 import { ERROR_CODES } from '../../lambdas/core/schemas.js';
 import { inlineFunction, logicalId, methodsByRoute, onlyResource, resourcesOfType, testStack } from './synth.js';
 
+/** GET routes whose path has no HEAD route of its own: the API serves HEAD there by the GET route. */
+const HEAD_BY_GET = ROUTES.filter((r) => r.method === 'GET' && !ROUTES.some((h) => h.method === 'HEAD' && h.path === r.path));
+
+/** What `Allow` lists for a path, as the local server does: its methods, HEAD where GET is, and OPTIONS. */
+function allowOf(path: string): string[] {
+  const methods = new Set<string>(ROUTES.filter((r) => r.path === path).map((r) => r.method));
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  return ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'].filter((m) => methods.has(m));
+}
 
 function apiStack(props: Partial<HashcheckApiProps> = {}) {
   const stack = testStack();
@@ -66,9 +76,65 @@ describe('HashcheckApi', () => {
       }
     });
 
-    it('serves nothing beyond the routes and one 405 catch-all per route path', () => {
+    it('serves nothing beyond the routes, HEAD on GET routes, and OPTIONS and one 405 catch-all per route path', () => {
       const paths = [...new Set(ROUTES.map((r) => r.path))];
-      expect([...methods.keys()].sort()).toEqual([...ROUTES.map(routeKey), ...paths.map((p) => `ANY ${p}`)].sort());
+      expect([...methods.keys()].sort()).toEqual(
+        [
+          ...ROUTES.map(routeKey),
+          ...HEAD_BY_GET.map((r) => `HEAD ${r.path}`),
+          ...paths.map((p) => `OPTIONS ${p}`),
+          ...paths.map((p) => `ANY ${p}`),
+        ].sort(),
+      );
+    });
+  });
+
+  describe('HEAD', () => {
+    const { methods, functions } = apiStack();
+
+    it('has GET routes without a HEAD route of their own to serve HEAD on', () => {
+      expect(HEAD_BY_GET.length).toBeGreaterThan(0);
+    });
+
+    it.each(HEAD_BY_GET.map((r) => [r.path, r] as const))(
+      'serves HEAD %s by the GET route: its function, key, authorizer, auth type, validator and parameters',
+      (path, route) => {
+        const get = methods.get(`GET ${path}`)!;
+        const head = methods.get(`HEAD ${path}`);
+        expect(head).toBeDefined();
+        expect(head!['Integration']).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+        expect(JSON.stringify(head!['Integration'])).toContain(logicalId(functions[route.function]!));
+        expect(head!['Integration']).toEqual(get['Integration']);
+        for (const property of ['ApiKeyRequired', 'AuthorizationType', 'AuthorizerId', 'RequestValidatorId', 'RequestParameters']) {
+          expect(head![property], property).toEqual(get[property]);
+        }
+        expect(head!['ApiKeyRequired']).toBe(requiresApiKey(route.auth));
+      },
+    );
+  });
+
+  describe('OPTIONS', () => {
+    const { methods } = apiStack();
+    const paths = [...new Set(ROUTES.map((r) => r.path))];
+
+    it.each(paths)('answers OPTIONS %s 204 from a mock with Allow listing its methods, HEAD where GET, and OPTIONS', (path) => {
+      const options = methods.get(`OPTIONS ${path}`)!;
+      expect(options).toMatchObject({ AuthorizationType: 'NONE', ApiKeyRequired: false });
+      expect(options['AuthorizerId']).toBeUndefined();
+      const integration = options['Integration'] as { Type: string; IntegrationResponses: { StatusCode: string; ResponseParameters: Record<string, string> }[] };
+      expect(integration.Type).toBe('MOCK');
+      expect(integration.IntegrationResponses).toHaveLength(1);
+      const [response] = integration.IntegrationResponses;
+      expect(response!.StatusCode).toBe('204');
+      expect(response!.ResponseParameters).toEqual({
+        'method.response.header.Allow': `'${allowOf(path).join(', ')}'`,
+        'method.response.header.X-Content-Type-Options': "'nosniff'",
+        'method.response.header.Cache-Control': "'no-store'",
+        'method.response.header.Strict-Transport-Security': "'max-age=31536000; includeSubDomains'",
+      });
+      expect(options['MethodResponses']).toEqual([
+        { StatusCode: '204', ResponseParameters: Object.fromEntries(Object.keys(response!.ResponseParameters).map((k) => [k, true])) },
+      ]);
     });
   });
 
@@ -76,8 +142,8 @@ describe('HashcheckApi', () => {
     const { methods } = apiStack();
     const paths = [...new Set(ROUTES.map((r) => r.path))];
 
-    it.each(paths)('answers other methods on %s with a 405 mock listing the allowed ones', (path) => {
-      const allowed = ROUTES.filter((r) => r.path === path).map((r) => r.method);
+    it.each(paths)('answers other methods on %s with a 405 mock listing the allowed ones, HEAD and OPTIONS too', (path) => {
+      const allowed = allowOf(path);
       const any = methods.get(`ANY ${path}`)!;
       const integration = any['Integration'] as {
         Type: string;
@@ -95,7 +161,7 @@ describe('HashcheckApi', () => {
       expect(render(response!.ResponseTemplates['application/json']!)).toEqual({
         error: {
           code: 'method_not_allowed',
-          message: `DELETE is not allowed on /v1/health; use ${allowed.join(' or ')}.`,
+          message: `DELETE is not allowed on /v1/health; use ${allowed.join(', ')}.`,
           requestId: 'req-1',
           allow: allowed,
         },

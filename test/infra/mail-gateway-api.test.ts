@@ -64,12 +64,22 @@ describe('HashcheckApi for mail gateways', () => {
     expect(identitySourceOf(template, methods.get(key)!)).toBe('method.request.querystring.apikey');
   });
 
-  it('serves HEAD on exports, which rspamd checks maps with, and answers other methods 405 naming GET and HEAD', () => {
+  it('serves HEAD on exports, which rspamd checks maps with, and answers other methods 405 naming GET, HEAD and OPTIONS', () => {
     expect(methods.get('HEAD /v1/exports/{format}')).toMatchObject({ HttpMethod: 'HEAD' });
     const any = methods.get('ANY /v1/exports/{format}')!;
     const integration = any['Integration'] as { IntegrationResponses: { ResponseParameters: Record<string, string> }[] };
-    expect(integration.IntegrationResponses[0]!.ResponseParameters['method.response.header.Allow']).toBe("'GET, HEAD'");
+    expect(integration.IntegrationResponses[0]!.ResponseParameters['method.response.header.Allow']).toBe("'GET, HEAD, OPTIONS'");
   });
+
+  it.each(['/vtapi/v2/file/report', '/v4/hash/{hash}', '/v1/hashes/{hash}', '/v1/uploads/{uploadId}'])(
+    'takes the key of HEAD %s where its GET route takes it, through the same authorizer',
+    (path) => {
+      const head = methods.get(`HEAD ${path}`)!;
+      expect(head).toMatchObject({ AuthorizationType: 'CUSTOM', ApiKeyRequired: true });
+      expect(head['AuthorizerId']).toEqual(methods.get(`GET ${path}`)!['AuthorizerId']);
+      expect(identitySourceOf(template, head)).toBe(identitySourceOf(template, methods.get(`GET ${path}`)!));
+    },
+  );
 
   it.each(ROUTES.filter((r) => requiresApiKey(r.auth)).map((r) => [routeKey(r), r] as const))(
     'gives the keyed route %s the authorizer of where its key travels',

@@ -51,10 +51,20 @@ describe('HashLookupStack with the web form', () => {
     expect(headers['method.response.header.Access-Control-Allow-Methods']).toBe(`'${[...allowed, 'OPTIONS'].join(',')}'`);
   });
 
-  it('answers no preflight on the admin routes, which browsers cannot sign', () => {
-    for (const route of ROUTES.filter((r) => r.auth === 'admin')) {
-      if (browserPaths.includes(route.path)) continue;
-      expect(methods.has(`OPTIONS ${route.path}`)).toBe(false);
+  it.each(browserPaths)('answers the preflight on %s with Allow too, the one OPTIONS method of the path', (path) => {
+    const [response] = optionsAnswers(methods.get(`OPTIONS ${path}`)!);
+    expect(response!.StatusCode).toBe('204');
+    expect(response!.ResponseParameters['method.response.header.Allow']).toBe(`'${allowOf(path).join(', ')}'`);
+    expect(response!.ResponseParameters['method.response.header.X-Content-Type-Options']).toBe("'nosniff'");
+  });
+
+  it('answers no preflight on the admin routes, which browsers cannot sign: OPTIONS there lists the methods only', () => {
+    const adminPaths = [...new Set(ROUTES.filter((r) => r.auth === 'admin' && !browserPaths.includes(r.path)).map((r) => r.path))];
+    expect(adminPaths.length).toBeGreaterThan(0);
+    for (const path of adminPaths) {
+      const [response] = optionsAnswers(methods.get(`OPTIONS ${path}`)!);
+      expect(response!.ResponseParameters['method.response.header.Allow']).toBe(`'${allowOf(path).join(', ')}'`);
+      expect(Object.keys(response!.ResponseParameters).filter((name) => /Access-Control/i.test(name))).toEqual([]);
     }
   });
 
@@ -93,12 +103,32 @@ describe('HashLookupStack without the web form', () => {
   it('has no site, no preflights, no CORS header and no browser origin on the upload bucket', () => {
     expect(stack.webForm).toBeUndefined();
     template.resourceCountIs('AWS::CloudFront::Distribution', 0);
-    expect([...methodsByRoute(template).keys()].filter((k) => k.startsWith('OPTIONS '))).toEqual([]);
+    // OPTIONS on each route path lists its methods (Allow), and is no CORS preflight.
+    const options = [...methodsByRoute(template)].filter(([k]) => k.startsWith('OPTIONS '));
+    expect(options.map(([k]) => k).sort()).toEqual([...new Set(ROUTES.map((r) => `OPTIONS ${r.path}`))].sort());
+    for (const [key, method] of options) {
+      const [response] = optionsAnswers(method);
+      expect(response!.ResponseParameters['method.response.header.Allow'], key).toBeDefined();
+      expect(Object.keys(response!.ResponseParameters).filter((name) => /Access-Control/i.test(name)), key).toEqual([]);
+    }
     expect(JSON.stringify(template.toJSON())).not.toContain(CORS_ORIGIN_VARIABLE);
     expect(JSON.stringify(template.toJSON())).not.toContain('Access-Control-Allow-Origin');
     expect(onlyResourceById(template, logicalId(stack.uploads.bucket)).Properties['CorsConfiguration']).toBeUndefined();
   });
 });
+
+/** The integration responses of an OPTIONS method. */
+function optionsAnswers(method: Record<string, unknown>) {
+  return (method['Integration'] as { IntegrationResponses: { StatusCode: string; ResponseParameters: Record<string, unknown> }[] }).IntegrationResponses;
+}
+
+/** What `Allow` lists for a path: its methods, HEAD where GET is, and OPTIONS, in the local server's order. */
+function allowOf(path: string): string[] {
+  const methods = new Set<string>(ROUTES.filter((r) => r.path === path).map((r) => r.method));
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  return ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'].filter((m) => methods.has(m));
+}
 
 function onlyResourceById(template: ReturnType<typeof synthHashLookupStack>['template'], id: string) {
   const resource = (template.toJSON()['Resources'] as Record<string, { Properties: Record<string, any> }>)[id];
