@@ -1,7 +1,8 @@
 /**
  * Cold start: each function of the route table bundled as the CDK stack bundles it (`HashcheckFunction`:
  * ES module, minified, platform node, target node22, the `createRequire` banner, the AWS SDK inside),
- * its size, and the time a fresh `node` process takes to import it.
+ * its size, and the time a fresh `node` process takes to import it. Then the command line's start-up:
+ * `hashcheck --version` from spawn to exit, against `node -e 0` in the same rounds.
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +10,10 @@ import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { FUNCTIONS, type FunctionSpec } from '../../lambdas/http/routes.js';
 import { run } from '../support/process.js';
-import { formatNumber, type Row } from '../support/report.js';
+import { formatNumber, type ResultBuilder, type Row } from '../support/report.js';
+import { findCli } from '../support/cli.js';
 import { KB, median, min } from '../support/stats.js';
-import type { Benchmark } from '../support/context.js';
+import type { Benchmark, BenchContext } from '../support/context.js';
 
 /** The banner of `lib/hashcheck-function.ts`: bundled CommonJS needs `require` inside an ES module. */
 const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
@@ -19,6 +21,8 @@ const IMPORTS = 5;
 const LOOKUP_TARGET_KB = 450;
 const BUNDLE_TARGET_KB = 600;
 const IMPORT_TARGET_MS = 100;
+const CLI_STARTS = 15;
+const CLI_TARGET_RATIO = 2;
 
 /** The options `HashcheckFunction` hands to esbuild through NodejsFunction's `bundling`. */
 function bundleOptions(spec: FunctionSpec, projectRoot: string, outfile: string): BuildOptions {
@@ -141,5 +145,38 @@ export const coldstartBenchmark: Benchmark = {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    await measureCliStart(context, result);
   },
 };
+
+/**
+ * `hashcheck --version`, spawn to exit, as the `bin` entry runs it (what `npx hashcheck` and a global
+ * install start), against `node -e 0`; `npx hashcheck --version` too, which adds npm's own start-up.
+ * Interleaved runs, medians.
+ */
+async function measureCliStart(context: BenchContext, result: ResultBuilder): Promise<void> {
+  const cli = findCli(context.projectRoot);
+  if (!cli) {
+    result.skip('package.json declares no hashcheck "bin": no command line to start.');
+    result.target(`hashcheck --version ≤ ${CLI_TARGET_RATIO} × node -e 0`, 'no CLI', undefined);
+    return;
+  }
+  // The first run builds the bundle when a source changed since the last build: not part of a start-up.
+  await run(cli, ['--version'], { cwd: context.projectRoot });
+  const times = { node: [] as number[], cli: [] as number[], npx: [] as number[] };
+  context.log(`coldstart: ${CLI_STARTS} starts of hashcheck --version, node -e 0 and npx hashcheck --version`);
+  for (let i = 0; i < CLI_STARTS; i++) {
+    times.node.push((await run(process.execPath, ['-e', '0'])).ms);
+    times.cli.push((await run(process.execPath, [cli, '--version'], { cwd: context.projectRoot })).ms);
+    times.npx.push((await run('npx', ['--no-install', 'hashcheck', '--version'], { cwd: context.projectRoot })).ms);
+  }
+  const detail = (ms: number[]) => `median of ${CLI_STARTS} (best ${formatNumber(min(ms), 0)})`;
+  const reference = result.row({ label: 'node -e 0', value: median(times.node), unit: 'ms', detail: detail(times.node) });
+  const row = result.compared({ label: 'hashcheck --version (bin, spawn to exit)', value: median(times.cli), unit: 'ms', detail: `${detail(times.cli)}; ${cli}` }, reference, true);
+  result.compared({ label: 'npx hashcheck --version', value: median(times.npx), unit: 'ms', detail: `${detail(times.npx)}; npm's own start-up included` }, reference, true);
+  const slower = 1 / row.ratio!;
+  result.target(`hashcheck --version ≤ ${CLI_TARGET_RATIO} × node -e 0`, `${formatNumber(slower, 2)} ×`, slower <= CLI_TARGET_RATIO);
+  result.note(
+    'The command line runs its bundle (`dist/hashcheck.mjs`, built at npm install and before npm pack). `npx` itself, the npm command line, spends about half a second before it starts any package: that part is npm\'s, the same for every package, so the target is judged on the `bin` entry npx starts.',
+  );
+}
