@@ -1,3 +1,5 @@
+import { DEFAULT_INSIDE_LIMITS, INSIDE_LIMIT_VARIABLES, type InsideLimits } from '../core/inside/limits.js';
+
 /**
  * Configuration read once at cold start from the environment. Each CDK construct that grants access to a
  * resource also sets the variable that names it (see `lib/`); the local server sets them for itself.
@@ -56,4 +58,17 @@ export function readConfig<R extends Resource>(resources: readonly R[], env: Env
     lookupDeadlineMs: positiveInteger(env, 'HASHCHECK_LOOKUP_DEADLINE_MS', 3000),
     corsOrigin: env[CORS_ORIGIN_VARIABLE]?.trim() || undefined,
   };
+}
+
+/**
+ * The limits of looking inside files, each from its variable (`HASHCHECK_INSIDE_MAX_DEPTH` and the others
+ * of {@link INSIDE_LIMIT_VARIABLES}) or its default.
+ * @throws Error naming a variable that is set to anything but a positive integer.
+ */
+export function readInsideLimits(env: Env = process.env): InsideLimits {
+  const limits = { ...DEFAULT_INSIDE_LIMITS };
+  for (const key of Object.keys(INSIDE_LIMIT_VARIABLES) as (keyof InsideLimits)[]) {
+    limits[key] = positiveInteger(env, INSIDE_LIMIT_VARIABLES[key], DEFAULT_INSIDE_LIMITS[key]);
+  }
+  return limits;
 }

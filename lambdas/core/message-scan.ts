@@ -1,7 +1,7 @@
-import { digestStream } from './digest.js';
+import type { LookInside } from './inside/look-inside.js';
 import type { HashStore } from './lookup.js';
 import { readAttachments, type MimeLimits } from './mime.js';
-import { judgeFiles, type DigestedFile, type FileVerdict } from './scan.js';
+import { digestFile, judgeFiles, type DigestedFile, type FileVerdict } from './scan.js';
 
 /** The verdict on one attachment of a message, with where it sits in the message. */
 export interface AttachmentVerdict extends FileVerdict {
@@ -13,20 +13,21 @@ export interface AttachmentVerdict extends FileVerdict {
 
 /**
  * Checks every attachment of a MIME message: the message is read as a stream, each attachment is
- * decoded and digested as it goes by (with the one streaming digest function), and once the whole
- * message has been read, and so found well-formed, all digests are looked up in one batch. A malformed
+ * decoded and digested as it goes by (with the one streaming digest function), and opened when it is a
+ * container (with `inside`); once the whole message has been read, and so found well-formed, all digests
+ * of the attachments and their members are looked up in one batch. A malformed
  * message is rejected before any lookup; a store failure propagates, so no attachment is ever reported
  * `unknown` for want of an answer.
  */
 export async function scanMessage(
   source: AsyncIterable<Uint8Array>,
   limits: MimeLimits,
-  deps: { store: HashStore },
+  deps: { store: HashStore; inside?: LookInside },
 ): Promise<AttachmentVerdict[]> {
   const digested: (DigestedFile & { mimePath: string; contentType: string })[] = [];
   for await (const attachment of readAttachments(source, limits)) {
-    const digests = await digestStream(attachment.body, { maxBytes: limits.maxBytes });
-    digested.push({ digests, fileName: attachment.fileName, mimePath: attachment.path, contentType: attachment.contentType });
+    const file = await digestFile(attachment.body, { fileName: attachment.fileName, maxBytes: limits.maxBytes }, deps);
+    digested.push({ ...file, mimePath: attachment.path, contentType: attachment.contentType });
   }
   const verdicts = await judgeFiles(digested, deps);
   return verdicts.map((verdict, i) => ({ ...verdict, mimePath: digested[i]!.mimePath, contentType: digested[i]!.contentType }));

@@ -1,8 +1,9 @@
 import { digestStream, type FileDigests } from './digest.js';
 import type { HashHex } from './hashes.js';
+import { digestAndLookInside, type LookedInside, type LookInside } from './inside/look-inside.js';
 import type { HashStore } from './lookup.js';
 import { recordDigests, toRecordView, type KnownRecord, type RecordView } from './records.js';
-import type { FileVerdict } from './schemas.js';
+import type { FileVerdict, Inside } from './schemas.js';
 
 /** The answer for one scanned file: its digests, the verdict and every known-bad record it matched. */
 export type { FileVerdict } from './schemas.js';
@@ -11,19 +12,24 @@ export type { FileVerdict } from './schemas.js';
 export interface DigestedFile {
   readonly digests: FileDigests;
   readonly fileName: string | null;
+  /** What was found inside the file, when it was looked into; the answer then carries `inside`. */
+  readonly inside?: LookedInside;
 }
 
 /**
- * Judges many files from one batch answer: the distinct digests of all the files are asked of the store
- * in a single `getMany`, and each file is judged from that answer, in the order given. A file is
- * malicious when any of its digests is on the list; a record matched by more than one digest is reported
- * once. Store failures propagate: no file gets a verdict unless every digest was answered.
+ * Judges many files from one batch answer: the distinct digests of all the files, and of every member
+ * found inside them, are asked of the store in a single `getMany`, and each file is judged from that
+ * answer, in the order given. A file is malicious when any of its digests, or any digest of a member, is
+ * on the list; a record matched by more than one digest is reported once. Store failures propagate: no
+ * file gets a verdict unless every digest was answered.
  */
 export async function judgeFiles(files: readonly DigestedFile[], deps: { store: HashStore }): Promise<FileVerdict[]> {
   if (files.length === 0) return [];
-  const asked = [...new Set(files.flatMap(({ digests }) => digestsOf(digests)))];
+  const asked = [
+    ...new Set(files.flatMap(({ digests, inside }) => [...digestsOf(digests), ...(inside?.members ?? []).flatMap((member) => digestsOf(member.digests))])),
+  ];
   const found = await deps.store.getMany(asked);
-  return files.map(({ digests, fileName }) => judgeFrom(found, digests, fileName));
+  return files.map((file) => judgeFrom(found, file));
 }
 
 /** A file's digests, strongest first. */
@@ -31,7 +37,8 @@ function digestsOf(digests: FileDigests): HashHex[] {
   return [digests.sha256, digests.sha1, digests.md5];
 }
 
-function judgeFrom(found: ReadonlyMap<HashHex, KnownRecord>, digests: FileDigests, fileName: string | null): FileVerdict {
+/** The records one file's digests match, each once. */
+function matchesOf(found: ReadonlyMap<HashHex, KnownRecord>, digests: FileDigests): RecordView[] {
   const matches = new Map<HashHex, RecordView>();
   for (const digest of digestsOf(digests)) {
     const record = found.get(digest);
@@ -40,24 +47,58 @@ function judgeFrom(found: ReadonlyMap<HashHex, KnownRecord>, digests: FileDigest
     const key = recordDigests(record)[0]?.hash ?? digest;
     if (!matches.has(key)) matches.set(key, toRecordView(record));
   }
+  return [...matches.values()];
+}
+
+function judgeFrom(found: ReadonlyMap<HashHex, KnownRecord>, { digests, fileName, inside }: DigestedFile): FileVerdict {
+  const matches = matchesOf(found, digests);
+  const summary = inside === undefined ? undefined : insideAnswer(found, inside);
   return {
     fileName,
     size: digests.size,
     md5: digests.md5,
     sha1: digests.sha1,
     sha256: digests.sha256,
-    verdict: matches.size > 0 ? 'malicious' : 'unknown',
-    matches: [...matches.values()],
+    verdict: matches.length > 0 || (summary?.matches.length ?? 0) > 0 ? 'malicious' : 'unknown',
+    matches,
+    ...(summary === undefined ? {} : { inside: summary }),
   };
 }
 
-/** Digests a file in one streaming pass, with a byte cap, and judges it. */
+function insideAnswer(found: ReadonlyMap<HashHex, KnownRecord>, inside: LookedInside): Inside {
+  return {
+    members: inside.members.length,
+    containers: inside.containers,
+    complete: inside.reasons.length === 0,
+    reasons: inside.reasons.map(({ reason, path }) => ({ reason, path: [...path] })),
+    matches: inside.members.flatMap(({ path, digests }) => {
+      const matches = matchesOf(found, digests);
+      if (matches.length === 0) return [];
+      return [{ path: [...path], size: digests.size, md5: digests.md5, sha1: digests.sha1, sha256: digests.sha256, matches }];
+    }),
+  };
+}
+
+/**
+ * Digests a file in one streaming pass, with a byte cap; with `inside`, the file is also kept in a scratch
+ * space and opened when it is a container (see {@link digestAndLookInside}). Returns the file ready to judge.
+ */
+export async function digestFile(
+  source: AsyncIterable<Uint8Array>,
+  options: { fileName: string | null; maxBytes: number },
+  deps: { inside?: LookInside },
+): Promise<DigestedFile> {
+  if (!deps.inside) return { digests: await digestStream(source, { maxBytes: options.maxBytes }), fileName: options.fileName };
+  const { digests, inside } = await digestAndLookInside(source, options, deps.inside);
+  return { digests, fileName: options.fileName, inside };
+}
+
+/** Digests a file in one streaming pass, with a byte cap (looking inside it with `inside`), and judges it. */
 export async function scanStream(
   source: AsyncIterable<Uint8Array>,
   options: { fileName: string | null; maxBytes: number },
-  deps: { store: HashStore },
+  deps: { store: HashStore; inside?: LookInside },
 ): Promise<FileVerdict> {
-  const digests = await digestStream(source, { maxBytes: options.maxBytes });
-  const [file] = await judgeFiles([{ digests, fileName: options.fileName }], deps);
+  const [file] = await judgeFiles([await digestFile(source, options, deps)], deps);
   return file!;
 }

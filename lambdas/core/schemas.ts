@@ -1,6 +1,7 @@
 import * as z from 'zod/v4-mini';
 import en from 'zod/v4/locales/en.js';
 import { parseHash, type HashAlgorithm, type HashHex } from './hashes.js';
+import { INCOMPLETE_REASONS } from './inside/limits.js';
 
 // The small build of zod carries no messages of its own; answers explain a refused field in English.
 z.config(en());
@@ -190,6 +191,43 @@ export const bulkLookupBodySchema = documented(z.strictObject({ hashes: z.array(
 
 // ---------------------------------------------------------------------------------------------- files
 
+/** Why a look inside a file was not complete (the same names as the limits and failures of look-inside). */
+export const incompleteReasonSchema = documented(z.enum(INCOMPLETE_REASONS), {
+  description:
+    'A limit reached (`depth`, `members`, `bytes`, `ratio`, `time`), or a member that could not be read (`encrypted`, `corrupt`, `unsupported`).',
+});
+
+const memberPathSchema = documented(z.array(z.string()), {
+  description:
+    'The path chain from the file down to the member, one name per container opened, the file itself not included: `["setup.tar.gz", "setup.tar", "bin/ffmpeg.dll"]` inside a ZIP. `[]` is the file itself.',
+});
+
+/** A member of a container whose digests are on the list. */
+export const memberMatchSchema = documented(
+  z.object({ path: memberPathSchema, size: count(), md5: hex(32), sha1: hex(40), sha256: hex(64), matches: z.array(recordViewSchema) }),
+  { id: 'MemberMatch' },
+);
+export type MemberMatch = z.infer<typeof memberMatchSchema>;
+
+/** What looking inside a file found. */
+export const insideSchema = documented(
+  z.object({
+    members: documented(count(), { description: 'Members digested and looked up, at every depth.' }),
+    containers: documented(count(), { description: 'Containers opened, the file itself included when it is one.' }),
+    complete: documented(z.boolean(), {
+      description:
+        '`false` when a limit stopped the look inside or a member could not be read: an `unknown` verdict then covers only what was read. A file that is no container is complete with 0 members.',
+    }),
+    reasons: z.array(z.object({ reason: incompleteReasonSchema, path: memberPathSchema })),
+    matches: documented(z.array(memberMatchSchema), { description: 'The members on the list, each with its path; the file is then `malicious`.' }),
+  }),
+  {
+    id: 'Inside',
+    description: 'What looking inside the file found; present wherever files are opened (`POST /v1/files`), absent where only the file itself was digested.',
+  },
+);
+export type Inside = z.infer<typeof insideSchema>;
+
 /** The answer for one scanned file: its digests, the verdict and every known-bad record it matched. */
 export const fileVerdictSchema = documented(
   z.object({
@@ -208,6 +246,7 @@ export const fileVerdictSchema = documented(
     contentType: z.optional(
       documented(z.string(), { description: 'Attachments of a `message/rfc822` body only: the media type the message gives.' }),
     ),
+    inside: z.optional(insideSchema),
   }),
   { id: 'FileVerdict' },
 );

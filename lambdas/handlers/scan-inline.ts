@@ -1,10 +1,13 @@
 import { Readable } from 'node:stream';
 import { InvalidRequestError } from '../core/errors.js';
 import { INLINE_UPLOAD_BYTES, MAX_INLINE_FILES } from '../core/limits.js';
+import type { LookInside } from '../core/inside/look-inside.js';
 import type { HashStore } from '../core/lookup.js';
 import { scanMessage } from '../core/message-scan.js';
 import { scanStream } from '../core/scan.js';
+import { readInsideLimits } from '../adapters/config.js';
 import { makeLogger } from '../adapters/logger.js';
+import { SevenZipLookInside } from '../adapters/sevenzip-inside.js';
 import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName, forEachFilePart } from '../http/multipart.js';
@@ -18,9 +21,10 @@ async function* chunksOf(bytes: Buffer): AsyncIterable<Uint8Array> {
 
 /**
  * `POST /v1/files`: a raw body or multipart file parts up to 4 MiB in all, digested and judged; or a
- * whole mail message (`message/rfc822`), judged attachment by attachment.
+ * whole mail message (`message/rfc822`), judged attachment by attachment. With `inside`, every file and
+ * attachment that is a container is opened and its members judged with it.
  */
-export function makeScanInlineHandler(deps: { store: HashStore; log: Log }) {
+export function makeScanInlineHandler(deps: { store: HashStore; log: Log; inside?: LookInside }) {
   return makeHttpHandler(
     {
       'POST /v1/files': async (event) => {
@@ -54,6 +58,7 @@ function defaultDeps() {
   return {
     store: hashStoreFromEnv(),
     log: makeLogger(),
+    inside: new SevenZipLookInside(readInsideLimits()),
   };
 }
 

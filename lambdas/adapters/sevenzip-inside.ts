@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { FILE_CHUNK_BYTES } from '../core/digest.js';
+import type { ContainerFormat } from '../core/inside/formats.js';
+import {
+  InsideTimeLimitError,
+  type Extraction,
+  type FileSink,
+  type InsideFile,
+  type InsideWorkspace,
+  type ListedEntry,
+  type Listing,
+  type LookInside,
+} from '../core/inside/look-inside.js';
+import { DEFAULT_INSIDE_LIMITS, type InsideLimits } from '../core/inside/limits.js';
+
+/**
+ * Looks inside files with 7-Zip compiled to WebAssembly (`7z-wasm`), off the event loop: each file gets a
+ * scratch folder of its own under the OS temporary folder (mode 0700) and a worker thread running 7-Zip,
+ * whose file system sees that folder and nothing else of the disk. 7-Zip's `callMain` is synchronous, so
+ * it runs only in the worker; the members are digested here, chunk by chunk, like any other file. At the
+ * time limit the worker is terminated, and the folder is deleted when the file's look-inside ends,
+ * whatever the outcome.
+ */
+export class SevenZipLookInside implements LookInside {
+  private readonly modulePath: string | null;
+
+  constructor(
+    readonly limits: InsideLimits = DEFAULT_INSIDE_LIMITS,
+    private readonly options: { scratchParent?: string } = {},
+  ) {
+    this.modulePath = resolveSevenZip();
+  }
+
+  open(limits: InsideLimits): InsideWorkspace {
+    const root = join(this.options.scratchParent ?? tmpdir(), `hashcheck-inside-${randomUUID()}`);
+    return new SevenZipWorkspace(root, this.modulePath, limits.timeMs);
+  }
+}
+
+/** Where `7z-wasm` is installed, or `null` when it is not (then every container is reported `unsupported`). */
+function resolveSevenZip(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve('7z-wasm');
+  } catch {
+    return null;
+  }
+}
+
+/** 7-Zip's formats that open by content; all of them are tried through the same engine. */
+const OPENED: ReadonlySet<ContainerFormat> = new Set(['zip', '7z', 'rar', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cab', 'ole', 'iso', 'dmg', 'xar']);
+
+/** Where the scratch folder appears inside the worker's file system. */
+const MOUNT = '/scratch';
+
+type Request = { id: number; args: string[] };
+type Reply = { id: number; code: number; lines: string[]; crashed: boolean };
+
+/**
+ * The worker: 7-Zip's WebAssembly module with the scratch folder mounted (`NODEFS`) at {@link MOUNT}, the
+ * only real folder it can reach; one command at a time. A module that throws is discarded and the next
+ * command gets a fresh one. CommonJS evaluated from a string, so a bundled function carries no extra file.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const SevenZip = require(workerData.module);
+let lines = [];
+let instance;
+async function sevenZip() {
+  if (!instance) {
+    const module = await SevenZip({ print: (line) => lines.push(line), printErr: (line) => lines.push(line) });
+    module.FS.mkdir('${MOUNT}');
+    module.FS.mount(module.NODEFS, { root: workerData.root }, '${MOUNT}');
+    instance = module;
+  }
+  return instance;
+}
+parentPort.on('message', async ({ id, args }) => {
+  const module = await sevenZip();
+  lines = [];
+  let code;
+  let crashed = false;
+  try {
+    code = module.callMain(args);
+  } catch (error) {
+    crashed = true;
+    instance = undefined;
+  }
+  parentPort.postMessage({ id, code: typeof code === 'number' ? code : crashed ? -1 : 0, lines, crashed });
+});
+`;
+
+class SevenZipWorkspace implements InsideWorkspace {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  private nextId = 1;
+  private nextFolder = 1;
+  private expired = false;
+  private readonly timer: NodeJS.Timeout;
+  /** Where each file of this scratch folder is on disk. */
+  private readonly paths = new WeakMap<InsideFile, string>();
+  /** The scratch folder, created (mode 0700, failing if the name exists) on first use. */
+  private created: Promise<void> | undefined;
+  /** Files being written when the look-inside ended early (a failed upload), closed by {@link close}. */
+  private readonly unclosed = new Set<Promise<FileHandle>>();
+
+  constructor(
+    private readonly root: string,
+    private readonly modulePath: string | null,
+    timeMs: number,
+  ) {
+    this.timer = setTimeout(() => this.expire(), timeMs);
+    this.timer.unref();
+  }
+
+  create(name: string): FileSink {
+    const folder = join(this.root, `f${this.nextFolder++}`);
+    const path = join(folder, safeName(name));
+    let handle: Promise<FileHandle> | undefined;
+    let size = 0;
+    const opened = () => {
+      if (!handle) {
+        handle = this.ready().then(() => mkdir(folder, { mode: 0o700 })).then(() => open(path, 'wx', 0o600));
+        this.unclosed.add(handle);
+      }
+      return handle;
+    };
+    return {
+      write: async (chunk) => {
+        this.check();
+        await (await opened()).write(chunk);
+        size += chunk.byteLength;
+      },
+      close: async () => {
+        const done = opened();
+        this.unclosed.delete(done);
+        await (await done).close();
+        const file: InsideFile = { name: safeName(name), size };
+        this.paths.set(file, path);
+        return file;
+      },
+    };
+  }
+
+  async ends(file: InsideFile, headBytes: number, tailBytes: number): Promise<{ head: Uint8Array; tail: Uint8Array }> {
+    this.check();
+    const handle = await open(this.pathOf(file), 'r');
+    try {
+      const head = Buffer.alloc(Math.min(headBytes, file.size));
+      await handle.read(head, 0, head.length, 0);
+      const tail = Buffer.alloc(Math.min(tailBytes, file.size));
+      await handle.read(tail, 0, tail.length, file.size - tail.length);
+      return { head, tail };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private ready(): Promise<void> {
+    return (this.created ??= mkdir(this.root, { mode: 0o700 }).then(() => undefined));
+  }
+
+  opens(format: ContainerFormat): boolean {
+    return this.modulePath !== null && OPENED.has(format);
+  }
+
+  async list(file: InsideFile): Promise<Listing> {
+    const reply = await this.run(['l', '-slt', '-p', '-y', '-sccUTF-8', this.inWorker(file)]);
+    if (reply.crashed || reply.code !== 0 || reply.lines.some(isDamage)) return { problem: 'corrupt' };
+    return { entries: parseListing(reply.lines) };
+  }
+
+  async extract(file: InsideFile): Promise<Extraction> {
+    const folder = join(this.root, `x${this.nextFolder++}`);
+    await mkdir(folder, { mode: 0o700 });
+    const release = () => rm(folder, { recursive: true, force: true });
+    try {
+      // -p with no password: an encrypted member fails instead of asking; -snld- refuses links leading out.
+      const reply = await this.run(['x', '-p', '-y', '-snld-', '-sccUTF-8', `-o${this.inWorker(folder)}`, this.inWorker(file)]);
+      const encrypted = reply.lines.flatMap((line) => /^ERROR: Wrong password : (.*)$/.exec(line)?.slice(1, 2) ?? []);
+      const corrupt = reply.crashed || reply.lines.some(isDamage) || (reply.code !== 0 && encrypted.length === 0);
+      const skipped = new Set(encrypted);
+      const members: InsideFile[] = [];
+      for await (const [path, size] of regularFiles(folder)) {
+        const name = relative(folder, path).split(sep).join('/');
+        // An encrypted member is left as an empty or partial file: it is reported, never digested.
+        if (skipped.has(name)) continue;
+        const member: InsideFile = { name, size };
+        this.paths.set(member, path);
+        members.push(member);
+      }
+      return { members, corrupt, encrypted, release };
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  async *read(file: InsideFile): AsyncIterable<Uint8Array> {
+    for await (const chunk of createReadStream(this.pathOf(file), { highWaterMark: FILE_CHUNK_BYTES })) {
+      this.check();
+      yield chunk as Buffer;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.worker?.terminate();
+    this.worker = undefined;
+    for (const handle of this.unclosed) await handle.then((opened) => opened.close()).catch(() => undefined);
+    this.unclosed.clear();
+    await rm(this.root, { recursive: true, force: true });
+  }
+
+  private expire(): void {
+    this.expired = true;
+    void this.worker?.terminate();
+    this.worker = undefined;
+    for (const { reject } of this.pending.values()) reject(new InsideTimeLimitError());
+    this.pending.clear();
+  }
+
+  private check(): void {
+    if (this.expired) throw new InsideTimeLimitError();
+  }
+
+  private pathOf(file: InsideFile): string {
+    const path = this.paths.get(file);
+    if (!path) throw new Error(`The file ${file.name} is not in this scratch folder`);
+    return path;
+  }
+
+  /** The path the worker sees for a file or folder of the scratch folder. */
+  private inWorker(target: InsideFile | string): string {
+    const path = typeof target === 'string' ? target : this.pathOf(target);
+    return `${MOUNT}/${relative(this.root, path).split(sep).join('/')}`;
+  }
+
+  private run(args: string[]): Promise<Reply> {
+    this.check();
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, args } satisfies Request);
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.modulePath, root: this.root } });
+    worker.on('message', (reply: Reply) => {
+      const waiting = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      waiting?.resolve(reply);
+    });
+    const fail = (error: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const { reject } of this.pending.values()) reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`The 7-Zip worker thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/** 7-Zip's words for a damaged archive, in a listing or an extraction. */
+function isDamage(line: string): boolean {
+  return /Unexpected end of (archive|data)|Headers Error|Data Error|CRC Failed|Cannot open the file as archive|There are data after the end|Is not archive|Unsupported Method/i.test(line);
+}
+
+/** The entries of `7zz l -slt`: blocks of `Key = Value` lines after the `----------` line. */
+export function parseListing(lines: readonly string[]): ListedEntry[] {
+  const start = lines.indexOf('----------');
+  if (start < 0) return [];
+  const entries: ListedEntry[] = [];
+  let block = new Map<string, string>();
+  const flush = () => {
+    const name = block.get('Path');
+    const isFolder = block.get('Folder') === '+' || (block.get('Attributes') ?? '').startsWith('D');
+    const isLink = (block.get('Symbolic Link') ?? '') !== '' || (block.get('Mode') ?? '').startsWith('l');
+    if (name !== undefined && !isFolder && !isLink) {
+      const size = Number.parseInt(block.get('Size') ?? '', 10);
+      entries.push({ name, size: Number.isFinite(size) ? size : null, encrypted: block.get('Encrypted') === '+' });
+    }
+    block = new Map();
+  };
+  for (const line of lines.slice(start + 1)) {
+    if (line === '') {
+      flush();
+      continue;
+    }
+    const at = line.indexOf(' = ');
+    if (at > 0) block.set(line.slice(0, at), line.slice(at + 3));
+  }
+  flush();
+  return entries;
+}
+
+/** Regular files under a folder, never following links: a link member leads nowhere. */
+async function* regularFiles(folder: string): AsyncGenerator<[string, number]> {
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) yield* regularFiles(path);
+    else if (entry.isFile()) yield [path, (await lstat(path)).size];
+  }
+}
+
+/** A file name safe to create in the scratch folder: the last part, no control characters, never `.` or `..`. */
+function safeName(name: string): string {
+  const last = name.split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const clean = last.replace(/[\u0000-\u001f\u007f]/g, '_');
+  return clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
+}

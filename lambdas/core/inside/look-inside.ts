@@ -1,0 +1,208 @@
+import { digestStream, type FileDigests } from '../digest.js';
+import { PayloadTooLargeError } from '../errors.js';
+import { containerFormat, HEAD_BYTES, TAIL_BYTES, type ContainerFormat } from './formats.js';
+import { RATIO_FLOOR_BYTES, type IncompleteReason, type InsideLimits } from './limits.js';
+
+/**
+ * Looking inside a file: the file is kept in a scratch space while it is digested, and when its bytes say
+ * it is a container it is opened, every member digested with the one digest function, and each member
+ * that is a container opened in turn, within the limits. What could not be read is reported with the
+ * reason and where, never skipped in silence. The verdict is not given here: the caller looks up the
+ * file's and all members' digests in one batch.
+ */
+
+/** A file in the scratch space: the outer file or a member extracted from a container. */
+export interface InsideFile {
+  /** The name: the outer file's, or the member's path inside its container (`/` between folders). */
+  readonly name: string;
+  readonly size: number;
+}
+
+/** What a container's index says of one entry, before anything is extracted; sizes may lie. */
+export interface ListedEntry {
+  readonly name: string;
+  readonly size: number | null;
+  readonly encrypted: boolean;
+}
+
+/** A container's index, or why it could not be read. */
+export type Listing = { readonly entries: readonly ListedEntry[] } | { readonly problem: 'corrupt' | 'unsupported' };
+
+/** The members a container was extracted to, and what went wrong on the way. */
+export interface Extraction {
+  /** Regular files only: links, devices and folders are never members. */
+  readonly members: readonly InsideFile[];
+  /** The container was damaged: some members are missing or truncated. */
+  readonly corrupt: boolean;
+  /** Members that could not be decrypted (by name), never digested. */
+  readonly encrypted: readonly string[];
+  /** Deletes the members from the scratch space. */
+  release(): Promise<void>;
+}
+
+/** Where one file is written while it is digested. */
+export interface FileSink {
+  /** Resolves once the chunk is written: the caller may then reuse its buffer. */
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<InsideFile>;
+}
+
+/**
+ * One file's scratch space and the engine that opens containers in it. Every call after the time limit
+ * rejects with {@link InsideTimeLimitError}; whatever was extracted is deleted by {@link close}, which
+ * also ends the engine, and is called whatever happened.
+ */
+export interface InsideWorkspace {
+  create(name: string): FileSink;
+  /** The first `headBytes` and last `tailBytes` bytes of a file, for {@link containerFormat}. */
+  ends(file: InsideFile, headBytes: number, tailBytes: number): Promise<{ head: Uint8Array; tail: Uint8Array }>;
+  /** Whether the engine opens this format at all. */
+  opens(format: ContainerFormat): boolean;
+  list(file: InsideFile): Promise<Listing>;
+  extract(file: InsideFile): Promise<Extraction>;
+  read(file: InsideFile): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a scratch space for one file, with its time limit starting now. Synchronous, so a caller can start
+ * reading a stream (and so receive its errors) before anything else is awaited.
+ */
+export interface LookInside {
+  open(limits: InsideLimits): InsideWorkspace;
+  readonly limits: InsideLimits;
+}
+
+/** The time limit of one file's look-inside was reached; the engine has been stopped. */
+export class InsideTimeLimitError extends Error {
+  constructor() {
+    super('The time limit of looking inside the file was reached');
+    this.name = 'InsideTimeLimitError';
+  }
+}
+
+/** One member digested, with its path chain from the outer file (the outer file's own name not included). */
+export interface DigestedMember {
+  readonly path: readonly string[];
+  readonly digests: FileDigests;
+}
+
+/** Where a look-inside stopped short, the path being the member (or container) concerned, `[]` for the file itself. */
+export interface IncompleteAt {
+  readonly reason: IncompleteReason;
+  readonly path: readonly string[];
+}
+
+/** What was found inside one file. */
+export interface LookedInside {
+  /** Members digested. */
+  readonly members: readonly DigestedMember[];
+  /** Containers opened, the file itself included when it is one. */
+  readonly containers: number;
+  readonly reasons: readonly IncompleteAt[];
+}
+
+/** Nothing inside: a file that is no container. */
+export const NOTHING_INSIDE: LookedInside = { members: [], containers: 0, reasons: [] };
+
+/**
+ * Digests a file while keeping it in a fresh scratch space, then looks inside it. The scratch space is
+ * closed (its files deleted, its engine ended) before this returns or throws.
+ * @throws PayloadTooLargeError when the file itself is larger than `maxBytes`.
+ */
+export async function digestAndLookInside(
+  source: AsyncIterable<Uint8Array>,
+  options: { fileName: string | null; maxBytes: number },
+  inside: LookInside,
+): Promise<{ digests: FileDigests; inside: LookedInside }> {
+  const workspace = inside.open(inside.limits);
+  try {
+    const sink = workspace.create(options.fileName ?? 'file');
+    async function* kept(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of source) {
+        await sink.write(chunk);
+        yield chunk;
+      }
+    }
+    const digests = await digestStream(kept(), { maxBytes: options.maxBytes });
+    const file = await sink.close();
+    return { digests, inside: await lookInside(file, workspace, inside.limits) };
+  } finally {
+    await workspace.close();
+  }
+}
+
+/** Opens a file kept in a workspace, and every container inside it, within the limits. */
+export async function lookInside(file: InsideFile, workspace: InsideWorkspace, limits: InsideLimits): Promise<LookedInside> {
+  const members: DigestedMember[] = [];
+  const reasons: IncompleteAt[] = [];
+  let containers = 0;
+  let bytes = 0;
+  /** Where the look-inside is, for the time limit's report. */
+  let at: readonly string[] = [];
+  const report = (reason: IncompleteReason, path: readonly string[]) => {
+    if (!reasons.some((r) => r.reason === reason && sameChain(r.path, path))) reasons.push({ reason, path });
+  };
+
+  /** Opens `container` (at `path`, `depth` containers deep) when it is one; stops at the first limit that ends the whole look-inside. */
+  async function visit(container: InsideFile, path: readonly string[], depth: number): Promise<'go' | 'stop'> {
+    at = path;
+    const { head, tail } = await workspace.ends(container, HEAD_BYTES, TAIL_BYTES);
+    const format = containerFormat(head, container.size >= TAIL_BYTES ? tail : new Uint8Array());
+    if (!format) return 'go';
+    if (!workspace.opens(format)) return report('unsupported', path), 'go';
+    if (depth >= limits.maxDepth) return report('depth', path), 'go';
+    const listing = await workspace.list(container);
+    if ('problem' in listing) return report(listing.problem, path), 'go';
+    const entries = listing.entries;
+    if (members.length + entries.length > limits.maxMembers) return report('members', path), 'stop';
+    const claimed = entries.reduce((sum, entry) => sum + (entry.size ?? 0), 0);
+    if (bytes + claimed > limits.maxBytes) return report('bytes', path), 'stop';
+    if (claimed > RATIO_FLOOR_BYTES && claimed > limits.maxRatio * Math.max(container.size, 1)) return report('ratio', path), 'go';
+    for (const entry of entries) if (entry.encrypted) report('encrypted', [...path, entry.name]);
+    const extraction = await workspace.extract(container);
+    containers += 1;
+    try {
+      if (extraction.corrupt) report('corrupt', path);
+      for (const name of extraction.encrypted) report('encrypted', [...path, name]);
+      const unpacked = extraction.members.reduce((sum, member) => sum + member.size, 0);
+      // The index may understate what the members hold: the ratio is checked again on what was written.
+      if (unpacked > RATIO_FLOOR_BYTES && unpacked > limits.maxRatio * Math.max(container.size, 1)) return report('ratio', path), 'go';
+      for (const member of extraction.members) {
+        const memberPath = [...path, member.name];
+        if (members.length >= limits.maxMembers) return report('members', path), 'stop';
+        if (member.size > limits.maxMemberBytes) {
+          report('bytes', memberPath);
+          continue;
+        }
+        if (bytes + member.size > limits.maxBytes) return report('bytes', memberPath), 'stop';
+        bytes += member.size;
+        at = memberPath;
+        const digests = await digestMember(member, limits.maxMemberBytes);
+        members.push({ path: memberPath, digests });
+        if ((await visit(member, memberPath, depth + 1)) === 'stop') return 'stop';
+      }
+      return 'go';
+    } finally {
+      await extraction.release();
+    }
+  }
+
+  async function digestMember(member: InsideFile, maxBytes: number): Promise<FileDigests> {
+    return digestStream(workspace.read(member), { maxBytes });
+  }
+
+  try {
+    await visit(file, [], 0);
+  } catch (error) {
+    if (error instanceof InsideTimeLimitError) report('time', at);
+    // A member that grew past its limit after extraction (it was measured when written) is a byte limit.
+    else if (error instanceof PayloadTooLargeError) report('bytes', []);
+    else throw error;
+  }
+  return { members, containers, reasons };
+}
+
+function sameChain(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}

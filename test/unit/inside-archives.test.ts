@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SevenZipLookInside } from '../../lambdas/adapters/sevenzip-inside.js';
+import type { HashHex } from '../../lambdas/core/hashes.js';
+import { DEFAULT_INSIDE_LIMITS, type InsideLimits } from '../../lambdas/core/inside/limits.js';
+import type { HashStore } from '../../lambdas/core/lookup.js';
+import type { KnownRecord } from '../../lambdas/core/records.js';
+import { scanStream } from '../../lambdas/core/scan.js';
+import { compressedOf, EICAR, tarOf, traversalTar, workFolder, zerosZip, zipOf } from '../support/archives.js';
+
+const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
+
+const EICAR_RECORD: KnownRecord = {
+  sha256: sha256(EICAR),
+  fileName: 'eicar.com',
+  platform: 'any',
+  version: '1',
+  kind: 'test-file',
+  stage: 'payload',
+  campaign: 'look-inside test',
+  confidence: 'high',
+  sources: ['look-inside test'],
+} as KnownRecord;
+
+/** A store holding EICAR that notes each batch it is asked. */
+function eicarStore(): HashStore & { batches: number } {
+  const store = {
+    batches: 0,
+    getMany: async (hashes: readonly HashHex[]) => {
+      store.batches += 1;
+      return new Map(hashes.flatMap((hash): [HashHex, KnownRecord][] => (hash === EICAR_RECORD.sha256 ? [[hash, EICAR_RECORD]] : [])));
+    },
+  };
+  return store;
+}
+
+let work: ReturnType<typeof workFolder>;
+let scratchParent: string;
+
+beforeAll(() => {
+  work = workFolder();
+  scratchParent = join(work.path, 'scratch');
+  mkdirSync(scratchParent);
+});
+afterAll(() => work.remove());
+
+async function scan(bytes: Buffer, fileName: string | null, limits: Partial<InsideLimits> = {}, store = eicarStore()) {
+  const inside = new SevenZipLookInside({ ...DEFAULT_INSIDE_LIMITS, ...limits }, { scratchParent });
+  async function* source() {
+    yield bytes;
+  }
+  return scanStream(source(), { fileName, maxBytes: 64 * 1024 * 1024 }, { store, inside });
+}
+
+describe('looking inside files', () => {
+  it('finds EICAR in a ZIP, naming the member and its digests', async () => {
+    const file = await scan(zipOf({ 'docs/readme.txt': 'hello', 'tools/eicar.com': EICAR }), 'bundle.zip');
+    expect(file.verdict).toBe('malicious');
+    expect(file.matches).toEqual([]);
+    expect(file.inside).toMatchObject({ members: 2, containers: 1, complete: true, reasons: [] });
+    expect(file.inside!.matches).toEqual([
+      expect.objectContaining({ path: ['tools/eicar.com'], size: 68, sha256: EICAR_RECORD.sha256, matches: [expect.objectContaining({ kind: 'test-file' })] }),
+    ]);
+  });
+
+  it('recognises a ZIP by its bytes whatever it is called', async () => {
+    const file = await scan(zipOf({ 'eicar.com': EICAR }), 'report.pdf');
+    expect(file.verdict).toBe('malicious');
+  });
+
+  it('follows a ZIP in a tar.gz in a ZIP with the whole path chain, all members looked up in one batch', async () => {
+    const inner = zipOf({ 'bin/ffmpeg.dll': EICAR, 'bin/readme.txt': 'fine' });
+    const tarball = tarOf({ 'inner.zip': inner, 'notes.txt': 'notes' }, 'gzip');
+    const store = eicarStore();
+    const file = await scan(zipOf({ 'setup.tar.gz': tarball }), 'outer.zip', {}, store);
+    expect(file.verdict).toBe('malicious');
+    expect(file.inside!.matches.map((m) => m.path)).toEqual([['setup.tar.gz', 'setup.tar', 'inner.zip', 'bin/ffmpeg.dll']]);
+    expect(file.inside).toMatchObject({ complete: true, containers: 4, members: 6 });
+    expect(store.batches).toBe(1);
+  });
+
+  it.each(['gzip', 'bzip2', 'xz'] as const)('opens a file compressed alone with %s', async (tool) => {
+    const file = await scan(compressedOf('eicar.com', EICAR, tool), null);
+    expect(file.verdict).toBe('malicious');
+    expect(file.inside).toMatchObject({ complete: true, members: 1 });
+  });
+
+  it('opens a tar compressed with bzip2 and with xz', async () => {
+    for (const compression of ['bzip2', 'xz'] as const) {
+      const file = await scan(tarOf({ 'a/eicar.com': EICAR }, compression), null);
+      expect(file.inside!.matches.map((m) => m.path.at(-1))).toEqual(['a/eicar.com']);
+    }
+  });
+
+  it('answers a clean archive unknown and complete', async () => {
+    const file = await scan(zipOf({ 'setup/app.exe': 'not really an app', 'setup/readme.txt': 'read me' }), 'setup.zip');
+    expect(file).toMatchObject({ verdict: 'unknown', inside: { complete: true, members: 2, containers: 1, reasons: [], matches: [] } });
+  });
+
+  it('answers a file that is no container complete with no members', async () => {
+    const file = await scan(Buffer.from('just some text'), 'notes.txt');
+    expect(file.inside).toEqual({ members: 0, containers: 0, complete: true, reasons: [], matches: [] });
+  });
+
+  it('reports an encrypted member as encrypted, never as a plain unknown', async () => {
+    const file = await scan(zipOf({ 'eicar.com': EICAR, 'open.txt': 'open' }, { password: 'secret' }), 'locked.zip');
+    expect(file.verdict).toBe('unknown');
+    expect(file.inside!.complete).toBe(false);
+    expect(file.inside!.reasons).toContainEqual({ reason: 'encrypted', path: ['eicar.com'] });
+  });
+
+  it('reports a truncated tar.xz as corrupt', async () => {
+    const whole = tarOf({ 'big.bin': Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251)) }, 'xz');
+    const file = await scan(whole.subarray(0, whole.length >> 1), 'cut.tar.xz');
+    expect(file.inside!.complete).toBe(false);
+    expect(file.inside!.reasons).toContainEqual({ reason: 'corrupt', path: expect.any(Array) });
+  });
+
+  it('reports a truncated ZIP as corrupt', async () => {
+    const whole = zipOf({ 'a.bin': Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 31) % 256)), 'b.txt': 'b' });
+    const file = await scan(whole.subarray(0, whole.length - 200), 'cut.zip');
+    expect(file.inside).toMatchObject({ complete: false, reasons: [{ reason: 'corrupt', path: [] }] });
+  });
+
+  it('stops at a zip bomb by its ratio without extracting it', async () => {
+    const file = await scan(zerosZip(20), 'bomb.zip');
+    expect(file.inside).toMatchObject({ complete: false, members: 0, reasons: [{ reason: 'ratio', path: [] }] });
+  });
+
+  it('stops at the byte limit, still reporting a match found before it', async () => {
+    const file = await scan(zipOf({ 'a-eicar.com': EICAR, 'b.bin': Buffer.alloc(4096, 1) }), 'two.zip', { maxBytes: 1000 });
+    expect(file.inside!.reasons).toEqual([{ reason: 'bytes', path: [] }]);
+    expect(file.verdict).toBe('unknown');
+    const nested = await scan(zipOf({ 'a-eicar.com': EICAR, 'z.zip': zipOf({ 'b.bin': Buffer.alloc(4096, 1) }) }), 'nested.zip', { maxBytes: 2000 });
+    expect(nested.verdict).toBe('malicious');
+    expect(nested.inside!.reasons).toEqual([{ reason: 'bytes', path: ['z.zip'] }]);
+  });
+
+  it('stops at the depth limit and the member limit', async () => {
+    const deep = zipOf({ 'l2.zip': zipOf({ 'l3.zip': zipOf({ 'eicar.com': EICAR }) }) });
+    const shallow = await scan(deep, 'deep.zip', { maxDepth: 2 });
+    expect(shallow.verdict).toBe('unknown');
+    expect(shallow.inside!.reasons).toEqual([{ reason: 'depth', path: ['l2.zip', 'l3.zip'] }]);
+    const many = await scan(zipOf({ 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' }), 'many.zip', { maxMembers: 2 });
+    expect(many.inside!.reasons).toEqual([{ reason: 'members', path: [] }]);
+  });
+
+  it('ends a look-inside at its time limit with the reason', async () => {
+    const file = await scan(zipOf({ 'eicar.com': EICAR }), 'slow.zip', { timeMs: 1 });
+    expect(file.inside!.reasons).toEqual([{ reason: 'time', path: expect.any(Array) }]);
+    expect(file.inside!.complete).toBe(false);
+  });
+
+  it('never writes outside its scratch folder for names with .., absolute names or symbolic links, and leaves nothing behind', async () => {
+    const outside = join(work.path, 'outside');
+    mkdirSync(outside);
+    const file = await scan(traversalTar(outside), 'hostile.tar');
+    expect(readdirSync(outside)).toEqual([]);
+    expect(readdirSync(scratchParent)).toEqual([]);
+    for (const folder of [work.path, join(work.path, '..'), '/']) expect(existsSync(join(folder, 'evil-climbed'))).toBe(false);
+    // The members were read where 7-Zip put them, inside the scratch folder: EICAR is still found.
+    expect(file.verdict).toBe('malicious');
+  });
+});
