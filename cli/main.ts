@@ -4,6 +4,7 @@ import { IMPORT_FORMATS, type ImportFormat } from '../lambdas/core/import-format
 import { CliError, EXIT_ERROR, UsageError, oneLine } from './errors.js';
 import { chooseAdminAuth } from './admin-auth.js';
 import { defaultAwsCredentials } from './aws-sigv4.js';
+import { readScanThreads } from './hash-pool.js';
 import { IMPORT_HELP, LOOKUP_HELP, MAIN_HELP, SCAN_HELP } from './help.js';
 import { runImport } from './import-command.js';
 import { runLookup } from './lookup-command.js';
@@ -149,6 +150,7 @@ async function scan(args: readonly string[], environment: CliEnvironment, print:
       ignoreUnreadable: values['ignore-unreadable'] ?? false,
       format: common.format,
       concurrency: common.concurrency,
+      threads: readScanThreads(environment.env),
       waitMs: readNumber(values.wait, '--wait', { fallback: 900, min: 1, max: 24 * 3600 }) * 1000,
       timeoutMs: common.timeoutMs,
     },

@@ -1,10 +1,10 @@
-import { chunk } from '../lambdas/core/chunk.js';
 import { digestStream, FILE_CHUNK_BYTES, type FileDigests } from '../lambdas/core/digest.js';
 import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
 import type { HashStore } from '../lambdas/core/lookup.js';
 import { judgeFiles, type FileVerdict } from '../lambdas/core/scan.js';
 import { readFileChunks } from '../lambdas/adapters/file-source.js';
 import { mapLimit } from './concurrency.js';
+import { defaultPoolSize, HashPool } from './hash-pool.js';
 import { CliError, EXIT_ERROR, EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD } from './errors.js';
 import { writeScanRows, type OutputFormat, type ScanRow } from './output.js';
 import { formatBytes, formatCount, formatCounted, formatDuration, type ProgressSnapshot } from './progress.js';
@@ -26,8 +26,10 @@ export interface ScanOptions {
   /** Files and folders that cannot be read are still reported, but no longer make the exit status 2. */
   readonly ignoreUnreadable: boolean;
   readonly format: OutputFormat;
-  /** Files hashed or uploaded at once, and lookups in flight. */
+  /** Files uploaded at once, and lookups in flight. */
   readonly concurrency: number;
+  /** Threads hashing small files (`HASHCHECK_SCAN_THREADS`). @default one per core */
+  readonly threads?: number;
   /** How long an upload's scan may take on the service. */
   readonly waitMs: number;
   readonly timeoutMs: number;
@@ -43,8 +45,11 @@ export interface ScanDeps {
 
 /** Three digests per file, and a bulk lookup takes 10,000 hashes. */
 const FILES_PER_LOOKUP = Math.floor(MAX_BULK_HASHES / 3);
-/** Small files are read in one piece; large ones in the chunk size the digest function is fastest with. */
-const MIN_CHUNK_BYTES = 64 * 1024;
+/**
+ * Files from this size on are digested one at a time on the main thread by `digestStream`, which splits
+ * the three digests across two threads; smaller ones go whole to the pool, one thread per file.
+ */
+const LARGE_FILE_BYTES = 8 * 1024 * 1024;
 
 /** Problems that leave something unchecked: the answer is then incomplete. */
 const INCOMPLETE: ReadonlySet<WalkProblemKind> = new Set(['unreadable', 'not-found']);
@@ -84,11 +89,39 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
     reporter.warn(`${file.path}: cannot read: ${describeErrno(error)}`);
   };
 
+  const rows: { index: number; row: ScanRow }[] = [];
+  const record = (index: number, path: string, file: FileVerdict) => {
+    if (file.verdict === 'malicious') progress.malicious++;
+    if (options.all || file.verdict === 'malicious') rows.push({ index, row: { path, file } });
+  };
+  let checked = 0;
+  /** Files and bytes done, counted from the start: hashing starts while the walk is still finding files. */
+  const done = { files: 0, bytes: 0 };
+  const hashing = options.upload
+    ? undefined
+    : new TreeHasher(options, deps, {
+        onBytes: (bytes) => {
+          done.bytes += bytes;
+          if (progress.phase === 'checking') progress.bytes = done.bytes;
+        },
+        onFileDone: () => {
+          done.files++;
+          if (progress.phase === 'checking') progress.files = done.files;
+        },
+        onUnreadable: unreadable,
+        onJudged: (index, path, file) => {
+          checked++;
+          record(index, path, file);
+        },
+      });
+
   let files: WalkedFile[];
   try {
     files = await walkPaths(options.paths, {
       follow: options.follow,
       onFile: (file) => {
+        // Hashed as soon as it is found: the walk goes on while the threads hash.
+        hashing?.add(file, progress.files);
         progress.files++;
         progress.bytes += file.size;
       },
@@ -102,27 +135,23 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
     });
   } catch (error) {
     reporter.stopProgress();
+    await hashing?.abort(error);
     throw error;
   }
   Object.assign(progress, {
     phase: 'checking',
-    files: 0,
+    files: done.files,
     totalFiles: files.length,
-    bytes: 0,
+    bytes: done.bytes,
     totalBytes: files.reduce((sum, file) => sum + file.size, 0),
     since: Date.now(),
   });
 
-  const rows: { index: number; row: ScanRow }[] = [];
-  const record = (index: number, path: string, file: FileVerdict) => {
-    if (file.verdict === 'malicious') progress.malicious++;
-    if (options.all || file.verdict === 'malicious') rows.push({ index, row: { path, file } });
-  };
-  let checked = 0;
-
   let failure: unknown;
   try {
-    if (options.upload) {
+    if (hashing) {
+      await hashing.finish();
+    } else {
       await mapLimit(files, options.concurrency, async (file, index, signal) => {
         let outcome;
         try {
@@ -146,16 +175,6 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
         }
         checked++;
         record(index, file.path, outcome.file);
-      });
-    } else {
-      await hashAndLookUp(files, options, deps, {
-        onBytes: (bytes) => (progress.bytes += bytes),
-        onFileDone: () => progress.files++,
-        onUnreadable: unreadable,
-        onJudged: (index, path, file) => {
-          checked++;
-          record(index, path, file);
-        },
       });
     }
   } catch (error) {
@@ -208,55 +227,140 @@ interface HashHooks {
   onJudged(index: number, path: string, file: FileVerdict): void;
 }
 
+type Digested = { file: WalkedFile; index: number; digests: FileDigests };
+
 /**
- * Digests the files here and looks them up in batches of up to 3,333 files (10,000 hashes). One batch is
- * looked up while the next is being hashed; a lookup failure stops the hashing at once.
+ * Digests files here as the walk finds them, and looks them up while hashing goes on:
+ * - small files go whole to a pool of threads (one per core, or `threads`), in batches;
+ * - large ones are digested one at a time on this thread by `digestStream`, which moves MD5 to a thread
+ *   of its own, so a large file uses two cores as it does alone;
+ * - digested files are looked up in bulk requests of up to 3,333 files (10,000 hashes), each sent as soon
+ *   as it is full, up to `concurrency` in flight, while hashing continues.
+ * A lookup failure stops the hashing at once. Files are judged in whatever order the threads finish;
+ * the caller orders the output by the walk's index.
  */
-async function hashAndLookUp(files: readonly WalkedFile[], options: ScanOptions, deps: ScanDeps, hooks: HashHooks): Promise<void> {
-  const controller = new AbortController();
-  const store = new ServiceHashStore(deps.client, { concurrency: options.concurrency, signal: controller.signal });
-  let lookup: Promise<void> | undefined;
-  const indexed = files.map((file, index) => ({ file, index }));
-  for (const slice of chunk(indexed, FILES_PER_LOOKUP)) {
-    const digested = await mapLimit(
-      slice,
-      options.concurrency,
-      async ({ file, index }, _position, signal) => {
-        let read = 0;
-        try {
-          const size = Math.min(FILE_CHUNK_BYTES, Math.max(file.size, MIN_CHUNK_BYTES));
-          const chunks = counted(readFileChunks(file.path, size), signal, (bytes) => {
-            read += bytes;
-            hooks.onBytes(bytes);
-          });
-          const digests = await digestStream(chunks, { maxBytes: Number.MAX_SAFE_INTEGER });
-          return { file, index, digests };
-        } catch (error) {
-          if (!isFileSystemError(error)) throw error;
-          hooks.onUnreadable(file, error);
-          // The bar counts the file's size as done, read or not.
-          hooks.onBytes(Math.max(0, file.size - read));
-          return undefined;
-        } finally {
-          hooks.onFileDone();
-        }
-      },
-      controller.signal,
-    );
-    if (lookup) await lookup;
-    lookup = judgeBatch(digested.filter((d) => d !== undefined), store, hooks);
-    // A failed lookup ends the scan: hashing on would only delay the error.
-    lookup.catch((error: unknown) => controller.abort(error));
+class TreeHasher {
+  private readonly controller = new AbortController();
+  private readonly store: HashStore;
+  private readonly pool: HashPool;
+  private readonly work: Promise<void>[] = [];
+  private large: Promise<void> = Promise.resolve();
+  private pending: Digested[] = [];
+  private readonly lookups = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly options: ScanOptions,
+    deps: ScanDeps,
+    private readonly hooks: HashHooks,
+  ) {
+    this.store = new ServiceHashStore(deps.client, { concurrency: options.concurrency, signal: this.controller.signal });
+    this.pool = new HashPool(options.threads ?? defaultPoolSize());
   }
-  if (lookup) await lookup;
+
+  /** Starts on a file the walk found; `index` is its place in the walk. */
+  add(file: WalkedFile, index: number): void {
+    if (this.failure) return;
+    let digested: Promise<FileDigests>;
+    if (file.size >= LARGE_FILE_BYTES) {
+      // One large file at a time: each already keeps two cores busy.
+      digested = this.large.then(() => this.digestHere(file));
+      this.large = digested.then(
+        () => undefined,
+        () => undefined,
+      );
+    } else {
+      digested = this.pool.hash(file.path, file.size).then((digests) => {
+        this.hooks.onBytes(digests.size);
+        return digests;
+      });
+    }
+    this.work.push(
+      digested.then(
+        (digests) => this.digested({ file, index, digests }),
+        (error: unknown) => this.unreadable(file, error),
+      ),
+    );
+  }
+
+  /** Waits for every file added to be judged. @throws the first failure (a lookup, an unexpected error). */
+  async finish(): Promise<void> {
+    try {
+      // Files keep being added until the walk ends, so this waits for all of them.
+      await Promise.all(this.work);
+      if (this.pending.length > 0) this.lookUp();
+      await Promise.all(this.lookups);
+    } finally {
+      await this.pool.close();
+    }
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Stops everything after a failure outside (the walk's). */
+  async abort(error: unknown): Promise<void> {
+    this.fail(error);
+    await this.pool.close();
+  }
+
+  private async digestHere(file: WalkedFile): Promise<FileDigests> {
+    this.controller.signal.throwIfAborted();
+    let read = 0;
+    try {
+      const chunks = counted(readFileChunks(file.path, FILE_CHUNK_BYTES), this.controller.signal, (bytes) => {
+        read += bytes;
+        this.hooks.onBytes(bytes);
+      });
+      return await digestStream(chunks, { maxBytes: Number.MAX_SAFE_INTEGER });
+    } catch (error) {
+      // The bar counts the file's size as done, read or not.
+      this.hooks.onBytes(Math.max(0, file.size - read));
+      throw error;
+    }
+  }
+
+  private digested(digested: Digested): void {
+    this.hooks.onFileDone();
+    if (this.failure) return;
+    this.pending.push(digested);
+    if (this.pending.length >= FILES_PER_LOOKUP) this.lookUp();
+  }
+
+  private unreadable(file: WalkedFile, error: unknown): void {
+    this.hooks.onFileDone();
+    if (this.failure) return;
+    if (!isFileSystemError(error)) return this.fail(error);
+    if (file.size < LARGE_FILE_BYTES) this.hooks.onBytes(file.size);
+    this.hooks.onUnreadable(file, error);
+  }
+
+  /** Sends the files digested so far in one bulk lookup, without waiting for it. */
+  private lookUp(): void {
+    const batch = this.pending;
+    this.pending = [];
+    // Up to `concurrency` lookups in flight; a further one starts as soon as one of them is answered.
+    const turn = this.lookups.size >= this.options.concurrency ? Promise.race(this.lookups) : Promise.resolve();
+    const lookup = turn.then(() => (this.failure ? undefined : judgeBatch(batch, this.store, this.hooks))).then(
+      () => void this.lookups.delete(lookup),
+      (error: unknown) => {
+        this.lookups.delete(lookup);
+        this.fail(error);
+      },
+    );
+    this.lookups.add(lookup);
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = { error };
+    this.pending = [];
+    // A failed lookup ends the scan: hashing on would only delay the error.
+    this.controller.abort(error);
+    void this.pool.close();
+  }
 }
 
 /** Judges a batch of digested files from one bulk lookup, with the core's own verdict logic. */
-async function judgeBatch(
-  digested: readonly { file: WalkedFile; index: number; digests: FileDigests }[],
-  store: HashStore,
-  hooks: HashHooks,
-): Promise<void> {
+async function judgeBatch(digested: readonly Digested[], store: HashStore, hooks: HashHooks): Promise<void> {
   const verdicts = await judgeFiles(
     digested.map(({ file, digests }) => ({ digests, fileName: file.path })),
     { store },
