@@ -95,3 +95,54 @@ export function traversalTar(outside: string): Buffer {
 export function zerosZip(megabytes: number): Buffer {
   return zipOf({ 'zeros.bin': Buffer.alloc(megabytes * 1024 * 1024) });
 }
+
+/**
+ * Whether a tool is installed. Tests of formats built by `7zz`, `gcab`, `msibuild` or `genisoimage` skip
+ * without it on a developer's machine; in CI (`CI=true`, where `.ci/run` installs them) they run and fail.
+ */
+export function hasTool(name: string): boolean {
+  if (process.env['CI'] === 'true') return true;
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A 7z archive of the given files, by Debian's 7-Zip (`7zz a`). */
+export function sevenZipOf(files: Record<string, string | Buffer>): Buffer {
+  return built(files, 'out.7z', (tree, out) => run(tree, '7zz', ['a', '-bd', '-y', out, ...Object.keys(files)]));
+}
+
+/** A Microsoft cabinet (MSZIP) of the given files, by `gcab -c -z`. */
+export function cabinetOf(files: Record<string, string | Buffer>): Buffer {
+  return built(files, 'out.cab', (tree, out) => run(tree, 'gcab', ['-c', '-z', out, ...Object.keys(files)]));
+}
+
+/** An MSI (by msitools' `msibuild`) carrying the given files in an embedded MSZIP cabinet stream `disk1.cab`. */
+export function msiWithCabinet(files: Record<string, string | Buffer>): Buffer {
+  return built(files, 'out.msi', (tree, out) => {
+    run(tree, 'gcab', ['-c', '-z', join(tree, '..', 'disk1.cab'), ...Object.keys(files)]);
+    run(tree, 'msibuild', [out, '-s', 'Installer', 'hashcheck tests', ';1033', '{0B3D5C1E-8F0A-4C51-9D3E-6A1B2C3D4E5F}']);
+    run(join(tree, '..'), 'msibuild', [out, '-a', 'disk1.cab', 'disk1.cab']);
+  });
+}
+
+/** An ISO 9660 image (Rock Ridge and Joliet) of the given files, by `genisoimage`. */
+export function isoOf(files: Record<string, string | Buffer>): Buffer {
+  return built(files, 'out.iso', (tree, out) => run(tree, 'genisoimage', ['-quiet', '-R', '-J', '-o', out, '.']));
+}
+
+function built(files: Record<string, string | Buffer>, outName: string, make: (tree: string, out: string) => void): Buffer {
+  const work = workFolder();
+  try {
+    const tree = join(work.path, 'tree');
+    writeTree(tree, files);
+    const out = join(work.path, outName);
+    make(tree, out);
+    return readFileSync(out);
+  } finally {
+    work.remove();
+  }
+}

@@ -8,7 +8,7 @@ import { DEFAULT_INSIDE_LIMITS, type InsideLimits } from '../../lambdas/core/ins
 import type { HashStore } from '../../lambdas/core/lookup.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
 import { scanStream } from '../../lambdas/core/scan.js';
-import { compressedOf, EICAR, tarOf, traversalTar, workFolder, zerosZip, zipOf } from '../support/archives.js';
+import { cabinetOf, compressedOf, EICAR, hasTool, isoOf, msiWithCabinet, sevenZipOf, tarOf, traversalTar, workFolder, zerosZip, zipOf } from '../support/archives.js';
 
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
 
@@ -92,6 +92,29 @@ describe('looking inside files', () => {
       const file = await scan(tarOf({ 'a/eicar.com': EICAR }, compression), null);
       expect(file.inside!.matches.map((m) => m.path.at(-1))).toEqual(['a/eicar.com']);
     }
+  });
+
+  it.skipIf(!hasTool('7zz'))('opens a 7z archive', async () => {
+    const file = await scan(sevenZipOf({ 'app/ffmpeg.dll': EICAR, 'app/readme.txt': 'read me' }), 'app.7z');
+    expect(file.inside!.matches.map((m) => m.path)).toEqual([['app/ffmpeg.dll']]);
+    expect(file.inside!.complete).toBe(true);
+  });
+
+  it.skipIf(!hasTool('gcab'))('opens a Microsoft cabinet', async () => {
+    const file = await scan(cabinetOf({ 'd3dcompiler_47.dll': EICAR }), null);
+    expect(file.inside!.matches.map((m) => m.path)).toEqual([['d3dcompiler_47.dll']]);
+  });
+
+  it.skipIf(!hasTool('msibuild') || !hasTool('gcab'))('opens an MSI down to the files of its embedded cabinet', async () => {
+    const file = await scan(msiWithCabinet({ 'ffmpeg.dll': EICAR }), 'setup.msi');
+    expect(file.verdict).toBe('malicious');
+    expect(file.inside!.matches.map((m) => m.path.at(-1))).toEqual(['ffmpeg.dll']);
+    expect(file.inside!.complete).toBe(true);
+  });
+
+  it.skipIf(!hasTool('genisoimage'))('opens an ISO 9660 image', async () => {
+    const file = await scan(isoOf({ 'setup/ffmpeg.dll': EICAR }), 'disc.iso');
+    expect(file.inside!.matches.map((m) => m.path)).toEqual([['setup/ffmpeg.dll']]);
   });
 
   it('answers a clean archive unknown and complete', async () => {
