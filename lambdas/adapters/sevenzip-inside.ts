@@ -58,8 +58,8 @@ const OPENED: ReadonlySet<ContainerFormat> = new Set(['zip', '7z', 'rar', 'gzip'
 /** Where the scratch folder appears inside the worker's file system. */
 const MOUNT = '/scratch';
 
-type Request = { id: number; args: string[] };
-type Reply = { id: number; code: number; lines: string[]; crashed: boolean };
+type Request = { id: number; args: string[]; maxWriteBytes: number };
+type Reply = { id: number; code: number; lines: string[]; crashed: boolean; overBudget: boolean };
 
 /**
  * The worker: 7-Zip's WebAssembly module with the scratch folder mounted (`NODEFS`) at {@link MOUNT}, the
@@ -68,6 +68,21 @@ type Reply = { id: number; code: number; lines: string[]; crashed: boolean };
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+// Every byte 7-Zip writes goes through the mounted folder's writeSync: counted, and refused past the budget.
+let written = 0;
+let budget = Infinity;
+let overBudget = false;
+const writeSync = fs.writeSync;
+fs.writeSync = function (fd, buffer, offset, length) {
+  const bytes = typeof length === 'number' ? length : typeof buffer === 'string' ? Buffer.byteLength(buffer) : buffer.byteLength;
+  if (written + bytes > budget) {
+    overBudget = true;
+    throw Object.assign(new Error('The extraction went past its byte budget'), { code: 'EFBIG' });
+  }
+  written += bytes;
+  return writeSync.apply(this, arguments);
+};
 const SevenZip = require(workerData.module);
 let lines = [];
 let instance;
@@ -80,9 +95,12 @@ async function sevenZip() {
   }
   return instance;
 }
-parentPort.on('message', async ({ id, args }) => {
+parentPort.on('message', async ({ id, args, maxWriteBytes }) => {
   const module = await sevenZip();
   lines = [];
+  written = 0;
+  budget = maxWriteBytes;
+  overBudget = false;
   let code;
   let crashed = false;
   try {
@@ -91,7 +109,7 @@ parentPort.on('message', async ({ id, args }) => {
     crashed = true;
     instance = undefined;
   }
-  parentPort.postMessage({ id, code: typeof code === 'number' ? code : crashed ? -1 : 0, lines, crashed });
+  parentPort.postMessage({ id, code: typeof code === 'number' ? code : crashed ? -1 : 0, lines, crashed, overBudget });
 });
 `;
 
@@ -170,20 +188,21 @@ class SevenZipWorkspace implements InsideWorkspace {
   }
 
   async list(file: InsideFile): Promise<Listing> {
-    const reply = await this.run(['l', '-slt', '-p', '-y', '-sccUTF-8', this.inWorker(file)]);
+    const reply = await this.run(['l', '-slt', '-p', '-y', '-sccUTF-8', this.inWorker(file)], 0);
     if (reply.crashed || reply.code !== 0 || reply.lines.some(isDamage)) return { problem: 'corrupt' };
     return { entries: parseListing(reply.lines) };
   }
 
-  async extract(file: InsideFile): Promise<Extraction> {
+  async extract(file: InsideFile, maxBytes: number): Promise<Extraction> {
     const folder = join(this.root, `x${this.nextFolder++}`);
     await mkdir(folder, { mode: 0o700 });
     const release = () => rm(folder, { recursive: true, force: true });
     try {
       // -p with no password: an encrypted member fails instead of asking; -snld- refuses links leading out.
-      const reply = await this.run(['x', '-p', '-y', '-snld-', '-sccUTF-8', `-o${this.inWorker(folder)}`, this.inWorker(file)]);
+      const reply = await this.run(['x', '-p', '-y', '-snld-', '-sccUTF-8', `-o${this.inWorker(folder)}`, this.inWorker(file)], maxBytes);
       const encrypted = reply.lines.flatMap((line) => /^ERROR: Wrong password : (.*)$/.exec(line)?.slice(1, 2) ?? []);
-      const corrupt = reply.crashed || reply.lines.some(isDamage) || (reply.code !== 0 && encrypted.length === 0);
+      const overBudget = reply.overBudget;
+      const corrupt = !overBudget && (reply.crashed || reply.lines.some(isDamage) || (reply.code !== 0 && encrypted.length === 0));
       const skipped = new Set(encrypted);
       const members: InsideFile[] = [];
       for await (const [path, size] of regularFiles(folder)) {
@@ -194,7 +213,7 @@ class SevenZipWorkspace implements InsideWorkspace {
         this.paths.set(member, path);
         members.push(member);
       }
-      return { members, corrupt, encrypted, release };
+      return { members, corrupt, encrypted, overBudget, release };
     } catch (error) {
       await release();
       throw error;
@@ -241,13 +260,13 @@ class SevenZipWorkspace implements InsideWorkspace {
     return `${MOUNT}/${relative(this.root, path).split(sep).join('/')}`;
   }
 
-  private run(args: string[]): Promise<Reply> {
+  private run(args: string[], maxWriteBytes: number): Promise<Reply> {
     this.check();
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, args } satisfies Request);
+      worker.postMessage({ id, args, maxWriteBytes } satisfies Request);
     });
   }
 

@@ -161,6 +161,13 @@ describe('looking inside files', () => {
     expect(nested.inside!.reasons).toEqual([{ reason: 'bytes', path: ['z.zip'] }]);
   });
 
+  it('stops writing a member that inflates past the byte limit when its container claims no size', async () => {
+    // bzip2 records no size: the index claims nothing, so only the bytes written can stop it.
+    const file = await scan(compressedOf('zeros.bin', Buffer.alloc(8 * 1024 * 1024), 'bzip2'), 'zeros.bin.bz2', { maxBytes: 1024 * 1024 });
+    expect(file.inside).toMatchObject({ complete: false, reasons: [{ reason: 'bytes', path: [] }] });
+    expect(readdirSync(scratchParent)).toEqual([]);
+  });
+
   it('stops at the depth limit and the member limit', async () => {
     const deep = zipOf({ 'l2.zip': zipOf({ 'l3.zip': zipOf({ 'eicar.com': EICAR }) }) });
     const shallow = await scan(deep, 'deep.zip', { maxDepth: 2 });

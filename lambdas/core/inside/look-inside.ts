@@ -36,6 +36,8 @@ export interface Extraction {
   readonly corrupt: boolean;
   /** Members that could not be decrypted (by name), never digested. */
   readonly encrypted: readonly string[];
+  /** The members held more than the byte budget: extraction was stopped there, the last member may be cut short. */
+  readonly overBudget: boolean;
   /** Deletes the members from the scratch space. */
   release(): Promise<void>;
 }
@@ -59,7 +61,8 @@ export interface InsideWorkspace {
   /** Whether the engine opens this format at all. */
   opens(format: ContainerFormat): boolean;
   list(file: InsideFile): Promise<Listing>;
-  extract(file: InsideFile): Promise<Extraction>;
+  /** Extracts every member, writing at most `maxBytes` bytes whatever the index claimed. */
+  extract(file: InsideFile, maxBytes: number): Promise<Extraction>;
   read(file: InsideFile): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
 }
@@ -160,9 +163,12 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
     if (bytes + claimed > limits.maxBytes) return report('bytes', path), 'stop';
     if (claimed > RATIO_FLOOR_BYTES && claimed > limits.maxRatio * Math.max(container.size, 1)) return report('ratio', path), 'go';
     for (const entry of entries) if (entry.encrypted) report('encrypted', [...path, entry.name]);
-    const extraction = await workspace.extract(container);
+    const extraction = await workspace.extract(container, limits.maxBytes - bytes);
     containers += 1;
     try {
+      // Members that inflate past what the index claimed are cut at the byte limit, never written in full;
+      // what was written is still checked, and nothing after it.
+      if (extraction.overBudget) report('bytes', path);
       if (extraction.corrupt) report('corrupt', path);
       for (const name of extraction.encrypted) report('encrypted', [...path, name]);
       const unpacked = extraction.members.reduce((sum, member) => sum + member.size, 0);
@@ -182,7 +188,7 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
         members.push({ path: memberPath, digests });
         if ((await visit(member, memberPath, depth + 1)) === 'stop') return 'stop';
       }
-      return 'go';
+      return extraction.overBudget ? 'stop' : 'go';
     } finally {
       await extraction.release();
     }
