@@ -203,7 +203,7 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
   } catch (error) {
     if (error instanceof InsideTimeLimitError) report('time', at);
     // A member that grew past its limit after extraction (it was measured when written) is a byte limit.
-    else if (error instanceof PayloadTooLargeError) report('bytes', []);
+    else if (error instanceof PayloadTooLargeError) report('bytes', at);
     else throw error;
   }
   return { members, containers, reasons };
