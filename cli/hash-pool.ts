@@ -28,7 +28,7 @@ export function defaultPoolSize(): number {
 }
 
 /** A batch handed to a thread holds at most this many files... */
-const BATCH_FILES = 64;
+const BATCH_FILES = 256;
 /** ...or about this many bytes, so that a thread's batch never holds up the others for long. */
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Batches per thread in flight: the next one is queued in the thread while it hashes the current one. */

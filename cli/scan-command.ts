@@ -45,6 +45,10 @@ export interface ScanDeps {
 
 /** Three digests per file, and a bulk lookup takes 10,000 hashes. */
 const FILES_PER_LOOKUP = Math.floor(MAX_BULK_HASHES / 3);
+/** A lookup is sent before it is full while fewer than this many are in flight... */
+const EARLY_LOOKUPS_IN_FLIGHT = 2;
+/** ...once it holds this many files. */
+const EARLY_LOOKUP_FILES = 256;
 /**
  * Files from this size on are digested one at a time on the main thread by `digestStream`, which splits
  * the three digests across two threads; smaller ones go whole to the pool, one thread per file.
@@ -234,8 +238,8 @@ type Digested = { file: WalkedFile; index: number; digests: FileDigests };
  * - small files go whole to a pool of threads (one per core, or `threads`), in batches;
  * - large ones are digested one at a time on this thread by `digestStream`, which moves MD5 to a thread
  *   of its own, so a large file uses two cores as it does alone;
- * - digested files are looked up in bulk requests of up to 3,333 files (10,000 hashes), each sent as soon
- *   as it is full, up to `concurrency` in flight, while hashing continues.
+ * - digested files are looked up in bulk requests of up to 3,333 files (10,000 hashes) while hashing
+ *   continues, up to `concurrency` in flight (see {@link maybeLookUp}).
  * A lookup failure stops the hashing at once. Files are judged in whatever order the threads finish;
  * the caller orders the output by the walk's index.
  */
@@ -322,7 +326,7 @@ class TreeHasher {
     this.hooks.onFileDone();
     if (this.failure) return;
     this.pending.push(digested);
-    if (this.pending.length >= FILES_PER_LOOKUP) this.lookUp();
+    this.maybeLookUp();
   }
 
   private unreadable(file: WalkedFile, error: unknown): void {
@@ -333,6 +337,18 @@ class TreeHasher {
     this.hooks.onUnreadable(file, error);
   }
 
+  /**
+   * Sends a lookup once 3,333 files (10,000 hashes) are waiting, or sooner, from 256 files on, while fewer
+   * than two lookups are in flight: the service then always has the next batch in hand, so its answers
+   * overlap the hashing instead of waiting for batches to fill. When hashing outpaces the service, the
+   * files pile up and batches fill to the limit.
+   */
+  private maybeLookUp(): void {
+    if (this.failure) return;
+    const idle = this.lookups.size < EARLY_LOOKUPS_IN_FLIGHT;
+    if (this.pending.length >= FILES_PER_LOOKUP || (idle && this.pending.length >= EARLY_LOOKUP_FILES)) this.lookUp();
+  }
+
   /** Sends the files digested so far in one bulk lookup, without waiting for it. */
   private lookUp(): void {
     const batch = this.pending;
@@ -340,7 +356,10 @@ class TreeHasher {
     // Up to `concurrency` lookups in flight; a further one starts as soon as one of them is answered.
     const turn = this.lookups.size >= this.options.concurrency ? Promise.race(this.lookups) : Promise.resolve();
     const lookup = turn.then(() => (this.failure ? undefined : judgeBatch(batch, this.store, this.hooks))).then(
-      () => void this.lookups.delete(lookup),
+      () => {
+        this.lookups.delete(lookup);
+        this.maybeLookUp();
+      },
       (error: unknown) => {
         this.lookups.delete(lookup);
         this.fail(error);
