@@ -55,11 +55,17 @@ function resolveSevenZip(): string | null {
 /** 7-Zip's formats that open by content; all of them are tried through the same engine. */
 const OPENED: ReadonlySet<ContainerFormat> = new Set(['zip', '7z', 'rar', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cab', 'ole', 'iso', 'dmg', 'xar']);
 
+/** Lines of `7zz l -slt` before the first entry, and at most per entry (ZIP's are the longest, about 20). */
+const LISTING_HEADER_LINES = 64;
+const LINES_PER_ENTRY = 40;
+/** Lines kept of an extraction's output: its errors come first; a flood of them is damage enough. */
+const MAX_EXTRACT_LINES = 10_000;
+
 /** Where the scratch folder appears inside the worker's file system. */
 const MOUNT = '/scratch';
 
-type Request = { id: number; args: string[]; maxWriteBytes: number };
-type Reply = { id: number; code: number; lines: string[]; crashed: boolean; overBudget: boolean };
+type Request = { id: number; args: string[]; maxWriteBytes: number; maxLines: number };
+type Reply = { id: number; code: number; lines: string[]; crashed: boolean; overBudget: boolean; tooManyLines: boolean };
 
 /**
  * The worker: 7-Zip's WebAssembly module with the scratch folder mounted (`NODEFS`) at {@link MOUNT}, the
@@ -85,19 +91,28 @@ fs.writeSync = function (fd, buffer, offset, length) {
 };
 const SevenZip = require(workerData.module);
 let lines = [];
+// A listing of millions of entries is not kept: past the budget, lines are counted out, not stored.
+let lineBudget = Infinity;
+let tooManyLines = false;
+const keep = (line) => {
+  if (lines.length < lineBudget) lines.push(line);
+  else tooManyLines = true;
+};
 let instance;
 async function sevenZip() {
   if (!instance) {
-    const module = await SevenZip({ print: (line) => lines.push(line), printErr: (line) => lines.push(line) });
+    const module = await SevenZip({ print: keep, printErr: keep });
     module.FS.mkdir('${MOUNT}');
     module.FS.mount(module.NODEFS, { root: workerData.root }, '${MOUNT}');
     instance = module;
   }
   return instance;
 }
-parentPort.on('message', async ({ id, args, maxWriteBytes }) => {
+parentPort.on('message', async ({ id, args, maxWriteBytes, maxLines }) => {
   const module = await sevenZip();
   lines = [];
+  lineBudget = maxLines;
+  tooManyLines = false;
   written = 0;
   budget = maxWriteBytes;
   overBudget = false;
@@ -109,7 +124,7 @@ parentPort.on('message', async ({ id, args, maxWriteBytes }) => {
     crashed = true;
     instance = undefined;
   }
-  parentPort.postMessage({ id, code: typeof code === 'number' ? code : crashed ? -1 : 0, lines, crashed, overBudget });
+  parentPort.postMessage({ id, code: typeof code === 'number' ? code : crashed ? -1 : 0, lines, crashed, overBudget, tooManyLines });
 });
 `;
 
@@ -187,8 +202,9 @@ class SevenZipWorkspace implements InsideWorkspace {
     return this.modulePath !== null && OPENED.has(format);
   }
 
-  async list(file: InsideFile): Promise<Listing> {
-    const reply = await this.run(['l', '-slt', '-p', '-y', '-sccUTF-8', this.inWorker(file)], 0);
+  async list(file: InsideFile, maxEntries: number): Promise<Listing> {
+    const reply = await this.run(['l', '-slt', '-bd', '-p', '-y', '-sccUTF-8', this.inWorker(file)], 0, LISTING_HEADER_LINES + (maxEntries + 1) * LINES_PER_ENTRY);
+    if (reply.tooManyLines) return { problem: 'members' };
     if (reply.crashed || reply.code !== 0 || reply.lines.some(isDamage)) return { problem: 'corrupt' };
     return { entries: parseListing(reply.lines) };
   }
@@ -199,10 +215,10 @@ class SevenZipWorkspace implements InsideWorkspace {
     const release = () => rm(folder, { recursive: true, force: true });
     try {
       // -p with no password: an encrypted member fails instead of asking; -snld- refuses links leading out.
-      const reply = await this.run(['x', '-p', '-y', '-snld-', '-sccUTF-8', `-o${this.inWorker(folder)}`, this.inWorker(file)], maxBytes);
+      const reply = await this.run(['x', '-bd', '-p', '-y', '-snld-', '-sccUTF-8', `-o${this.inWorker(folder)}`, this.inWorker(file)], maxBytes, MAX_EXTRACT_LINES);
       const encrypted = reply.lines.flatMap((line) => /^ERROR: Wrong password : (.*)$/.exec(line)?.slice(1, 2) ?? []);
       const overBudget = reply.overBudget;
-      const corrupt = !overBudget && (reply.crashed || reply.lines.some(isDamage) || (reply.code !== 0 && encrypted.length === 0));
+      const corrupt = !overBudget && (reply.crashed || reply.tooManyLines || reply.lines.some(isDamage) || (reply.code !== 0 && encrypted.length === 0));
       const skipped = new Set(encrypted);
       const members: InsideFile[] = [];
       for await (const [path, size] of regularFiles(folder)) {
@@ -260,13 +276,13 @@ class SevenZipWorkspace implements InsideWorkspace {
     return `${MOUNT}/${relative(this.root, path).split(sep).join('/')}`;
   }
 
-  private run(args: string[], maxWriteBytes: number): Promise<Reply> {
+  private run(args: string[], maxWriteBytes: number, maxLines: number): Promise<Reply> {
     this.check();
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, args, maxWriteBytes } satisfies Request);
+      worker.postMessage({ id, args, maxWriteBytes, maxLines } satisfies Request);
     });
   }
 

@@ -177,6 +177,12 @@ describe('looking inside files', () => {
     expect(many.inside!.reasons).toEqual([{ reason: 'members', path: [] }]);
   });
 
+  it('stops at the member limit for an archive of hundreds of empty members, extracting none of them', async () => {
+    const files = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`e/${i}`, '']));
+    const file = await scan(zipOf(files), 'empties.zip', { maxMembers: 10 });
+    expect(file.inside).toMatchObject({ members: 0, containers: 0, complete: false, reasons: [{ reason: 'members', path: [] }] });
+  });
+
   it('ends a look-inside at its time limit with the reason', async () => {
     const file = await scan(zipOf({ 'eicar.com': EICAR }), 'slow.zip', { timeMs: 1 });
     expect(file.inside!.reasons).toEqual([{ reason: 'time', path: expect.any(Array) }]);

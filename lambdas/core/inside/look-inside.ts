@@ -25,8 +25,8 @@ export interface ListedEntry {
   readonly encrypted: boolean;
 }
 
-/** A container's index, or why it could not be read. */
-export type Listing = { readonly entries: readonly ListedEntry[] } | { readonly problem: 'corrupt' | 'unsupported' };
+/** A container's index, or why it could not be read (`members`: it has more entries than were asked for). */
+export type Listing = { readonly entries: readonly ListedEntry[] } | { readonly problem: 'corrupt' | 'unsupported' | 'members' };
 
 /** The members a container was extracted to, and what went wrong on the way. */
 export interface Extraction {
@@ -60,7 +60,8 @@ export interface InsideWorkspace {
   ends(file: InsideFile, headBytes: number, tailBytes: number): Promise<{ head: Uint8Array; tail: Uint8Array }>;
   /** Whether the engine opens this format at all. */
   opens(format: ContainerFormat): boolean;
-  list(file: InsideFile): Promise<Listing>;
+  /** The container's entries; past `maxEntries` of them, only that there are too many. */
+  list(file: InsideFile, maxEntries: number): Promise<Listing>;
   /** Extracts every member, writing at most `maxBytes` bytes whatever the index claimed. */
   extract(file: InsideFile, maxBytes: number): Promise<Extraction>;
   read(file: InsideFile): AsyncIterable<Uint8Array>;
@@ -155,8 +156,8 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
     if (!format) return 'go';
     if (!workspace.opens(format)) return report('unsupported', path), 'go';
     if (depth >= limits.maxDepth) return report('depth', path), 'go';
-    const listing = await workspace.list(container);
-    if ('problem' in listing) return report(listing.problem, path), 'go';
+    const listing = await workspace.list(container, limits.maxMembers - members.length);
+    if ('problem' in listing) return report(listing.problem, path), listing.problem === 'members' ? 'stop' : 'go';
     const entries = listing.entries;
     if (members.length + entries.length > limits.maxMembers) return report('members', path), 'stop';
     const claimed = entries.reduce((sum, entry) => sum + (entry.size ?? 0), 0);
