@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { FILE_CHUNK_BYTES } from '../core/digest.js';
@@ -29,17 +29,45 @@ import { DEFAULT_INSIDE_LIMITS, type InsideLimits } from '../core/inside/limits.
  */
 export class SevenZipLookInside implements LookInside {
   private readonly modulePath: string | null;
+  private readonly workers: Slots;
 
+  /**
+   * @param options.scratchParent where scratch folders are made (the OS temporary folder by default)
+   * @param options.maxWorkers 7-Zip workers alive at once, whatever the number of files being looked into
+   *   (one per core, at least two, by default): a file waits for one, its time limit running meanwhile.
+   */
   constructor(
     readonly limits: InsideLimits = DEFAULT_INSIDE_LIMITS,
-    private readonly options: { scratchParent?: string } = {},
+    private readonly options: { scratchParent?: string; maxWorkers?: number } = {},
   ) {
     this.modulePath = resolveSevenZip();
+    this.workers = new Slots(options.maxWorkers ?? Math.max(2, availableParallelism()));
   }
 
   open(limits: InsideLimits): InsideWorkspace {
     const root = join(this.options.scratchParent ?? tmpdir(), `hashcheck-inside-${randomUUID()}`);
-    return new SevenZipWorkspace(root, this.modulePath, limits.timeMs);
+    return new SevenZipWorkspace(root, this.modulePath, limits.timeMs, this.workers);
+  }
+}
+
+/** A counting semaphore: `take` resolves once a slot is free. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  take(): Promise<void> {
+    if (this.free > 0) {
+      this.free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free += 1;
   }
 }
 
@@ -142,11 +170,21 @@ class SevenZipWorkspace implements InsideWorkspace {
   /** Files being written when the look-inside ended early (a failed upload), closed by {@link close}. */
   private readonly unclosed = new Set<Promise<FileHandle>>();
 
+  /** Whether this file holds one of the worker slots (taken on its first command, given back by {@link close}). */
+  private slot: Promise<void> | undefined;
+  private closed = false;
+  /** Rejects at the time limit. */
+  private readonly expiry: Promise<never>;
+  private reachedLimit!: (error: Error) => void;
+
   constructor(
     private readonly root: string,
     private readonly modulePath: string | null,
     timeMs: number,
+    private readonly workers: Slots,
   ) {
+    this.expiry = new Promise<never>((_, reject) => (this.reachedLimit = reject));
+    this.expiry.catch(() => undefined);
     this.timer = setTimeout(() => this.expire(), timeMs);
     this.timer.unref();
   }
@@ -245,8 +283,11 @@ class SevenZipWorkspace implements InsideWorkspace {
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
+    this.closed = true;
     await this.worker?.terminate();
     this.worker = undefined;
+    // A slot still being waited for is given back as soon as it arrives.
+    if (this.slot) void this.slot.then(() => this.workers.give());
     for (const handle of this.unclosed) await handle.then((opened) => opened.close()).catch(() => undefined);
     this.unclosed.clear();
     await rm(this.root, { recursive: true, force: true });
@@ -254,6 +295,7 @@ class SevenZipWorkspace implements InsideWorkspace {
 
   private expire(): void {
     this.expired = true;
+    this.reachedLimit(new InsideTimeLimitError());
     void this.worker?.terminate();
     this.worker = undefined;
     for (const { reject } of this.pending.values()) reject(new InsideTimeLimitError());
@@ -276,8 +318,11 @@ class SevenZipWorkspace implements InsideWorkspace {
     return `${MOUNT}/${relative(this.root, path).split(sep).join('/')}`;
   }
 
-  private run(args: string[], maxWriteBytes: number, maxLines: number): Promise<Reply> {
+  private async run(args: string[], maxWriteBytes: number, maxLines: number): Promise<Reply> {
     this.check();
+    // Waiting for a worker counts against the time limit like any other step.
+    await Promise.race([(this.slot ??= this.workers.take()), this.expiry]);
+    if (this.closed) throw new Error('The scratch folder is closed');
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

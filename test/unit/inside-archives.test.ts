@@ -183,6 +183,15 @@ describe('looking inside files', () => {
     expect(file.inside).toMatchObject({ members: 0, containers: 0, complete: false, reasons: [{ reason: 'members', path: [] }] });
   });
 
+  it('looks into several files at once through a single shared worker, each in turn', async () => {
+    const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent, maxWorkers: 1 });
+    const scanOne = (bytes: Buffer) =>
+      scanStream((async function* () { yield bytes; })(), { fileName: null, maxBytes: 1 << 20 }, { store: eicarStore(), inside });
+    const files = await Promise.all([1, 2, 3].map((i) => scanOne(zipOf({ [`eicar-${i}.com`]: EICAR }))));
+    expect(files.map((file) => file.inside!.matches[0]!.path)).toEqual([['eicar-1.com'], ['eicar-2.com'], ['eicar-3.com']]);
+    expect(readdirSync(scratchParent)).toEqual([]);
+  });
+
   it('ends a look-inside at its time limit with the reason', async () => {
     const file = await scan(zipOf({ 'eicar.com': EICAR }), 'slow.zip', { timeMs: 1 });
     expect(file.inside!.reasons).toEqual([{ reason: 'time', path: expect.any(Array) }]);
