@@ -8,7 +8,7 @@ import { DEFAULT_INSIDE_LIMITS, type InsideLimits } from '../../lambdas/core/ins
 import type { HashStore } from '../../lambdas/core/lookup.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
 import { scanStream } from '../../lambdas/core/scan.js';
-import { cabinetOf, compressedOf, EICAR, hasTool, isoOf, msiWithCabinet, sevenZipOf, tarOf, traversalTar, workFolder, zerosZip, zipOf } from '../support/archives.js';
+import { cabinetOf, compressedOf, EICAR, fatVolumeOf, hasTool, isoOf, udifOf, msiWithCabinet, sevenZipOf, tarOf, traversalTar, workFolder, zerosZip, zipOf } from '../support/archives.js';
 
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
 
@@ -116,6 +116,29 @@ describe('looking inside files', () => {
     const file = await scan(isoOf({ 'setup/ffmpeg.dll': EICAR }), 'disc.iso');
     expect(file.inside!.matches.map((m) => m.path)).toEqual([['setup/ffmpeg.dll']]);
   });
+
+  it.skipIf(!hasTool('zstd'))('opens a file compressed alone with zstd', async () => {
+    const file = await scan(compressedOf('eicar.com', EICAR, 'zstd'), 'eicar.com.zst');
+    expect(file.verdict).toBe('malicious');
+    expect(file.inside).toMatchObject({ complete: true, members: 1 });
+  });
+
+  it.skipIf(!hasTool('mkfs.fat') || !hasTool('mcopy'))('opens a FAT volume image', async () => {
+    const file = await scan(fatVolumeOf({ 'SETUP/FFMPEG.DLL': EICAR }), 'volume.img');
+    expect(file.inside!.matches.map((m) => m.path)).toEqual([['SETUP/FFMPEG.DLL']]);
+  });
+
+  it.skipIf(!hasTool('mkfs.fat') || !hasTool('mcopy'))(
+    'finds libffmpeg.dylib at its app-bundle path in a disk image shaped like the 3CX macOS installer',
+    async () => {
+      const dylib = '3CX Desktop App.app/Contents/Frameworks/Electron Framework.framework/Versions/A/Libraries/libffmpeg.dylib';
+      const dmg = udifOf(fatVolumeOf({ [dylib]: EICAR, '3CX Desktop App.app/Contents/Info.plist': '<plist/>' }));
+      const file = await scan(dmg, '3CXDesktopApp-18.12.416.dmg');
+      expect(file.verdict).toBe('malicious');
+      expect(file.inside!.matches.map((m) => m.path)).toEqual([[dylib]]);
+      expect(file.inside).toMatchObject({ complete: true, members: 2 });
+    },
+  );
 
   it('answers a clean archive unknown and complete', async () => {
     const file = await scan(zipOf({ 'setup/app.exe': 'not really an app', 'setup/readme.txt': 'read me' }), 'setup.zip');

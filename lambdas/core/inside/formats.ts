@@ -3,7 +3,7 @@
  * the start, the ISO 9660 volume descriptor at 32 KiB and the UDIF `koly` trailer at the end of a disk image.
  */
 
-export const CONTAINER_FORMATS = ['zip', '7z', 'rar', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cab', 'ole', 'iso', 'dmg', 'xar'] as const;
+export const CONTAINER_FORMATS = ['zip', '7z', 'rar', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cab', 'ole', 'iso', 'dmg', 'xar', 'fat', 'hfs', 'apfs'] as const;
 export type ContainerFormat = (typeof CONTAINER_FORMATS)[number];
 
 /** How many bytes from the start {@link containerFormat} needs: up to the ISO 9660 descriptor's `CD001`. */
@@ -24,6 +24,10 @@ const MAGIC: readonly (readonly [ContainerFormat, number, readonly number[]])[] 
   ['xar', 0, [0x78, 0x61, 0x72, 0x21]],
   ['tar', 257, [0x75, 0x73, 0x74, 0x61, 0x72]],
   ['iso', 0x8001, [0x43, 0x44, 0x30, 0x30, 0x31]],
+  // Volumes, as a disk image's partitions are extracted: HFS+ (`H+`) or HFSX (`HX`) at 1 KiB, APFS's container superblock.
+  ['hfs', 1024, [0x48, 0x2b, 0x00, 0x04]],
+  ['hfs', 1024, [0x48, 0x58, 0x00, 0x05]],
+  ['apfs', 32, [0x4e, 0x58, 0x53, 0x42]],
 ];
 
 function startsWith(bytes: Uint8Array, offset: number, magic: readonly number[]): boolean {
@@ -41,5 +45,9 @@ export function containerFormat(head: Uint8Array, tail: Uint8Array): ContainerFo
   // bzip2: `BZh` and the block size digit.
   if (startsWith(head, 0, [0x42, 0x5a, 0x68]) && head.length > 3 && head[3]! >= 0x31 && head[3]! <= 0x39) return 'bzip2';
   if (tail.length === TAIL_BYTES && startsWith(tail, 0, [0x6b, 0x6f, 0x6c, 0x79])) return 'dmg';
+  // A FAT boot sector: a jump, the 0x55AA signature, and the file system type where FAT12/16 or FAT32 keep it.
+  if ((head[0] === 0xeb || head[0] === 0xe9) && head[510] === 0x55 && head[511] === 0xaa) {
+    if (startsWith(head, 54, [0x46, 0x41, 0x54]) || startsWith(head, 82, [0x46, 0x41, 0x54])) return 'fat';
+  }
   return null;
 }
