@@ -219,6 +219,7 @@ describe('looking inside files', () => {
     const file = await scan(zipOf({ 'eicar.com': EICAR }), 'slow.zip', { timeMs: 1 });
     expect(file.inside!.reasons).toEqual([{ reason: 'time', path: expect.any(Array) }]);
     expect(file.inside!.complete).toBe(false);
+    expect(readdirSync(scratchParent)).toEqual([]);
   });
 
   it('never writes outside its scratch folder for names with .., absolute names or symbolic links, and leaves nothing behind', async () => {
