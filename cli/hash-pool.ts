@@ -97,7 +97,7 @@ interface Thread {
 
 /**
  * A pool of threads, one per core by default, that digest whole files: the files queued are handed out
- * in batches of up to 64 files or about 4 MiB, so a thread gets a few hundred small files in one message
+ * in batches of up to 256 files or about 4 MiB, so a thread gets a few hundred small files in one message
  * rather than one hand-off per file, and each thread keeps a second batch waiting while it hashes the first.
  * Meant for small files; a large file is better split across threads by `digestStream` itself.
  *
