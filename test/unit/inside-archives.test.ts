@@ -206,6 +206,28 @@ describe('looking inside files', () => {
     expect(file.inside).toMatchObject({ members: 0, containers: 0, complete: false, reasons: [{ reason: 'members', path: [] }] });
   });
 
+  it('extracts off the event loop: the loop keeps turning while 7-Zip inflates 64 MiB', async () => {
+    const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent });
+    const workspace = inside.open(DEFAULT_INSIDE_LIMITS);
+    try {
+      const sink = workspace.create('zeros.bin.bz2');
+      await sink.write(compressedOf('zeros.bin', Buffer.alloc(64 * 1024 * 1024), 'bzip2'));
+      const file = await sink.close();
+      let extracted = false;
+      const extraction = workspace.extract(file, 128 * 1024 * 1024).finally(() => (extracted = true));
+      let turns = 0;
+      while (!extracted) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turns += 1;
+      }
+      expect((await extraction).members).toEqual([{ name: 'zeros.bin', size: 64 * 1024 * 1024 }]);
+      // A synchronous extraction would let the loop turn a handful of times at most, before and after it.
+      expect(turns).toBeGreaterThan(100);
+    } finally {
+      await workspace.close();
+    }
+  });
+
   it('looks into several files at once through a single shared worker, each in turn', async () => {
     const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent, maxWorkers: 1 });
     const scanOne = (bytes: Buffer) =>
