@@ -271,6 +271,7 @@ class SevenZipWorkspace implements InsideWorkspace {
         this.paths.set(member, path);
         members.push(member);
       }
+      members.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
       return { members, corrupt, encrypted, overBudget, release };
     } catch (error) {
       await release();

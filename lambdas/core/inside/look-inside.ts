@@ -30,7 +30,7 @@ export type Listing = { readonly entries: readonly ListedEntry[] } | { readonly 
 
 /** The members a container was extracted to, and what went wrong on the way. */
 export interface Extraction {
-  /** Regular files only: links, devices and folders are never members. */
+  /** Regular files only, in name order: links, devices and folders are never members. */
   readonly members: readonly InsideFile[];
   /** The container was damaged: some members are missing or truncated. */
   readonly corrupt: boolean;
@@ -141,6 +141,7 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
   const members: DigestedMember[] = [];
   const reasons: IncompleteAt[] = [];
   let containers = 0;
+  /** Bytes extracted so far, at every depth. */
   let bytes = 0;
   /** Where the look-inside is, for the time limit's report. */
   let at: readonly string[] = [];
@@ -148,7 +149,10 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
     if (!reasons.some((r) => r.reason === reason && sameChain(r.path, path))) reasons.push({ reason, path });
   };
 
-  /** Opens `container` (at `path`, `depth` containers deep) when it is one; stops at the first limit that ends the whole look-inside. */
+  /**
+   * Opens `container` (at `path`, `depth` containers deep) when it is one and digests its members in name
+   * order, opening each in turn; `stop` once the member limit ends the whole look-inside.
+   */
   async function visit(container: InsideFile, path: readonly string[], depth: number): Promise<'go' | 'stop'> {
     at = path;
     const { head, tail } = await workspace.ends(container, HEAD_BYTES, TAIL_BYTES);
@@ -157,22 +161,24 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
     if (!workspace.opens(format)) return report('unsupported', path), 'go';
     if (depth >= limits.maxDepth) return report('depth', path), 'go';
     const listing = await workspace.list(container, limits.maxMembers - members.length);
-    if ('problem' in listing) return report(listing.problem, path), listing.problem === 'members' ? 'stop' : 'go';
+    // A container that would pass a limit is left closed; the members already out are still checked.
+    if ('problem' in listing) return report(listing.problem, path), 'go';
     const entries = listing.entries;
-    if (members.length + entries.length > limits.maxMembers) return report('members', path), 'stop';
+    if (members.length + entries.length > limits.maxMembers) return report('members', path), 'go';
     const claimed = entries.reduce((sum, entry) => sum + (entry.size ?? 0), 0);
-    if (bytes + claimed > limits.maxBytes) return report('bytes', path), 'stop';
+    if (bytes + claimed > limits.maxBytes) return report('bytes', path), 'go';
     if (claimed > RATIO_FLOOR_BYTES && claimed > limits.maxRatio * Math.max(container.size, 1)) return report('ratio', path), 'go';
     for (const entry of entries) if (entry.encrypted) report('encrypted', [...path, entry.name]);
     const extraction = await workspace.extract(container, limits.maxBytes - bytes);
     containers += 1;
     try {
+      const unpacked = extraction.members.reduce((sum, member) => sum + member.size, 0);
+      bytes += unpacked;
       // Members that inflate past what the index claimed are cut at the byte limit, never written in full;
       // what was written is still checked, and nothing after it.
       if (extraction.overBudget) report('bytes', path);
       if (extraction.corrupt) report('corrupt', path);
       for (const name of extraction.encrypted) report('encrypted', [...path, name]);
-      const unpacked = extraction.members.reduce((sum, member) => sum + member.size, 0);
       // The index may understate what the members hold: the ratio is checked again on what was written.
       if (unpacked > RATIO_FLOOR_BYTES && unpacked > limits.maxRatio * Math.max(container.size, 1)) return report('ratio', path), 'go';
       for (const member of extraction.members) {
@@ -182,14 +188,12 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
           report('bytes', memberPath);
           continue;
         }
-        if (bytes + member.size > limits.maxBytes) return report('bytes', memberPath), 'stop';
-        bytes += member.size;
         at = memberPath;
         const digests = await digestMember(member, limits.maxMemberBytes);
         members.push({ path: memberPath, digests });
         if ((await visit(member, memberPath, depth + 1)) === 'stop') return 'stop';
       }
-      return extraction.overBudget ? 'stop' : 'go';
+      return 'go';
     } finally {
       await extraction.release();
     }
