@@ -62,6 +62,9 @@ export async function buildCli() {
       platform: 'node',
       format: 'esm',
       target: 'node20',
+      // The packages' ES module builds: a CommonJS package imported on demand would reach the chunk that
+      // imports it as a default export only, without its named exports (`SignatureV4`).
+      mainFields: ['module', 'main'],
       minify: true,
       legalComments: 'none',
       metafile: true,
@@ -86,10 +89,13 @@ export async function buildCli() {
   }
 }
 
-/** Chunks of earlier builds, once no run started before this build can still be loading them. */
+/**
+ * Chunks of earlier builds, once no run started before this build can still be loading them; all of
+ * them before `npm pack`, so the package carries only what its entry loads.
+ */
 function removeOldChunks(dir, current) {
   const keep = new Set(current);
-  const before = Date.now() - 60 * 60 * 1000;
+  const before = Date.now() - (process.env['npm_lifecycle_event'] === 'prepack' ? 0 : 60 * 60 * 1000);
   for (const chunk of readdirSync(dir)) {
     const path = join(dir, chunk);
     if (!keep.has(chunk) && statSync(path).mtimeMs < before) rmSync(path, { force: true });
