@@ -38,7 +38,7 @@ describe('hashcheck when the service fails', () => {
     expect(scan.code).toBe(2);
     expect(scan.stdout).toBe('');
     expect(scan.stderr).toBe(
-      `hashcheck: cannot reach ${url} (connection refused) during lookup: is the service running? start it with npm start; the scan stopped after 0 of 1 files\n`,
+      `hashcheck: cannot reach ${url} (connection refused) during lookup: is the service running? start it with npm start; the scan stopped after 0 of 1 file\n`,
     );
   });
 
@@ -114,6 +114,6 @@ describe('hashcheck when the service fails', () => {
     const scan = await runHashcheck(['scan', '--retries', '0', '--all', tmp], { url: server.url });
     expect(scan.code).toBe(2);
     expect(scan.stdout).toBe('');
-    expect(scan.stderr).toMatch(/^hashcheck: lookup failed: .* 503 upstream_unavailable .*; the scan stopped after 0 of 1 files\n$/);
+    expect(scan.stderr).toMatch(/^hashcheck: lookup failed: .* 503 upstream_unavailable .*; the scan stopped after 0 of 1 file\n$/);
   });
 });
