@@ -236,8 +236,8 @@ type Digested = { file: WalkedFile; index: number; digests: FileDigests };
 /**
  * Digests files here as the walk finds them, and looks them up while hashing goes on:
  * - small files go whole to a pool of threads (one per core, or `threads`), in batches;
- * - large ones are digested one at a time on this thread by `digestStream`, which moves MD5 to a thread
- *   of its own, so a large file uses two cores as it does alone;
+ * - large ones are digested on this thread by `digestStream`, which moves MD5 to a thread of its own, so
+ *   a large file uses two cores: one at a time per two threads of the pool;
  * - digested files are looked up in bulk requests of up to 3,333 files (10,000 hashes) while hashing
  *   continues, up to `concurrency` in flight (see {@link maybeLookUp}).
  * A lookup failure stops the hashing at once. Files are judged in whatever order the threads finish;
@@ -248,7 +248,9 @@ class TreeHasher {
   private readonly store: HashStore;
   private readonly pool: HashPool;
   private readonly work: Promise<void>[] = [];
-  private large: Promise<void> = Promise.resolve();
+  /** Large files are digested one after the other on each lane. */
+  private readonly lanes: Promise<void>[];
+  private nextLane = 0;
   private pending: Digested[] = [];
   private readonly lookups = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
@@ -260,6 +262,8 @@ class TreeHasher {
   ) {
     this.store = new ServiceHashStore(deps.client, { concurrency: options.concurrency, signal: this.controller.signal });
     this.pool = new HashPool(options.threads ?? defaultPoolSize());
+    // Each large file keeps two cores busy.
+    this.lanes = Array.from({ length: Math.max(1, Math.floor(this.pool.size / 2)) }, () => Promise.resolve());
   }
 
   /** Starts on a file the walk found; `index` is its place in the walk. */
@@ -267,9 +271,9 @@ class TreeHasher {
     if (this.failure) return;
     let digested: Promise<FileDigests>;
     if (file.size >= LARGE_FILE_BYTES) {
-      // One large file at a time: each already keeps two cores busy.
-      digested = this.large.then(() => this.digestHere(file));
-      this.large = digested.then(
+      const lane = this.nextLane++ % this.lanes.length;
+      digested = this.lanes[lane]!.then(() => this.digestHere(file));
+      this.lanes[lane] = digested.then(
         () => undefined,
         () => undefined,
       );

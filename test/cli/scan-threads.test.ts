@@ -22,8 +22,8 @@ afterAll(async () => {
 });
 
 /**
- * 300 small files (empty to 40 KiB) in 12 folders two levels deep, the EICAR file among them, and one
- * 9 MiB file, large enough to be digested apart from the small ones. Names sort the same by full path
+ * 300 small files (empty to 40 KiB) in 12 folders two levels deep, the EICAR file among them, and two
+ * 9 MiB files, large enough to be digested apart from the small ones. Names sort the same by full path
  * as by the walk, folder by folder.
  */
 function makeTree(): string[] {
@@ -36,9 +36,11 @@ function makeTree(): string[] {
     writeFileSync(path, i === 150 ? EICAR : randomBytes((i * 7919) % 40_961));
     paths.push(path);
   }
-  const large = join(root, 'large.iso');
-  writeFileSync(large, randomBytes(9 * 1024 * 1024));
-  paths.push(large);
+  for (const name of ['large.iso', 'large2.iso']) {
+    const large = join(root, name);
+    writeFileSync(large, randomBytes(9 * 1024 * 1024));
+    paths.push(large);
+  }
   return paths.sort();
 }
 
@@ -62,7 +64,7 @@ describe('hashcheck scan with a pool of hashing threads', () => {
     // Assess
     const [first, ...others] = runs;
     expect(first!.code).toBe(1);
-    expect(first!.stderr).toContain('checked 301 of 301 files');
+    expect(first!.stderr).toContain('checked 302 of 302 files');
     const rows = jsonLines(first!.stdout);
     expect(rows.map((row) => row.path)).toEqual(paths);
     for (const row of rows) expect([row.path, row.sha256]).toEqual([row.path, sha256sum.get(row.path)]);
