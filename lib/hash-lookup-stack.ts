@@ -14,6 +14,9 @@ import { UploadBucket } from './upload-bucket.js';
 import { allowBrowserOrigin } from './api-cors.js';
 import { WebFormSite, type WebFormOptions } from './web-form-site.js';
 import type { UsageTiersProps } from './usage-tiers.js';
+import { join } from 'node:path';
+import { INSIDE_LIMIT_VARIABLES } from '../lambdas/core/inside/limits.js';
+import { PROJECT_ROOT } from './project-root.js';
 
 export interface HashLookupStackProps extends StackProps {
   /**
@@ -59,6 +62,14 @@ export interface HashLookupStackProps extends StackProps {
    * @default 20
    */
   readonly scanInlineReservedConcurrency?: number | false;
+  /**
+   * How long scan-inline looks inside the files of one request (archives, disk images), in milliseconds,
+   * set on the function as `HASHCHECK_INSIDE_TIME_MS`. Past it the answer names the containers not
+   * finished. It must end before the function's timeout (15 s in the route table), which ends before API
+   * Gateway stops waiting (29 s): a request gets an answer, not a 504.
+   * @default 10000
+   */
+  readonly scanInlineInsideTimeMs?: number;
   /**
    * @deprecated use `scanObjectReservedConcurrency`, which this sets when that is not given.
    */
@@ -166,6 +177,8 @@ export class HashLookupStack extends Stack {
       'scanInlineReservedConcurrency',
       props.scanInlineReservedConcurrency ?? DEFAULT_SCAN_INLINE_RESERVED_CONCURRENCY,
     );
+    const scanInlineSpec = (props.functions ?? FUNCTIONS).find((spec) => spec.id === 'scan-inline');
+    const scanInlineInsideTimeMs = insideTimeMs(props.scanInlineInsideTimeMs ?? DEFAULT_SCAN_INLINE_INSIDE_TIME_MS, scanInlineSpec?.timeoutSeconds);
     const scanObjectMemorySize = props.scanObjectMemorySize === undefined ? undefined : checkMemorySize('scanObjectMemorySize', props.scanObjectMemorySize);
 
     this.knownHashes = new HashTable(this, 'KnownHashes', { removalPolicy: props.tableRemovalPolicy });
@@ -187,6 +200,10 @@ export class HashLookupStack extends Stack {
         spec: scansUploads ? { ...spec, memorySize: scanObjectMemorySize ?? spec.memorySize } : spec,
         logRetention,
         reservedConcurrentExecutions: scansUploads ? scanObjectConcurrency : spec.id === 'scan-inline' ? scanInlineConcurrency : undefined,
+        // Only the function serving POST /v1/files looks inside files: it alone carries 7-Zip.
+        ...(spec.id === 'scan-inline'
+          ? { bundledFiles: SEVEN_ZIP_FILES, environment: { [INSIDE_LIMIT_VARIABLES.timeMs]: String(scanInlineInsideTimeMs) } }
+          : {}),
       });
       bindPermissions(fn, spec.permissions, targets);
       if (spec.trigger === 'upload-created') {
@@ -252,6 +269,32 @@ export class HashLookupStack extends Stack {
 export const DEFAULT_SCAN_OBJECT_RESERVED_CONCURRENCY = 10;
 /** Concurrency reserved for scan-inline unless `scanInlineReservedConcurrency` says otherwise. */
 export const DEFAULT_SCAN_INLINE_RESERVED_CONCURRENCY = 20;
+
+/** scan-inline's look-inside time unless `scanInlineInsideTimeMs` says otherwise. */
+export const DEFAULT_SCAN_INLINE_INSIDE_TIME_MS = 10_000;
+
+/**
+ * 7-Zip compiled to WebAssembly, copied into scan-inline's bundle as the package it is: the function
+ * finds it with `createRequire(import.meta.url).resolve('7z-wasm')` (lambdas/adapters/sevenzip-inside.ts),
+ * and its JavaScript loads `7zz.wasm` from its own folder. The licences go with it.
+ */
+export const SEVEN_ZIP_FILES: Readonly<Record<string, string>> = Object.fromEntries(
+  ['package.json', '7zz.umd.js', '7zz.wasm', 'License.txt', 'unRarLicense.txt'].map((name) => [
+    `node_modules/7z-wasm/${name}`,
+    join(PROJECT_ROOT, 'node_modules', '7z-wasm', name),
+  ]),
+);
+
+/** A look-inside time as the function takes it: whole milliseconds, ending at least a second before its timeout. */
+function insideTimeMs(value: number, timeoutSeconds: number | undefined): number {
+  const ceiling = timeoutSeconds === undefined ? Infinity : timeoutSeconds * 1000 - 1000;
+  if (!Number.isSafeInteger(value) || value < 1 || value > ceiling) {
+    throw new Error(
+      `HashLookupStack scanInlineInsideTimeMs: ${String(value)} is not a look-inside time scan-inline can keep; give whole milliseconds from 1 to ${String(ceiling)}, a second before its ${String(timeoutSeconds)} s timeout.`,
+    );
+  }
+  return value;
+}
 
 /** A reservation as the function takes it: a positive integer, or none for `false`. */
 function reservedConcurrency(prop: string, value: number | false): number | undefined {

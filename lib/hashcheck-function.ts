@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -31,8 +31,10 @@ export interface HashcheckFunctionProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * Files copied next to the bundle, keyed by their name in the bundle, value the absolute source path.
-   * The function finds them with `new URL('./<name>', import.meta.url)`.
+   * Files copied next to the bundle, keyed by their path in the bundle (folders such as `node_modules/x/`
+   * are made), value the absolute source path. The function finds them with
+   * `new URL('./<name>', import.meta.url)`, or a package copied under `node_modules/` with
+   * `createRequire(import.meta.url)`.
    * @default - none
    */
   readonly bundledFiles?: Readonly<Record<string, string>>;
@@ -70,6 +72,8 @@ export class HashcheckFunction extends NodejsFunction {
   public readonly functionLogGroup: LogGroup;
   /** The execution role; grants add to it. */
   public readonly executionRole: Role;
+  /** The paths, in the bundle, of the files copied next to it. */
+  public readonly bundledFiles: readonly string[];
 
   constructor(scope: Construct, id: string, props: HashcheckFunctionProps) {
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
@@ -110,7 +114,10 @@ export class HashcheckFunction extends NodejsFunction {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
                 afterBundling: (_inputDir: string, outputDir: string) =>
-                  copies.map(([name, source]) => `cp ${shellQuote(source)} ${shellQuote(join(outputDir, name))}`),
+                  copies.map(([name, source]) => {
+                    const target = join(outputDir, name);
+                    return `mkdir -p ${shellQuote(dirname(target))} && cp ${shellQuote(source)} ${shellQuote(target)}`;
+                  }),
               },
             }
           : {}),
@@ -118,6 +125,7 @@ export class HashcheckFunction extends NodejsFunction {
     });
     this.functionLogGroup = logGroup;
     this.executionRole = role;
+    this.bundledFiles = copies.map(([name]) => name);
     logGroup.grantWrite(role);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',

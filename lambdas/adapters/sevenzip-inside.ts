@@ -71,7 +71,11 @@ class Slots {
   }
 }
 
-/** Where `7z-wasm` is installed, or `null` when it is not (then every container is reported `unsupported`). */
+/**
+ * Where `7z-wasm` is installed, or `null` when it is not (then every container is reported `unsupported`).
+ * Resolved from this module's own location: deployed, that is the bundle's folder, where the stack copies
+ * the package (lib/hash-lookup-stack.ts `SEVEN_ZIP_FILES`); its JavaScript loads `7zz.wasm` from beside itself.
+ */
 function resolveSevenZip(): string | null {
   try {
     return createRequire(import.meta.url).resolve('7z-wasm');
