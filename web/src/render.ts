@@ -3,6 +3,11 @@ import { formatBytes, formatCount, isWebUrl } from './format.js';
 import type { PastedHash } from './hash-lines.js';
 import type { BulkResult, FileVerdict, Match } from './types.js';
 
+/** What looking inside the file found; absent where only the file itself was digested. */
+type Inside = NonNullable<FileVerdict['inside']>;
+/** A member of the file on the known-bad list. */
+type MemberMatch = Inside['matches'][number];
+
 const ALGORITHM_NAMES = { md5: 'MD5', sha1: 'SHA-1', sha256: 'SHA-256' } as const;
 
 /** The verdict words. `unknown` is never called clean or safe: absence from a list proves nothing. */
@@ -11,9 +16,41 @@ export const VERDICT_WORDS = {
   unknown: 'Not on the known-bad list',
 } as const;
 
+/** Words for each reason a look inside could not read everything: what happened, for a person. */
+export const INCOMPLETE_REASON_WORDS: Readonly<Record<Inside['reasons'][number]['reason'], string>> = {
+  encrypted: 'encrypted (protected by a password), so what it holds could not be read',
+  corrupt: 'damaged or cut short, so it could not be read to the end',
+  unsupported: 'in a format that cannot be opened',
+  depth: 'nested too deep: more archives inside archives than the limit allows',
+  members: 'holds more files than the limit allows',
+  bytes: 'unpacks to more data than the limit allows',
+  ratio: 'unpacks to far more than its own size, as an archive bomb does',
+  time: 'took longer to open than the time limit allows',
+};
+
+/** A member's place: its path chain from the checked file, `tools → eicar.com`; `[]` is the file itself. */
+export function memberPlace(path: readonly string[]): string {
+  return path.length === 0 ? 'the file itself' : path.join(' → ');
+}
+
+/** `12 files inside checked`, or nothing for a file that holds none. */
+export function insideCount(inside: Inside | undefined): string | null {
+  if (!inside || inside.members === 0) return null;
+  return `${formatCount(inside.members)} ${inside.members === 1 ? 'file' : 'files'} inside checked`;
+}
+
+/**
+ * Whether the answer covers only part of the file: its inside could not be fully read. Absent `inside`
+ * (an answer that digested the file itself only) says nothing either way.
+ */
+function isIncomplete(verdict: FileVerdict): boolean {
+  return verdict.inside?.complete === false;
+}
+
 /** The banner that states a verdict in colour, icon and words, so no one depends on colour alone. */
-function verdictBanner(verdict: FileVerdict['verdict']): HTMLElement {
-  if (verdict === 'malicious') {
+function verdictBanner(verdict: FileVerdict): HTMLElement {
+  if (verdict.verdict === 'malicious') {
+    const throughMember = verdict.matches.length === 0 && (verdict.inside?.matches.length ?? 0) > 0;
     return h(
       'div',
       { class: 'verdict verdict-malicious' },
@@ -21,8 +58,29 @@ function verdictBanner(verdict: FileVerdict['verdict']): HTMLElement {
       h(
         'div',
         {},
-        h('p', { class: 'verdict-title' }, 'Malicious: this file is on the known-bad list'),
+        h(
+          'p',
+          { class: 'verdict-title' },
+          throughMember ? 'Malicious: a file inside it is on the known-bad list' : 'Malicious: this file is on the known-bad list',
+        ),
         h('p', { class: 'verdict-advice' }, 'Do not open or run it. Report it to your security team.'),
+      ),
+    );
+  }
+  if (isIncomplete(verdict)) {
+    return h(
+      'div',
+      { class: 'verdict verdict-incomplete' },
+      h('span', { class: 'verdict-icon', 'aria-hidden': 'true' }, '…'),
+      h(
+        'div',
+        {},
+        h('p', { class: 'verdict-title' }, 'Could not be fully checked'),
+        h(
+          'p',
+          { class: 'verdict-advice' },
+          'Nothing read so far is on the known-bad list, but part of what this file holds could not be read. Treat it as unchecked.',
+        ),
       ),
     );
   }
@@ -93,6 +151,59 @@ function digests(file: FileVerdict, name: string): HTMLElement {
   return h('dl', { class: 'digests' }, row('sha256', file.sha256), row('sha1', file.sha1), row('md5', file.md5));
 }
 
+/** A member found on the list: where it is inside the file, its size and SHA-256, and what it matched. */
+function memberMatchDetails(member: MemberMatch): HTMLElement {
+  return h(
+    'div',
+    { class: 'member-match' },
+    h('p', { class: 'member-path' }, h('span', { class: 'visually-hidden' }, 'Inside: '), member.path.join(' → ')),
+    h(
+      'p',
+      { class: 'member-facts muted' },
+      `${formatBytes(member.size)}, SHA-256 `,
+      h('code', { class: 'hash member-sha256' }, member.sha256),
+    ),
+    ...member.matches.map(matchDetails),
+  );
+}
+
+/** The members on the list, each with its path, and why the look inside was not complete, if it was not. */
+function insideSections(inside: Inside | undefined): Node[] {
+  if (!inside) return [];
+  const count = insideCount(inside);
+  const found =
+    inside.matches.length === 0
+      ? null
+      : h(
+          'section',
+          { class: 'inside-matches' },
+          h('h4', {}, inside.matches.length === 1 ? 'Found inside' : `Found inside (${formatCount(inside.matches.length)} files)`),
+          ...inside.matches.map(memberMatchDetails),
+        );
+  const reasons =
+    inside.complete
+      ? null
+      : h(
+          'section',
+          { class: 'notice notice-warning inside-incomplete' },
+          h('h4', {}, 'What could not be read'),
+          h(
+            'ul',
+            { class: 'inside-reasons' },
+            ...inside.reasons.map((r) =>
+              h(
+                'li',
+                { 'data-reason': r.reason },
+                h('strong', {}, r.path.length === 0 ? 'The file itself' : memberPlace(r.path)),
+                ` is ${INCOMPLETE_REASON_WORDS[r.reason]} (${r.reason}).`,
+              ),
+            ),
+            inside.reasons.length === 0 ? h('li', {}, 'The service did not say why.') : null,
+          ),
+        );
+  return present(found, reasons, count === null ? null : h('p', { class: 'inside-count' }, `${count}.`));
+}
+
 /** One file's card, updated in place as the file goes from sending to its verdict. */
 export class FileCard {
   readonly element: HTMLElement;
@@ -138,7 +249,7 @@ export class FileCard {
   /** Shows the verdict, what matched and the digests. */
   verdict(verdict: FileVerdict): void {
     const name = this.file.name || 'the file';
-    this.element.className = `card card-${verdict.verdict}`;
+    this.element.className = `card card-${verdict.verdict}${isIncomplete(verdict) ? ' card-incomplete' : ''}`;
     const matches =
       verdict.matches.length === 0
         ? null
@@ -149,11 +260,11 @@ export class FileCard {
             ...verdict.matches.map(matchDetails),
           );
     this.body.replaceChildren(
-      ...present(verdictBanner(verdict.verdict), matches),
+      ...present(verdictBanner(verdict), matches),
+      ...insideSections(verdict.inside),
       h('section', { class: 'file-digests' }, h('h4', {}, 'Digests'), digests(verdict, name)),
     );
-    const words = verdict.verdict === 'malicious' ? 'malicious, on the known-bad list' : 'not on the known-bad list';
-    announce(`${name}: ${words}.`);
+    announce(`${name}: ${announcement(verdict)}.`);
   }
 
   /** Shows what went wrong in plain words, with a way to try again. */
@@ -169,6 +280,21 @@ export class FileCard {
     );
     announce(`${this.file.name || 'A file'}: ${message}`);
   }
+}
+
+/** The verdict in a sentence for screen readers, naming the member that matched and an incomplete look inside. */
+function announcement(verdict: FileVerdict): string {
+  const inside = verdict.inside;
+  if (verdict.verdict === 'malicious') {
+    const member = verdict.matches.length === 0 ? inside?.matches[0] : undefined;
+    const words = member
+      ? `malicious, ${memberPlace(member.path)} inside it is on the known-bad list`
+      : 'malicious, on the known-bad list';
+    return inside?.complete === false ? `${words}; it could not be fully checked` : words;
+  }
+  if (inside?.complete === false) return 'could not be fully checked; nothing read so far is on the known-bad list';
+  const count = insideCount(inside);
+  return count ? `not on the known-bad list, ${count}` : 'not on the known-bad list';
 }
 
 /** A pasted line and the service's answer for it. */
