@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rechunk } from './digest.js';
 import { NotFoundError, PayloadTooLargeError, UpstreamUnavailableError } from './errors.js';
+import { InsideTimeLimitError, type LookInside } from './inside/look-inside.js';
 import type { HashStore } from './lookup.js';
 import { scanStream } from './scan.js';
 import type {
@@ -158,12 +159,17 @@ export type ObjectScanOutcome = 'done' | 'failed' | 'duplicate' | 'not_an_upload
 /**
  * Scans one uploaded object: streams it through the digest function with the declared size as the cap,
  * looks the digests up, records the result, then deletes the object. Safe to run twice for one object.
+ * With `inside`, the object is written to a scratch folder of its own while it is digested (S3 is read
+ * once, nothing is held in memory), and when its bytes say it is a container it is opened as
+ * `POST /v1/files` opens files: the file and every member are judged in one batch, and the verdict carries
+ * `inside`. The scratch folder is deleted before this returns or throws. The look-inside's time limit runs
+ * from the first byte read.
  * A missing object, one over its limit or one that cannot be read ends the scan as `failed`; a store
  * failure propagates so the event is retried, and is never recorded as `unknown`.
  */
 export async function scanUploadedObject(
   key: string,
-  deps: { scans: ScanStore; objects: ObjectReader; store: HashStore; now: () => Date },
+  deps: { scans: ScanStore; objects: ObjectReader; store: HashStore; now: () => Date; inside?: LookInside },
 ): Promise<ObjectScanOutcome> {
   const uploadId = uploadIdOfKey(key);
   const record = uploadId ? await deps.scans.get(uploadId) : undefined;
@@ -197,6 +203,9 @@ export async function scanUploadedObject(
     if (error instanceof UpstreamUnavailableError) throw error;
     if (error instanceof PayloadTooLargeError) {
       return fail('too_large', `The uploaded file has more than the ${record.declaredSize} bytes declared.`);
+    }
+    if (error instanceof InsideTimeLimitError) {
+      return fail('read_error', 'The uploaded file could not be read within the time limit of its scan; upload it again.');
     }
     return fail('read_error', 'The uploaded file could not be read to the end; upload it again.');
   }

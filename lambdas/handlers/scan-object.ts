@@ -1,7 +1,10 @@
 import type { Context, S3Event } from 'aws-lambda';
+import type { LookInside } from '../core/inside/look-inside.js';
 import type { HashStore } from '../core/lookup.js';
 import { scanUploadedObject, type ObjectReader, type ScanStore } from '../core/uploads.js';
+import { readInsideLimits } from '../adapters/config.js';
 import { makeLogger } from '../adapters/logger.js';
+import { SevenZipLookInside } from '../adapters/sevenzip-inside.js';
 import { decodeS3Key } from '../adapters/s3-keys.js';
 import { hashStoreFromEnv, objectReaderFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
 import type { Log } from '../http/handler.js';
@@ -10,9 +13,17 @@ import type { Log } from '../http/handler.js';
  * The upload bucket's ObjectCreated handler. Each record's key is URL-decoded and scanned; a failure of
  * the stores is rethrown so Lambda retries the event and, past its retries, sends it to the failure
  * destination. Nothing about the file but its upload id and outcome is logged; each line carries the
- * invocation's request id and cold start.
+ * invocation's request id and cold start. With `inside`, an object that is a container is opened and its
+ * members judged with it, as `POST /v1/files` does.
  */
-export function makeScanObjectHandler(deps: { store: HashStore; scans: ScanStore; objects: ObjectReader; now: () => Date; log: Log }) {
+export function makeScanObjectHandler(deps: {
+  store: HashStore;
+  scans: ScanStore;
+  objects: ObjectReader;
+  now: () => Date;
+  log: Log;
+  inside?: LookInside;
+}) {
   return async (event: S3Event, context?: Context): Promise<void> => {
     if (context) deps.log.addContext?.(context);
     for (const record of event.Records) {
@@ -30,6 +41,7 @@ function defaultDeps() {
     objects: objectReaderFromEnv(),
     now: () => new Date(),
     log: makeLogger(),
+    inside: new SevenZipLookInside(readInsideLimits()),
   };
 }
 
