@@ -1,5 +1,6 @@
 import { CfnOutput, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { EndpointType, QuotaSettings, ThrottleSettings } from 'aws-cdk-lib/aws-apigateway';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, ROUTES, type FunctionId, type FunctionSpec, type RouteSpec } from '../lambdas/http/routes.js';
@@ -70,6 +71,14 @@ export interface HashLookupStackProps extends StackProps {
    * @default 10000
    */
   readonly scanInlineInsideTimeMs?: number;
+  /**
+   * How long scan-object may take over one uploaded file, in milliseconds, from its first byte read to the
+   * end of its look inside (reading, digesting, extracting and digesting members), set on the function as
+   * `HASHCHECK_INSIDE_TIME_MS`. Past it the verdict names the containers not finished. It must end at
+   * least a second before the function's timeout (900 s in the route table), so the verdict is recorded.
+   * @default 840000 - a minute before the timeout
+   */
+  readonly scanObjectInsideTimeMs?: number;
   /**
    * @deprecated use `scanObjectReservedConcurrency`, which this sets when that is not given.
    */
@@ -178,7 +187,19 @@ export class HashLookupStack extends Stack {
       props.scanInlineReservedConcurrency ?? DEFAULT_SCAN_INLINE_RESERVED_CONCURRENCY,
     );
     const scanInlineSpec = (props.functions ?? FUNCTIONS).find((spec) => spec.id === 'scan-inline');
-    const scanInlineInsideTimeMs = insideTimeMs(props.scanInlineInsideTimeMs ?? DEFAULT_SCAN_INLINE_INSIDE_TIME_MS, scanInlineSpec?.timeoutSeconds);
+    const scanInlineInsideTimeMs = insideTimeMs(
+      'scanInlineInsideTimeMs',
+      'scan-inline',
+      props.scanInlineInsideTimeMs ?? DEFAULT_SCAN_INLINE_INSIDE_TIME_MS,
+      scanInlineSpec?.timeoutSeconds,
+    );
+    const scanObjectSpec = (props.functions ?? FUNCTIONS).find((spec) => spec.trigger === 'upload-created');
+    const scanObjectInsideTimeMs = insideTimeMs(
+      'scanObjectInsideTimeMs',
+      'scan-object',
+      props.scanObjectInsideTimeMs ?? DEFAULT_SCAN_OBJECT_INSIDE_TIME_MS,
+      scanObjectSpec?.timeoutSeconds,
+    );
     const scanObjectMemorySize = props.scanObjectMemorySize === undefined ? undefined : checkMemorySize('scanObjectMemorySize', props.scanObjectMemorySize);
 
     this.knownHashes = new HashTable(this, 'KnownHashes', { removalPolicy: props.tableRemovalPolicy });
@@ -200,11 +221,15 @@ export class HashLookupStack extends Stack {
         spec: scansUploads ? { ...spec, memorySize: scanObjectMemorySize ?? spec.memorySize } : spec,
         logRetention,
         reservedConcurrentExecutions: scansUploads ? scanObjectConcurrency : spec.id === 'scan-inline' ? scanInlineConcurrency : undefined,
-        // Only the function serving POST /v1/files looks inside files: it alone carries 7-Zip.
+        // Only the functions that scan files look inside them: they alone carry 7-Zip.
         ...(spec.id === 'scan-inline'
           ? { bundledFiles: SEVEN_ZIP_FILES, environment: { [INSIDE_LIMIT_VARIABLES.timeMs]: String(scanInlineInsideTimeMs) } }
-          : {}),
+          : scansUploads
+            ? { bundledFiles: SEVEN_ZIP_FILES, environment: { [INSIDE_LIMIT_VARIABLES.timeMs]: String(scanObjectInsideTimeMs) } }
+            : {}),
       });
+      // An upload is written to /tmp while it is digested, and its members extracted beside it.
+      if (scansUploads) (fn.node.defaultChild as CfnFunction).ephemeralStorage = { size: SCAN_OBJECT_EPHEMERAL_STORAGE_MB };
       bindPermissions(fn, spec.permissions, targets);
       if (spec.trigger === 'upload-created') {
         this.uploads.notifyOnUpload(fn);
@@ -273,8 +298,18 @@ export const DEFAULT_SCAN_INLINE_RESERVED_CONCURRENCY = 20;
 /** scan-inline's look-inside time unless `scanInlineInsideTimeMs` says otherwise. */
 export const DEFAULT_SCAN_INLINE_INSIDE_TIME_MS = 10_000;
 
+/** scan-object's time over one upload unless `scanObjectInsideTimeMs` says otherwise: a minute before its 900 s timeout. */
+export const DEFAULT_SCAN_OBJECT_INSIDE_TIME_MS = 840_000;
+
 /**
- * 7-Zip compiled to WebAssembly, copied into scan-inline's bundle as the package it is: the function
+ * scan-object's `/tmp`, in MB: Lambda's largest, for an upload of up to 5 GiB (5,120 MB) kept while it is
+ * looked into, plus the members extracted from it (400 MiB by default, HASHCHECK_INSIDE_MAX_BYTES) and room
+ * for that limit to be raised.
+ */
+export const SCAN_OBJECT_EPHEMERAL_STORAGE_MB = 10_240;
+
+/**
+ * 7-Zip compiled to WebAssembly, copied into scan-inline's and scan-object's bundles as the package it is: the function
  * finds it with `createRequire(import.meta.url).resolve('7z-wasm')` (lambdas/adapters/sevenzip-inside.ts),
  * and its JavaScript loads `7zz.wasm` from its own folder. The licences go with it.
  */
@@ -286,11 +321,11 @@ export const SEVEN_ZIP_FILES: Readonly<Record<string, string>> = Object.fromEntr
 );
 
 /** A look-inside time as the function takes it: whole milliseconds, ending at least a second before its timeout. */
-function insideTimeMs(value: number, timeoutSeconds: number | undefined): number {
+function insideTimeMs(prop: string, functionId: FunctionId, value: number, timeoutSeconds: number | undefined): number {
   const ceiling = timeoutSeconds === undefined ? Infinity : timeoutSeconds * 1000 - 1000;
   if (!Number.isSafeInteger(value) || value < 1 || value > ceiling) {
     throw new Error(
-      `HashLookupStack scanInlineInsideTimeMs: ${String(value)} is not a look-inside time scan-inline can keep; give whole milliseconds from 1 to ${String(ceiling)}, a second before its ${String(timeoutSeconds)} s timeout.`,
+      `HashLookupStack ${prop}: ${String(value)} is not a look-inside time ${functionId} can keep; give whole milliseconds from 1 to ${String(ceiling)}, a second before its ${String(timeoutSeconds)} s timeout.`,
     );
   }
   return value;
