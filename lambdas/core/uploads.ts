@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { rechunk } from './digest.js';
+import { digestStream, rechunk } from './digest.js';
 import { NotFoundError, PayloadTooLargeError, UpstreamUnavailableError } from './errors.js';
-import { InsideTimeLimitError, type LookInside } from './inside/look-inside.js';
+import { InsideTimeLimitError, lookInside, type LookInside } from './inside/look-inside.js';
 import type { HashStore } from './lookup.js';
-import { scanStream } from './scan.js';
+import { digestFile, judgeFiles, type DigestedFile } from './scan.js';
 import type {
   CreateUploadBody as CreateUploadInput,
   CreatedUpload,
@@ -163,7 +163,8 @@ export type ObjectScanOutcome = 'done' | 'failed' | 'duplicate' | 'not_an_upload
  * once, nothing is held in memory), and when its bytes say it is a container it is opened as
  * `POST /v1/files` opens files: the file and every member are judged in one batch, and the verdict carries
  * `inside`. The scratch folder is deleted before this returns or throws. The look-inside's time limit runs
- * from the first byte read.
+ * from the first byte read: reached while the object is still being read, the object is digested to its
+ * end all the same and judged by its own digests, its `inside` incomplete for `time`.
  * A missing object, one over its limit or one that cannot be read ends the scan as `failed`; a store
  * failure propagates so the event is retried, and is never recorded as `unknown`.
  */
@@ -198,16 +199,51 @@ export async function scanUploadedObject(
   let file: FileVerdict;
   try {
     // Object bodies arrive in the 64 KiB pieces of a socket stream; digested in 1 MiB chunks they hash at full speed.
-    file = await scanStream(rechunk(opened.body), { fileName: record.fileName, maxBytes: record.declaredSize }, deps);
+    const digested = await digestUpload(rechunk(opened.body), { fileName: record.fileName, maxBytes: record.declaredSize }, deps);
+    [file] = (await judgeFiles([digested], deps)) as [FileVerdict];
   } catch (error) {
     if (error instanceof UpstreamUnavailableError) throw error;
     if (error instanceof PayloadTooLargeError) {
       return fail('too_large', `The uploaded file has more than the ${record.declaredSize} bytes declared.`);
     }
-    if (error instanceof InsideTimeLimitError) {
-      return fail('read_error', 'The uploaded file could not be read within the time limit of its scan; upload it again.');
-    }
     return fail('read_error', 'The uploaded file could not be read to the end; upload it again.');
   }
   return (await finish({ status: 'done', file })) ? 'done' : 'duplicate';
+}
+
+/**
+ * Digests an upload in one pass; with `inside`, writes it to a scratch space on the way and then looks
+ * inside it. When the time limit is reached before the last byte is written, writing stops but digesting
+ * goes on, so the file still gets its own digests, and its `inside` says the look-inside ran out of time.
+ */
+async function digestUpload(
+  source: AsyncIterable<Uint8Array>,
+  options: { fileName: string; maxBytes: number },
+  deps: { inside?: LookInside },
+): Promise<DigestedFile> {
+  const inside = deps.inside;
+  if (!inside) return digestFile(source, options, {});
+  const workspace = inside.open(inside.limits);
+  try {
+    const sink = workspace.create(options.fileName);
+    let keeping = true;
+    async function* kept(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of source) {
+        if (keeping) {
+          try {
+            await sink.write(chunk);
+          } catch (error) {
+            if (!(error instanceof InsideTimeLimitError)) throw error;
+            keeping = false;
+          }
+        }
+        yield chunk;
+      }
+    }
+    const digests = await digestStream(kept(), { maxBytes: options.maxBytes });
+    if (!keeping) return { digests, fileName: options.fileName, inside: { members: [], containers: 0, reasons: [{ reason: 'time', path: [] }] } };
+    return { digests, fileName: options.fileName, inside: await lookInside(await sink.close(), workspace, inside.limits) };
+  } finally {
+    await workspace.close();
+  }
 }
