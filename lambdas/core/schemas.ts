@@ -223,7 +223,7 @@ export const insideSchema = documented(
   }),
   {
     id: 'Inside',
-    description: 'What looking inside the file found; present wherever files are opened (`POST /v1/files`), absent where only the file itself was digested.',
+    description: 'What looking inside the file found; present wherever files are opened (`POST /v1/files`, presigned uploads), absent where only the file itself was digested.',
   },
 );
 export type Inside = z.infer<typeof insideSchema>;

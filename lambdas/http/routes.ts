@@ -185,7 +185,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     id: 'scan-object',
     entry: 'lambdas/handlers/scan-object.ts',
-    description: 'Streams an uploaded object through the digests, records the verdict, deletes the object',
+    description: 'Streams an uploaded object through the digests into scratch, looks inside it, records the verdict, deletes the object',
     // Hashing is CPU-bound: 3,008 MB (about 1.7 vCPUs) gives the MD5 worker most of a second core and fits
     // accounts capped at 3,008 MB; the stack's scanObjectMemorySize changes it. 15 minutes covers 5 GiB.
     memorySize: 3008,
