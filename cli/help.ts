@@ -127,12 +127,19 @@ With --follow, link loops and broken links are reported and skipped. Special fil
 goes on, but the scan is then incomplete and the exit status is 2, even when known-bad
 files were found; --ignore-unreadable keeps reporting them without the status 2.
 
+Archives and installers (ZIP, 7z, tar, gzip, CAB, MSI, DMG, ISO..., recognised by their bytes, not their
+names) are opened here and every member is digested too, down to nested archives; only digests are sent. A
+file is malicious when it or any member is known-bad, and the member is named with its path
+(setup.zip → bin/ffmpeg.dll). An archive that could not be fully opened (encrypted, damaged, a format not
+read, a limit reached) without a known-bad member makes the exit status 2, the reasons on standard error.
+
 Options:
   --all                print every file checked, not only the known-bad ones
   --follow             follow symbolic links inside folders
   --upload             send the files to the service instead of hashing them here
   --wait SECONDS       how long the service may take to scan one upload (default 900)
   --ignore-unreadable  unreadable files and folders do not make the exit status 2
+  --no-members         do not open archives: judge each file by its own digests only
 
 ${COMMON_OPTIONS}
 

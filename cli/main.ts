@@ -51,6 +51,7 @@ const SCAN_OPTIONS = {
   upload: { type: 'boolean' },
   wait: { type: 'string' },
   'ignore-unreadable': { type: 'boolean' },
+  'no-members': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const IMPORT_OPTIONS = {
@@ -148,6 +149,7 @@ async function scan(args: readonly string[], environment: CliEnvironment, print:
       all: values.all ?? false,
       follow: values.follow ?? false,
       ignoreUnreadable: values['ignore-unreadable'] ?? false,
+      members: !(values['no-members'] ?? false),
       format: common.format,
       concurrency: common.concurrency,
       threads: readScanThreads(environment.env),

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { BulkResult } from '../lambdas/core/lookup.js';
 import type { RecordView } from '../lambdas/core/records.js';
 import type { FileVerdict } from '../lambdas/core/scan.js';
@@ -87,29 +88,42 @@ function lookupCsv({ entry, result }: LookupRow): string {
   ].join(',');
 }
 
-/** Prints judged files. JSON: one object per line, `{path, size, md5, sha1, sha256, verdict, matches}`. */
+/**
+ * Prints judged files. JSON: one object per line, `{path, size, md5, sha1, sha256, verdict, matches, inside?}`,
+ * `inside` being the API's own (`POST /v1/files`) when the file was looked into. The table and CSV name a
+ * known-bad member by its path chain from the file, `setup.zip → bin/ffmpeg.dll`.
+ */
 export async function writeScanRows(rows: readonly ScanRow[], format: OutputFormat, out: OutputWriter, style: Style): Promise<void> {
   if (format === 'json') {
     for (const { path, file } of rows) {
-      const { size, md5, sha1, sha256, verdict, matches } = file;
-      await out.line(JSON.stringify({ path, size, md5, sha1, sha256, verdict, matches }));
+      const { size, md5, sha1, sha256, verdict, matches, inside } = file;
+      await out.line(JSON.stringify({ path, size, md5, sha1, sha256, verdict, matches, ...(inside && { inside }) }));
     }
   } else if (format === 'csv') {
     await out.line(['path', 'size', 'md5', 'sha1', 'sha256', 'verdict', ...matchColumns()].join(','));
     for (const { path, file } of rows) {
       const cells = [formatCsvField(path, { text: true }), formatCsvField(file.size), file.md5, file.sha1, file.sha256, file.verdict];
-      await out.line([...cells, ...matchCells(file.matches)].join(','));
+      await out.line([...cells, ...matchCells(allMatches(path, file))].join(','));
     }
   } else if (rows.length > 0) {
     const cells = rows.map(({ path, file }) => [
       file.verdict,
       formatBytes(file.size),
       path,
-      file.matches.map(describeMatch).join('; '),
+      allMatches(path, file).map(describeMatch).join('; '),
     ]);
     for (const line of renderTable(['VERDICT', 'SIZE', 'PATH', 'MATCH'], cells, 0, style)) await out.line(line);
   }
   await out.flush();
+}
+
+/** The file's own matches, then its members', each member's named `setup.zip → bin/ffmpeg.dll: ffmpeg.dll`. */
+function allMatches(path: string, file: FileVerdict): RecordView[] {
+  const members = (file.inside?.matches ?? []).flatMap((member) => {
+    const chain = [basename(path), ...member.path].join(' → ');
+    return member.matches.map((match) => ({ ...match, fileName: `${chain}: ${match.fileName}` }));
+  });
+  return [...file.matches, ...members];
 }
 
 function matchColumns(): string[] {

@@ -3,6 +3,11 @@ import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
 import type { HashStore } from '../lambdas/core/lookup.js';
 import { judgeFiles, type FileVerdict } from '../lambdas/core/scan.js';
 import { readFileChunks } from '../lambdas/adapters/file-source.js';
+import { containerFormat, HEAD_BYTES, TAIL_BYTES } from '../lambdas/core/inside/formats.js';
+import { DEFAULT_INSIDE_LIMITS } from '../lambdas/core/inside/limits.js';
+import { lookInside, type LookedInside, type LookInside } from '../lambdas/core/inside/look-inside.js';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { mapLimit } from './concurrency.js';
 import { defaultPoolSize, HashPool } from './hash-pool.js';
 import { CliError, EXIT_ERROR, EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD } from './errors.js';
@@ -25,6 +30,8 @@ export interface ScanOptions {
   readonly follow: boolean;
   /** Files and folders that cannot be read are still reported, but no longer make the exit status 2. */
   readonly ignoreUnreadable: boolean;
+  /** Open archives here and digest their members too (`--no-members` leaves them closed). @default true */
+  readonly members?: boolean;
   readonly format: OutputFormat;
   /** Files uploaded at once, and lookups in flight. */
   readonly concurrency: number;
@@ -86,16 +93,23 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
   };
   reporter.startProgress(() => ({ ...progress, elapsedMs: Date.now() - progress.since }));
 
-  const problems = new Map<WalkProblemKind | 'failed', number>();
-  const count = (kind: WalkProblemKind | 'failed') => problems.set(kind, (problems.get(kind) ?? 0) + 1);
+  const problems = new Map<ProblemKind, number>();
+  const count = (kind: ProblemKind) => problems.set(kind, (problems.get(kind) ?? 0) + 1);
   const unreadable = (file: WalkedFile, error: unknown) => {
     count('unreadable');
     reporter.warn(`${file.path}: cannot read: ${describeErrno(error)}`);
   };
 
   const rows: { index: number; row: ScanRow }[] = [];
+  /** Archives not fully opened, reported in walk order once the scan ends. */
+  const notFullyOpened: { index: number; message: string }[] = [];
   const record = (index: number, path: string, file: FileVerdict) => {
     if (file.verdict === 'malicious') progress.malicious++;
+    // Known-bad through a member found before the stop is known-bad; anything else is only as good as what was read.
+    else if (file.inside && !file.inside.complete) {
+      count('inside');
+      notFullyOpened.push({ index, message: `${path}: could not be fully checked inside: ${describeReasons(path, file.inside.reasons)}` });
+    }
     if (options.all || file.verdict === 'malicious') rows.push({ index, row: { path, file } });
   };
   let checked = 0;
@@ -194,6 +208,8 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
     deps.out,
     { colour: deps.colour },
   );
+  notFullyOpened.sort((a, b) => a.index - b.index);
+  for (const { message } of notFullyOpened) reporter.warn(message);
 
   if (failure !== undefined) {
     if (failure instanceof CliError) {
@@ -211,11 +227,18 @@ export async function runScan(options: ScanOptions, deps: ScanDeps): Promise<num
     `checked ${formatCount(checked)} of ${formatCounted(files.length, 'file')} (${totalBytes}) in ${elapsed}: ` +
       `${formatCount(malicious)} malicious, ${formatCount(checked - malicious)} unknown${describeProblems(problems)}`,
   );
-  const incomplete = [...problems].filter(([kind]) => kind === 'failed' || (INCOMPLETE.has(kind) && !(kind === 'unreadable' && options.ignoreUnreadable)));
+  const incomplete = [...problems].filter(
+    ([kind]) => kind === 'failed' || kind === 'inside' || (INCOMPLETE.has(kind as WalkProblemKind) && !(kind === 'unreadable' && options.ignoreUnreadable)),
+  );
   if (incomplete.length > 0) {
-    const total = incomplete.reduce((sum, [, n]) => sum + n, 0);
+    const total = incomplete.reduce((sum, [kind, n]) => sum + (kind === 'inside' ? 0 : n), 0);
+    const partly = problems.get('inside') ?? 0;
+    const what = [
+      ...(total > 0 ? [`${formatCounted(total, 'path was', 'paths were')} not checked`] : []),
+      ...(partly > 0 ? [`${formatCounted(partly, 'file was', 'files were')} not fully checked inside`] : []),
+    ];
     reporter.warn(
-      `the scan is incomplete: ${formatCounted(total, 'path was', 'paths were')} not checked (see above)` +
+      `the scan is incomplete: ${what.join(' and ')} (see above)` +
         (malicious > 0 ? `, and ${formatCounted(malicious, 'known-bad file was', 'known-bad files were')} found` : '') +
         (problems.has('unreadable') ? '; --ignore-unreadable accepts unreadable files' : ''),
     );
@@ -231,7 +254,7 @@ interface HashHooks {
   onJudged(index: number, path: string, file: FileVerdict): void;
 }
 
-type Digested = { file: WalkedFile; index: number; digests: FileDigests };
+type Digested = { file: WalkedFile; index: number; digests: FileDigests; inside?: LookedInside };
 
 /**
  * Digests files here as the walk finds them, and looks them up while hashing goes on:
@@ -254,6 +277,8 @@ class TreeHasher {
   private pending: Digested[] = [];
   private readonly lookups = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
+  /** 7-Zip's engine, loaded with the first archive met. */
+  private engine: Promise<LookInside> | undefined;
 
   constructor(
     private readonly options: ScanOptions,
@@ -285,7 +310,7 @@ class TreeHasher {
     }
     this.work.push(
       digested.then(
-        (digests) => this.digested({ file, index, digests }),
+        (digests) => (this.options.members === false ? this.digested({ file, index, digests }) : this.lookedInto({ file, index, digests })),
         (error: unknown) => this.unreadable(file, error),
       ),
     );
@@ -323,6 +348,49 @@ class TreeHasher {
       // The bar counts the file's size as done, read or not.
       this.hooks.onBytes(Math.max(0, file.size - read));
       throw error;
+    }
+  }
+
+  /**
+   * Opens a digested file when its bytes say it is an archive, then hands it on to be looked up. Ordinary
+   * files cost one read of their first 32 KiB; archives are looked into one at a time per lane, like large files.
+   */
+  private async lookedInto(digested: Digested): Promise<void> {
+    const { file } = digested;
+    let inside: LookedInside | undefined;
+    try {
+      if (!this.failure && (await isContainer(file.path, file.size))) {
+        const lane = this.nextLane++ % this.lanes.length;
+        const looked = this.lanes[lane]!.then(() => this.lookInto(file));
+        this.lanes[lane] = looked.then(
+          () => undefined,
+          () => undefined,
+        );
+        inside = await looked;
+      }
+    } catch (error) {
+      this.hooks.onFileDone();
+      if (this.failure) return;
+      if (!isFileSystemError(error)) return this.fail(error);
+      return this.hooks.onUnreadable(file, error);
+    }
+    this.digested(inside === undefined ? digested : { ...digested, inside });
+  }
+
+  /** Copies an archive to a scratch folder of its own and opens it, and every archive inside, within the limits. */
+  private async lookInto(file: WalkedFile): Promise<LookedInside> {
+    this.controller.signal.throwIfAborted();
+    this.engine ??= import('../lambdas/adapters/sevenzip-inside.js').then(
+      ({ SevenZipLookInside }) => new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { maxWorkers: this.lanes.length }),
+    );
+    const engine = await this.engine;
+    const workspace = engine.open(engine.limits);
+    try {
+      const sink = workspace.create(basename(file.path) || 'file');
+      for await (const chunk of counted(readFileChunks(file.path, FILE_CHUNK_BYTES), this.controller.signal, () => undefined)) await sink.write(chunk);
+      return await lookInside(await sink.close(), workspace, engine.limits);
+    } finally {
+      await workspace.close();
     }
   }
 
@@ -385,7 +453,7 @@ class TreeHasher {
 /** Judges a batch of digested files from one bulk lookup, with the core's own verdict logic. */
 async function judgeBatch(digested: readonly Digested[], store: HashStore, hooks: HashHooks): Promise<void> {
   const verdicts = await judgeFiles(
-    digested.map(({ file, digests }) => ({ digests, fileName: file.path })),
+    digested.map(({ file, digests, inside }) => ({ digests, fileName: file.path, ...(inside && { inside }) })),
     { store },
   );
   for (const [i, { file, index }] of digested.entries()) hooks.onJudged(index, file.path, verdicts[i]!);
@@ -400,12 +468,38 @@ async function* counted(source: AsyncIterable<Uint8Array>, signal: AbortSignal, 
   }
 }
 
+/** Whether a file's first and last bytes are those of an archive this scan opens (see {@link containerFormat}). */
+async function isContainer(path: string, size: number): Promise<boolean> {
+  if (size === 0) return false;
+  const handle = await open(path, 'r');
+  try {
+    const head = new Uint8Array(Math.min(size, HEAD_BYTES));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    let tail = new Uint8Array();
+    if (size >= TAIL_BYTES) {
+      tail = new Uint8Array(TAIL_BYTES);
+      await handle.read(tail, 0, TAIL_BYTES, size - TAIL_BYTES);
+    }
+    return containerFormat(head.subarray(0, bytesRead), tail) !== null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `encrypted (setup.zip → secret.txt), unsupported (setup.zip)`: why, and where from the file down. */
+function describeReasons(path: string, reasons: readonly { reason: string; path: readonly string[] }[]): string {
+  return reasons.map(({ reason, path: chain }) => `${reason} (${[basename(path), ...chain].join(' → ')})`).join(', ');
+}
+
 /** Errors of the file system carry a code and the call that failed (`EACCES`, `open`). */
 function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && 'syscall' in error;
 }
 
-const PROBLEM_WORDS: Readonly<Record<WalkProblemKind | 'failed', [string, string]>> = {
+type ProblemKind = WalkProblemKind | 'failed' | 'inside';
+
+const PROBLEM_WORDS: Readonly<Record<ProblemKind, [string, string]>> = {
+  inside: ['archive not fully checked inside', 'archives not fully checked inside'],
   unreadable: ['unreadable', 'unreadable'],
   'not-found': ['path not found', 'paths not found'],
   'symlink-loop': ['symbolic link loop', 'symbolic link loops'],
@@ -416,7 +510,7 @@ const PROBLEM_WORDS: Readonly<Record<WalkProblemKind | 'failed', [string, string
   'symlink-not-followed': ['symbolic link not followed (see --follow)', 'symbolic links not followed (see --follow)'],
 };
 
-function describeProblems(problems: ReadonlyMap<WalkProblemKind | 'failed', number>): string {
+function describeProblems(problems: ReadonlyMap<ProblemKind, number>): string {
   const parts = [...problems].map(([kind, n]) => formatCounted(n, ...PROBLEM_WORDS[kind]));
   return parts.length === 0 ? '' : `; ${parts.join(', ')}`;
 }

@@ -78,8 +78,9 @@ async function bundleCommandLine(dir: string): Promise<string> {
     target: 'node20',
     outfile,
     logLevel: 'error',
-    // Dependencies written as CommonJS call require(), which an ES module has to make for itself.
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    // Dependencies written as CommonJS call require(), which an ES module has to make for itself; under a name
+    // of its own, as bin/build-cli.mjs does, since bundled modules import `createRequire` too.
+    banner: { js: "import { createRequire as __hashcheckRequire } from 'node:module'; const require = __hashcheckRequire(import.meta.url);" },
   });
   chmodSync(outfile, 0o644);
   return outfile;
