@@ -1,7 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { startTestServer } from '../support/local-server.js';
 
 /**
  * Chromium from the system's packages (Debian: `apt-get install chromium`), never a browser downloaded by
@@ -80,4 +83,48 @@ export function watchForProblems(page: Page): string[] {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
   return problems;
+}
+
+/** What a web form test works with: the service, the browser, and a fresh page per test. */
+export interface WebFormSession {
+  readonly server: Awaited<ReturnType<typeof startTestServer>>;
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Console errors and failed requests of the page, as `watchForProblems` records them. */
+  readonly problems: string[];
+  /** A folder of the test's own for files the page picks, deleted at the end. */
+  readonly tmp: string;
+}
+
+/**
+ * Registers the hooks every web form suite needs: the local server and Chromium for the suite, a new context
+ * and page on the web form for each test. `use` receives the session each time it changes.
+ */
+export function useWebFormPage(tmpPrefix: string, use: (session: WebFormSession) => void): void {
+  const session = {} as { -readonly [K in keyof WebFormSession]: WebFormSession[K] };
+  beforeAll(async () => {
+    session.tmp = mkdtempSync(join(tmpdir(), tmpPrefix));
+    [session.server, session.browser] = await Promise.all([startTestServer(), launchChromium()]);
+    use({ ...session });
+  });
+
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.server?.stop();
+    if (session.tmp) rmSync(session.tmp, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    session.context = await session.browser.newContext({ viewport: { width: 1100, height: 900 } });
+    session.page = await session.context.newPage();
+    session.problems = watchForProblems(session.page);
+    use({ ...session });
+    await session.page.goto(session.server.webFormUrl);
+    await session.page.locator('body[data-ready="true"]').waitFor();
+  });
+
+  afterEach(async () => {
+    await session.context.close();
+  });
 }

@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/local-server.js';
 import { EICAR, zipOf } from '../support/archives.js';
 import { expectNoWcagViolations } from './accessibility.js';
-import { RUN_BROWSER_TESTS, launchChromium, screenshot, suiteTitle, watchForProblems } from './browser.js';
+import { RUN_BROWSER_TESTS, screenshot, suiteTitle, useWebFormPage } from './browser.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let browser: Browser;
@@ -28,28 +27,7 @@ function archive(name: string, bytes: Buffer): string {
 }
 
 describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium, looking inside archives'), () => {
-  beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'hashcheck-web-inside-'));
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    page = await context.newPage();
-    problems = watchForProblems(page);
-    await page.goto(server.webFormUrl);
-    await page.locator('body[data-ready="true"]').waitFor();
-  });
-
-  afterEach(async () => {
-    await context.close();
-  });
+  useWebFormPage('hashcheck-web-inside-', (session) => ({ server, browser, context, page, problems, tmp } = session));
 
   it('shows a ZIP holding EICAR in a ZIP as malicious, naming the member by its path chain and its match, meeting WCAG 2.1 A and AA', async () => {
     const inner = zipOf({ 'bin/eicar.com': EICAR });

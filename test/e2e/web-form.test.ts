@@ -1,16 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SEED_FILE } from '../../local/server.js';
 import { startLocalDynamoDb } from '../../local/dynamodb-local.js';
 import { startTestServer } from '../support/local-server.js';
 import { EICAR } from '../support/reference.js';
 import { expectNoWcagViolations } from './accessibility.js';
-import { RUN_BROWSER_TESTS, launchChromium, screenshot, suiteTitle, watchForProblems } from './browser.js';
+import { RUN_BROWSER_TESTS, screenshot, suiteTitle, useWebFormPage } from './browser.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let browser: Browser;
@@ -29,28 +28,7 @@ function card(fileName: string) {
 }
 
 describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium'), () => {
-  beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'hashcheck-web-'));
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    page = await context.newPage();
-    problems = watchForProblems(page);
-    await page.goto(server.webFormUrl);
-    await page.locator('body[data-ready="true"]').waitFor();
-  });
-
-  afterEach(async () => {
-    await context.close();
-  });
+  useWebFormPage('hashcheck-web-', (session) => ({ server, browser, context, page, problems, tmp } = session));
 
   it('meets WCAG 2.1 A and AA before anything is checked', async () => {
     await expectNoWcagViolations(page, 'empty');
