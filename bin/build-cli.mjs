@@ -8,13 +8,22 @@
  *
  * Usage: node bin/build-cli.mjs [--force]
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = join(ROOT, 'dist', 'hashcheck.mjs');
 export const INPUTS = join(ROOT, 'dist', 'hashcheck.inputs.json');
+/**
+ * Where the build puts its copy of 7-Zip (`7z-wasm`), which the command line uses to look inside archives
+ * when the package is not installed beside it (lambdas/adapters/sevenzip-inside.ts). Not under a
+ * `node_modules` folder: `npm pack` leaves those out.
+ */
+export const VENDORED_SEVEN_ZIP = join(ROOT, 'dist', 'vendor', '7z-wasm');
+/** The files of `7z-wasm` the command line runs (its CommonJS build loads `7zz.wasm` from beside itself), and its licences. */
+const SEVEN_ZIP_FILES = ['package.json', '7zz.umd.js', '7zz.wasm', 'License.txt', 'unRarLicense.txt'];
 
 /**
  * Whether the bundle is missing or older than one of the files it was built from (or one of them is gone).
@@ -29,6 +38,7 @@ export function bundleIsStale() {
   } catch {
     return true;
   }
+  if (!SEVEN_ZIP_FILES.every((file) => existsSync(join(VENDORED_SEVEN_ZIP, file)))) return true;
   for (const input of [...inputs, 'bin/build-cli.mjs']) {
     try {
       if (statSync(join(ROOT, input)).mtimeMs > built) return true;
@@ -84,8 +94,23 @@ export async function buildCli() {
     renameSync(join(staging, 'hashcheck.inputs.json'), INPUTS);
     renameSync(join(staging, 'hashcheck.mjs'), BUNDLE);
     removeOldChunks(join(outDir, 'chunks'), Object.keys(result.metafile.outputs).map((output) => basename(output)));
+    copySevenZip();
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Copies the installed `7z-wasm` into `dist/vendor/7z-wasm/`, each file written beside and renamed over
+ * the old one, so a run meanwhile never reads half a file.
+ */
+function copySevenZip() {
+  const from = dirname(createRequire(import.meta.url).resolve('7z-wasm/package.json'));
+  mkdirSync(VENDORED_SEVEN_ZIP, { recursive: true });
+  for (const file of SEVEN_ZIP_FILES) {
+    const partial = join(VENDORED_SEVEN_ZIP, `.${file}.${process.pid}`);
+    copyFileSync(join(from, file), partial);
+    renameSync(partial, join(VENDORED_SEVEN_ZIP, file));
   }
 }
 

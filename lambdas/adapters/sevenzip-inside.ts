@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FILE_CHUNK_BYTES } from '../core/digest.js';
 import type { ContainerFormat } from '../core/inside/formats.js';
@@ -80,7 +81,29 @@ function resolveSevenZip(): string | null {
   try {
     return createRequire(import.meta.url).resolve('7z-wasm');
   } catch {
-    return null;
+    return vendoredSevenZip();
+  }
+}
+
+/**
+ * The copy of `7z-wasm` the packed command line carries in `vendor/7z-wasm/` beside its bundle
+ * (bin/build-cli.mjs), found from this module's folder upwards: the code runs from `dist/hashcheck.mjs`
+ * or from a chunk in `dist/chunks/`. `null` when there is none.
+ */
+function vendoredSevenZip(): string | null {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(folder, 'vendor', '7z-wasm', 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return createRequire(manifest).resolve('./');
+      } catch {
+        return null;
+      }
+    }
+    const parent = dirname(folder);
+    if (parent === folder) return null;
+    folder = parent;
   }
 }
 
