@@ -1,6 +1,7 @@
 import { digestStream, type FileDigests } from './digest.js';
 import type { HashHex } from './hashes.js';
 import { digestAndLookInside, type LookedInside, type LookInside } from './inside/look-inside.js';
+import type { InsideDeadline } from './inside/limits.js';
 import type { HashStore } from './lookup.js';
 import { recordDigests, toRecordView, type KnownRecord, type RecordView } from './records.js';
 import type { FileVerdict, Inside } from './schemas.js';
@@ -81,11 +82,12 @@ function insideAnswer(found: ReadonlyMap<HashHex, KnownRecord>, inside: LookedIn
 
 /**
  * Digests a file in one streaming pass, with a byte cap; with `inside`, the file is also kept in a scratch
- * space and opened when it is a container (see {@link digestAndLookInside}). Returns the file ready to judge.
+ * space and opened when it is a container (see {@link digestAndLookInside}), within what is left of
+ * `deadline` when the file shares one with the other files of its request. Returns the file ready to judge.
  */
 export async function digestFile(
   source: AsyncIterable<Uint8Array>,
-  options: { fileName: string | null; maxBytes: number },
+  options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline },
   deps: { inside?: LookInside },
 ): Promise<DigestedFile> {
   if (!deps.inside) return { digests: await digestStream(source, { maxBytes: options.maxBytes }), fileName: options.fileName };
@@ -96,7 +98,7 @@ export async function digestFile(
 /** Digests a file in one streaming pass, with a byte cap (looking inside it with `inside`), and judges it. */
 export async function scanStream(
   source: AsyncIterable<Uint8Array>,
-  options: { fileName: string | null; maxBytes: number },
+  options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline },
   deps: { store: HashStore; inside?: LookInside },
 ): Promise<FileVerdict> {
   const [file] = await judgeFiles([await digestFile(source, options, deps)], deps);

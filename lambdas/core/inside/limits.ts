@@ -19,7 +19,10 @@ export interface InsideLimits {
   readonly maxMemberBytes: number;
   /** How many times its own size a container may unpack to, once it unpacks to more than {@link RATIO_FLOOR_BYTES}. */
   readonly maxRatio: number;
-  /** Milliseconds one file's look-inside may take, extraction and digests of members together. */
+  /**
+   * Milliseconds one file's look-inside may take, extraction and digests of members together; when the
+   * files of one request share an {@link InsideDeadline}, what is left of it.
+   */
   readonly timeMs: number;
 }
 
@@ -45,3 +48,22 @@ export const INSIDE_LIMIT_VARIABLES: Readonly<Record<keyof InsideLimits, string>
 
 /** Small containers may compress well (a text file, a sparse image): the ratio limit applies past this many unpacked bytes. */
 export const RATIO_FLOOR_BYTES = 1024 * 1024;
+
+/**
+ * One time budget for every file looked into for one request: the moment (milliseconds on `now`'s clock)
+ * past which nothing more is opened, so the whole answer arrives within the time limit.
+ */
+export interface InsideDeadline {
+  readonly at: number;
+  readonly now: () => number;
+}
+
+/** A deadline `limits.timeMs` from now, shared by every file of the request it is started for. */
+export function insideDeadline(limits: InsideLimits, now: () => number = Date.now): InsideDeadline {
+  return { at: now() + limits.timeMs, now };
+}
+
+/** The limits of one file opened under a shared deadline: its time limit is what is left of it, never more than its own. */
+export function limitsBefore(limits: InsideLimits, deadline: InsideDeadline): InsideLimits {
+  return { ...limits, timeMs: Math.max(0, Math.min(limits.timeMs, deadline.at - deadline.now())) };
+}

@@ -1,7 +1,7 @@
 import { digestStream, type FileDigests } from '../digest.js';
 import { PayloadTooLargeError } from '../errors.js';
 import { containerFormat, HEAD_BYTES, TAIL_BYTES, type ContainerFormat } from './formats.js';
-import { RATIO_FLOOR_BYTES, type IncompleteReason, type InsideLimits } from './limits.js';
+import { limitsBefore, RATIO_FLOOR_BYTES, type IncompleteReason, type InsideDeadline, type InsideLimits } from './limits.js';
 
 /**
  * Looking inside a file: the file is kept in a scratch space while it is digested, and when its bytes say
@@ -111,29 +111,74 @@ export const NOTHING_INSIDE: LookedInside = { members: [], containers: 0, reason
 
 /**
  * Digests a file while keeping it in a fresh scratch space, then looks inside it. The scratch space is
- * closed (its files deleted, its engine ended) before this returns or throws.
+ * closed (its files deleted, its engine ended) before this returns or throws. Under a `deadline` shared
+ * with other files, the file gets what is left of it: a container reached after the deadline is judged by
+ * its own digests, `time` at its own path, and is never opened.
  * @throws PayloadTooLargeError when the file itself is larger than `maxBytes`.
  */
 export async function digestAndLookInside(
   source: AsyncIterable<Uint8Array>,
-  options: { fileName: string | null; maxBytes: number },
+  options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline },
   inside: LookInside,
 ): Promise<{ digests: FileDigests; inside: LookedInside }> {
-  const workspace = inside.open(inside.limits);
+  const limits = options.deadline ? limitsBefore(inside.limits, options.deadline) : inside.limits;
+  if (limits.timeMs <= 0) return digestPastDeadline(source, options.maxBytes);
+  const workspace = inside.open(limits);
   try {
     const sink = workspace.create(options.fileName ?? 'file');
+    /** The time limit was reached while the file was still being read: it is digested, but no longer kept. */
+    let cut = false;
     async function* kept(): AsyncGenerator<Uint8Array> {
       for await (const chunk of source) {
-        await sink.write(chunk);
+        if (!cut) {
+          try {
+            await sink.write(chunk);
+          } catch (error) {
+            if (!(error instanceof InsideTimeLimitError)) throw error;
+            cut = true;
+          }
+        }
         yield chunk;
       }
     }
     const digests = await digestStream(kept(), { maxBytes: options.maxBytes });
+    if (cut) return { digests, inside: TIME_AT_FILE };
     const file = await sink.close();
-    return { digests, inside: await lookInside(file, workspace, inside.limits) };
+    return { digests, inside: await lookInside(file, workspace, limits) };
   } finally {
     await workspace.close();
   }
+}
+
+/** The file itself could not be looked into in time. */
+const TIME_AT_FILE: LookedInside = { members: [], containers: 0, reasons: [{ reason: 'time', path: [] }] };
+
+/**
+ * Digests a file reached after the deadline, without a scratch space: only its first and last bytes are
+ * kept, to tell a container (reported `time`, never opened) from a file that has no inside.
+ */
+async function digestPastDeadline(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<{ digests: FileDigests; inside: LookedInside }> {
+  const head = new Uint8Array(HEAD_BYTES);
+  let headLength = 0;
+  let tail = new Uint8Array(0);
+  async function* watched(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      if (headLength < HEAD_BYTES) {
+        const taken = chunk.subarray(0, HEAD_BYTES - headLength);
+        head.set(taken, headLength);
+        headLength += taken.length;
+      }
+      const joined = new Uint8Array(Math.min(TAIL_BYTES, tail.length + chunk.length));
+      const fromChunk = Math.min(chunk.length, joined.length);
+      joined.set(tail.subarray(tail.length - (joined.length - fromChunk)), 0);
+      joined.set(chunk.subarray(chunk.length - fromChunk), joined.length - fromChunk);
+      tail = joined;
+      yield chunk;
+    }
+  }
+  const digests = await digestStream(watched(), { maxBytes });
+  const format = containerFormat(head.subarray(0, headLength), digests.size >= TAIL_BYTES ? tail : new Uint8Array());
+  return { digests, inside: format ? TIME_AT_FILE : NOTHING_INSIDE };
 }
 
 /** Opens a file kept in a workspace, and every container inside it, within the limits. */
