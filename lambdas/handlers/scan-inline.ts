@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { InvalidRequestError } from '../core/errors.js';
 import { INLINE_UPLOAD_BYTES, MAX_INLINE_FILES } from '../core/limits.js';
+import { insideDeadline } from '../core/inside/limits.js';
 import type { LookInside } from '../core/inside/look-inside.js';
 import type { HashStore } from '../core/lookup.js';
 import { scanMessage } from '../core/message-scan.js';
@@ -22,9 +23,10 @@ async function* chunksOf(bytes: Buffer): AsyncIterable<Uint8Array> {
 /**
  * `POST /v1/files`: a raw body or multipart file parts up to 4 MiB in all, digested and judged; or a
  * whole mail message (`message/rfc822`), judged attachment by attachment. With `inside`, every file and
- * attachment that is a container is opened and its members judged with it.
+ * attachment that is a container is opened and its members judged with it, all of one request within one
+ * time limit, so the answer arrives before the function's own timeout.
  */
-export function makeScanInlineHandler(deps: { store: HashStore; log: Log; inside?: LookInside }) {
+export function makeScanInlineHandler(deps: { store: HashStore; log: Log; inside?: LookInside; now?: () => number }) {
   return makeHttpHandler(
     {
       'POST /v1/files': async (event) => {
@@ -37,21 +39,27 @@ export function makeScanInlineHandler(deps: { store: HashStore; log: Log; inside
         if (type === 'application/octet-stream') {
           if (body.length === 0) throw new InvalidRequestError('The body is empty: send the file bytes as the body.');
           const fileName = cleanFileName(textHeader(event, 'x-file-name'));
-          const file = await scanStream(chunksOf(body), { fileName, maxBytes: INLINE_UPLOAD_BYTES }, deps);
+          const file = await scanStream(chunksOf(body), { fileName, maxBytes: INLINE_UPLOAD_BYTES, ...requestDeadline(deps) }, deps);
           return { statusCode: 200, json: { files: [file] } };
         }
         if (body.length === 0) throw new InvalidRequestError('The body is empty: send a multipart form with a file part.');
+        const deadline = requestDeadline(deps);
         const files = await forEachFilePart(
           Readable.from([body]),
           header(event, 'content-type')!,
           { maxFiles: MAX_INLINE_FILES },
-          (part) => scanStream(part.stream, { fileName: part.fileName, maxBytes: INLINE_UPLOAD_BYTES }, deps),
+          (part) => scanStream(part.stream, { fileName: part.fileName, maxBytes: INLINE_UPLOAD_BYTES, ...deadline }, deps),
         );
         return { statusCode: 200, json: { files } };
       },
     },
     deps,
   );
+}
+
+/** One look-inside deadline for every file of a request (mail messages start their own, in `scanMessage`). */
+function requestDeadline(deps: { inside?: LookInside; now?: () => number }) {
+  return deps.inside ? { deadline: insideDeadline(deps.inside.limits, deps.now) } : {};
 }
 
 function defaultDeps() {

@@ -10,6 +10,9 @@ import type { HashStore } from '../../lambdas/core/lookup.js';
 import { scanMessage } from '../../lambdas/core/message-scan.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
 import { scanStream } from '../../lambdas/core/scan.js';
+import { makeScanInlineHandler } from '../../lambdas/handlers/scan-inline.js';
+import { fixtureEvent, memoryLog } from '../support/events.js';
+import { multipartBody } from '../support/multipart.js';
 import { EICAR, workFolder, zipOf } from '../support/archives.js';
 
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
@@ -244,5 +247,41 @@ describe('looking inside a message with 7-Zip within one time budget', () => {
     expect(files[1]!.sha256).toBe(sha256(second));
     expect(files[1]!.verdict).toBe('unknown');
     expect(files[1]!.inside).toMatchObject({ complete: false, reasons: [{ reason: 'time', path: [] }] });
+  });
+});
+
+describe('POST /v1/files within one time budget', () => {
+  it('gives the files of one multipart request what is left of one deadline, not each a full time limit', async () => {
+    // A clock that moves 3 s each time it is read: the request's deadline is read once, then each file's share.
+    let at = 1_000_000;
+    const now = () => {
+      const current = at;
+      at += 3_000;
+      return current;
+    };
+    const engine = fakeEngine({ at: 0 }, { extractMs: 0 });
+    const handler = makeScanInlineHandler({ store, log: memoryLog(), inside: engine, now });
+    const zipped = zipOf({ 'eicar.com': EICAR });
+    const { body, contentType } = multipartBody([
+      { field: 'file', fileName: 'a.zip', content: zipped, type: 'application/zip' },
+      { field: 'file', fileName: 'b.zip', content: zipped, type: 'application/zip' },
+    ]);
+    const base = fixtureEvent('api-gateway-post-lookup');
+    const event = {
+      ...base,
+      resource: '/v1/files',
+      path: '/v1/files',
+      headers: { 'Content-Type': contentType },
+      multiValueHeaders: { 'Content-Type': [contentType] },
+      body: body.toString('base64'),
+      isBase64Encoded: true,
+    };
+
+    const result = await handler(event, {} as never);
+
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body).files.map((file: { verdict: string }) => file.verdict)).toEqual(['malicious', 'malicious']);
+    // Each file opened with the time left of the one deadline (10 s from the first reading of the clock).
+    expect([...engine.opened].sort((a, b) => a - b)).toEqual([LIMITS.timeMs - 6_000, LIMITS.timeMs - 3_000]);
   });
 });
