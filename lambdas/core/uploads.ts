@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { digestStream, rechunk } from './digest.js';
+import { rechunk } from './digest.js';
 import { NotFoundError, PayloadTooLargeError, UpstreamUnavailableError } from './errors.js';
-import { InsideTimeLimitError, lookInside, type LookInside } from './inside/look-inside.js';
+import type { LookInside } from './inside/look-inside.js';
 import type { HashStore } from './lookup.js';
-import { digestFile, judgeFiles, type DigestedFile } from './scan.js';
+import { digestFile, judgeFiles } from './scan.js';
 import type {
   CreateUploadBody as CreateUploadInput,
   CreatedUpload,
@@ -199,7 +199,9 @@ export async function scanUploadedObject(
   let file: FileVerdict;
   try {
     // Object bodies arrive in the 64 KiB pieces of a socket stream; digested in 1 MiB chunks they hash at full speed.
-    const digested = await digestUpload(rechunk(opened.body), { fileName: record.fileName, maxBytes: record.declaredSize }, deps);
+    // With `inside`, the upload is kept in scratch on the way and opened when it is a container; when the time
+    // limit comes before the last byte, it is still digested and marked not fully checked for `time`.
+    const digested = await digestFile(rechunk(opened.body), { fileName: record.fileName, maxBytes: record.declaredSize }, deps);
     [file] = (await judgeFiles([digested], deps)) as [FileVerdict];
   } catch (error) {
     if (error instanceof UpstreamUnavailableError) throw error;
@@ -209,41 +211,4 @@ export async function scanUploadedObject(
     return fail('read_error', 'The uploaded file could not be read to the end; upload it again.');
   }
   return (await finish({ status: 'done', file })) ? 'done' : 'duplicate';
-}
-
-/**
- * Digests an upload in one pass; with `inside`, writes it to a scratch space on the way and then looks
- * inside it. When the time limit is reached before the last byte is written, writing stops but digesting
- * goes on, so the file still gets its own digests, and its `inside` says the look-inside ran out of time.
- */
-async function digestUpload(
-  source: AsyncIterable<Uint8Array>,
-  options: { fileName: string; maxBytes: number },
-  deps: { inside?: LookInside },
-): Promise<DigestedFile> {
-  const inside = deps.inside;
-  if (!inside) return digestFile(source, options, {});
-  const workspace = inside.open(inside.limits);
-  try {
-    const sink = workspace.create(options.fileName);
-    let keeping = true;
-    async function* kept(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of source) {
-        if (keeping) {
-          try {
-            await sink.write(chunk);
-          } catch (error) {
-            if (!(error instanceof InsideTimeLimitError)) throw error;
-            keeping = false;
-          }
-        }
-        yield chunk;
-      }
-    }
-    const digests = await digestStream(kept(), { maxBytes: options.maxBytes });
-    if (!keeping) return { digests, fileName: options.fileName, inside: { members: [], containers: 0, reasons: [{ reason: 'time', path: [] }] } };
-    return { digests, fileName: options.fileName, inside: await lookInside(await sink.close(), workspace, inside.limits) };
-  } finally {
-    await workspace.close();
-  }
 }
