@@ -1,7 +1,9 @@
+import { chunk } from './chunk.js';
 import { digestStream, type FileDigests } from './digest.js';
 import type { HashHex } from './hashes.js';
 import { digestAndLookInside, type LookedInside, type LookInside } from './inside/look-inside.js';
 import type { InsideDeadline } from './inside/limits.js';
+import { MAX_BULK_HASHES } from './limits.js';
 import type { HashStore } from './lookup.js';
 import { recordDigests, toRecordView, type KnownRecord, type RecordView } from './records.js';
 import type { FileVerdict, Inside } from './schemas.js';
@@ -20,7 +22,7 @@ export interface DigestedFile {
 /**
  * Judges many files from one batch answer: the distinct digests of all the files, and of every member
  * found inside them, are asked of the store in a single `getMany`, and each file is judged from that
- * answer, in the order given. A file is malicious when any of its digests, or any digest of a member, is
+ * answer, in the order given (asked in batches of the bulk limit). A file is malicious when any of its digests, or any digest of a member, is
  * on the list; a record matched by more than one digest is reported once. Store failures propagate: no
  * file gets a verdict unless every digest was answered.
  */
@@ -29,7 +31,10 @@ export async function judgeFiles(files: readonly DigestedFile[], deps: { store: 
   const asked = [
     ...new Set(files.flatMap(({ digests, inside }) => [...digestsOf(digests), ...(inside?.members ?? []).flatMap((member) => digestsOf(member.digests))])),
   ];
-  const found = await deps.store.getMany(asked);
+  // In batches of the bulk limit, one after another: each read of the store gets its whole deadline, however
+  // many members an archive had.
+  const found = new Map<HashHex, KnownRecord>();
+  for (const batch of chunk(asked, MAX_BULK_HASHES)) for (const [hash, record] of await deps.store.getMany(batch)) found.set(hash, record);
   return files.map((file) => judgeFrom(found, file));
 }
 

@@ -87,4 +87,19 @@ describe('judgeFiles', () => {
     const store: HashStore = { getMany: () => Promise.reject(failure) };
     await expect(judgeFiles([{ digests: digestsOf('x'), fileName: 'x' }], { store })).rejects.toBe(failure);
   });
+
+  it('asks the store in batches of the bulk limit, so an archive of thousands of members never becomes one huge read', async () => {
+    const bad = digestsOf('member 3999');
+    const store = storeOf([recordOf({ sha256: bad.sha256 }, 'member.dll')]);
+    const members = Array.from({ length: 4000 }, (_, i) => ({ path: [`member ${i}`], digests: digestsOf(`member ${i}`) }));
+
+    const [file] = await judgeFiles([{ digests: digestsOf('archive'), fileName: 'archive.zip', inside: { members, containers: 1, reasons: [] } }], {
+      store,
+    });
+
+    // 4,001 files × 3 digests = 12,003 distinct digests: a full batch of 10,000 and the rest.
+    expect(store.asked.map((batch) => batch.length)).toEqual([10_000, 2_003]);
+    expect(file!.verdict).toBe('malicious');
+    expect(file!.inside!.matches.map((match) => match.path)).toEqual([['member 3999']]);
+  });
 });
