@@ -16,7 +16,7 @@ export const BUNDLED_SEED_FILE = 'known-bad.jsonl';
 
 /** The seed loader: outside the route table, since no route calls it. */
 export const SEED_FUNCTION: FunctionShape = {
-  entry: 'lambdas/handlers/seed-known-hashes.ts',
+  entry: 'lambdas/functions/seed-known-hashes.ts',
   description: 'Loads the bundled seed list into KnownHashes at deploy time',
   memorySize: 512,
   timeoutSeconds: 120,

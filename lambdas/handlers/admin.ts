@@ -6,8 +6,6 @@ import { parseImport } from '../core/import-formats.js';
 import { parseHash } from '../core/hashes.js';
 import { LARGE_TEXT_BODY_BYTES, RECORD_BODY_BYTES } from '../core/limits.js';
 import { IMPORT_FORMATS, importFormatSchema, recordBodySchema, revokeBodySchema } from '../core/schemas.js';
-import { makeLogger } from '../adapters/logger.js';
-import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { bodyText, checkInput, jsonBody, jsonValue, mediaType, requireMediaType } from '../http/request.js';
 
@@ -75,13 +73,3 @@ export function makeAdminHandler(deps: { store: RecordStore; now: () => Date; lo
     deps,
   );
 }
-
-function defaultDeps() {
-  return {
-    store: hashStoreFromEnv(),
-    now: () => new Date(),
-    log: makeLogger(),
-  };
-}
-
-export const handler = makeAdminHandler(defaultDeps());

@@ -66,5 +66,3 @@ export function makeApiKeyAuthorizer(routes: readonly RouteSpec[] = ROUTES) {
     };
   };
 }
-
-export const handler = makeApiKeyAuthorizer();

@@ -1,8 +1,6 @@
 import { CREATE_UPLOAD_BODY_BYTES } from '../core/limits.js';
 import { createUpload, type ScanStore, type UploadSigner } from '../core/uploads.js';
 import { createUploadBodySchema } from '../core/schemas.js';
-import { makeLogger } from '../adapters/logger.js';
-import { scanStoreFromEnv, uploadSignerFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName } from '../http/multipart.js';
 import { jsonBody, requireMediaType } from '../http/request.js';
@@ -20,10 +18,3 @@ export function makeCreateUploadHandler(deps: { scans: ScanStore; objects: Uploa
     deps,
   );
 }
-
-export const handler = makeCreateUploadHandler({
-  scans: scanStoreFromEnv(),
-  objects: uploadSignerFromEnv(),
-  now: () => new Date(),
-  log: makeLogger(),
-});

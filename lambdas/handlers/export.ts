@@ -1,7 +1,5 @@
 import { NotFoundError } from '../core/errors.js';
 import { EXPORT_FORMATS, exportList, isExportFormat, type RecordLister } from '../core/exports.js';
-import { makeLogger } from '../adapters/logger.js';
-import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { isNotModified, validatorHeaders } from '../http/conditional.js';
 import { makeHttpHandler, type Log, type RouteHandler } from '../http/handler.js';
 
@@ -31,12 +29,3 @@ export function makeExportHandler(deps: { lister: RecordLister; log: Log }) {
   };
   return makeHttpHandler({ 'GET /v1/exports/{format}': serve, 'HEAD /v1/exports/{format}': serve }, deps);
 }
-
-function defaultDeps() {
-  return {
-    lister: hashStoreFromEnv(),
-    log: makeLogger(),
-  };
-}
-
-export const handler = makeExportHandler(defaultDeps());

@@ -2,8 +2,6 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { metaDefenderReport, parseVirusTotalQuery, virusTotalReport } from '../core/gateway-compat.js';
 import { parseHash } from '../core/hashes.js';
 import type { HashStore } from '../core/lookup.js';
-import { makeLogger } from '../adapters/logger.js';
-import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { publicBaseUrl } from '../http/public-url.js';
 
@@ -40,13 +38,3 @@ export function makeGatewayCompatHandler(deps: { store: HashStore; log: Log; now
     deps,
   );
 }
-
-function defaultDeps() {
-  return {
-    store: hashStoreFromEnv(),
-    log: makeLogger(),
-    now: () => new Date(),
-  };
-}
-
-export const handler = makeGatewayCompatHandler(defaultDeps());

@@ -3,8 +3,6 @@ import { parseHash, parseHashLines, parseHashList } from '../core/hashes.js';
 import { LARGE_TEXT_BODY_BYTES, MAX_BULK_HASHES } from '../core/limits.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
 import { bulkLookupBodySchema } from '../core/schemas.js';
-import { makeLogger } from '../adapters/logger.js';
-import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { jsonBody, bodyText, requireMediaType } from '../http/request.js';
 
@@ -42,12 +40,3 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
     deps,
   );
 }
-
-function defaultDeps() {
-  return {
-    store: hashStoreFromEnv(),
-    log: makeLogger(),
-  };
-}
-
-export const handler = makeLookupHandler(defaultDeps());

@@ -1,4 +1,3 @@
-import { makeLogger } from '../adapters/logger.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { buildOpenApiDocument } from '../http/openapi.js';
 
@@ -13,5 +12,3 @@ export function makeMetaHandler(deps: { log: Log }) {
     deps,
   );
 }
-
-export const handler = makeMetaHandler({ log: makeLogger() });

@@ -6,10 +6,6 @@ import type { LookInside } from '../core/inside/look-inside.js';
 import type { HashStore } from '../core/lookup.js';
 import { scanMessage } from '../core/message-scan.js';
 import { scanStream } from '../core/scan.js';
-import { readInsideLimits } from '../adapters/config.js';
-import { makeLogger } from '../adapters/logger.js';
-import { SevenZipLookInside } from '../adapters/sevenzip-inside.js';
-import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 import { cleanFileName, forEachFilePart } from '../http/multipart.js';
 import { bodyBytes, header, requireMediaType, textHeader } from '../http/request.js';
@@ -61,13 +57,3 @@ export function makeScanInlineHandler(deps: { store: HashStore; log: Log; inside
 function requestDeadline(deps: { inside?: LookInside; now?: () => number }) {
   return deps.inside ? { deadline: insideDeadline(deps.inside.limits, deps.now) } : {};
 }
-
-function defaultDeps() {
-  return {
-    store: hashStoreFromEnv(),
-    log: makeLogger(),
-    inside: new SevenZipLookInside(readInsideLimits()),
-  };
-}
-
-export const handler = makeScanInlineHandler(defaultDeps());

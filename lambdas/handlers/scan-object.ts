@@ -2,11 +2,7 @@ import type { Context, S3Event } from 'aws-lambda';
 import type { LookInside } from '../core/inside/look-inside.js';
 import type { HashStore } from '../core/lookup.js';
 import { scanUploadedObject, type ObjectReader, type ScanStore } from '../core/uploads.js';
-import { readInsideLimits } from '../adapters/config.js';
-import { makeLogger } from '../adapters/logger.js';
-import { SevenZipLookInside } from '../adapters/sevenzip-inside.js';
 import { decodeS3Key } from '../adapters/s3-keys.js';
-import { hashStoreFromEnv, objectReaderFromEnv, scanStoreFromEnv } from '../adapters/stores-from-env.js';
 import type { Log } from '../http/handler.js';
 
 /**
@@ -33,16 +29,3 @@ export function makeScanObjectHandler(deps: {
     }
   };
 }
-
-function defaultDeps() {
-  return {
-    store: hashStoreFromEnv(),
-    scans: scanStoreFromEnv(),
-    objects: objectReaderFromEnv(),
-    now: () => new Date(),
-    log: makeLogger(),
-    inside: new SevenZipLookInside(readInsideLimits()),
-  };
-}
-
-export const handler = makeScanObjectHandler(defaultDeps());

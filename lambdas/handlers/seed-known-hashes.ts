@@ -1,8 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse, Context } from 'aws-lambda';
 import { importRecords, type ImportReport, type RecordStore } from '../core/import.js';
-import { makeLogger } from '../adapters/logger.js';
-import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
 import { readRecordFile } from '../adapters/seed-file.js';
 import type { Log } from '../http/handler.js';
 
@@ -27,15 +24,3 @@ export function makeSeedKnownHashesHandler(deps: { seedFile: string; store: Reco
     return { PhysicalResourceId: physicalId, Data: report };
   };
 }
-
-function defaultDeps() {
-  return {
-    // Copied next to the bundle at synth time (see lib/known-hashes-seed.ts).
-    seedFile: fileURLToPath(new URL('./known-bad.jsonl', import.meta.url)),
-    store: hashStoreFromEnv(),
-    now: () => new Date(),
-    log: makeLogger(),
-  };
-}
-
-export const handler = makeSeedKnownHashesHandler(defaultDeps());

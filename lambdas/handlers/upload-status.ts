@@ -1,6 +1,4 @@
 import { getUploadStatus, type ScanStore } from '../core/uploads.js';
-import { makeLogger } from '../adapters/logger.js';
-import { scanStoreFromEnv } from '../adapters/stores-from-env.js';
 import { makeHttpHandler, type Log } from '../http/handler.js';
 
 /** `GET /v1/uploads/{uploadId}`: pending, done with the file's verdict, or failed with the reason. */
@@ -15,5 +13,3 @@ export function makeUploadStatusHandler(deps: { scans: ScanStore; now: () => Dat
     deps,
   );
 }
-
-export const handler = makeUploadStatusHandler({ scans: scanStoreFromEnv(), now: () => new Date(), log: makeLogger() });

@@ -130,7 +130,7 @@ export const MIN_COMPRESSION_BYTES = 1024;
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     id: 'admin',
-    entry: 'lambdas/handlers/admin.ts',
+    entry: 'lambdas/functions/admin.ts',
     description: 'Adds, updates and revokes known-bad records and imports feeds',
     memorySize: 1024,
     timeoutSeconds: 60,
@@ -139,7 +139,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'lookup',
-    entry: 'lambdas/handlers/lookup.ts',
+    entry: 'lambdas/functions/lookup.ts',
     description: 'Looks hashes up in the known-bad list, one or in bulk',
     memorySize: 512,
     timeoutSeconds: 10,
@@ -148,7 +148,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'meta',
-    entry: 'lambdas/handlers/meta.ts',
+    entry: 'lambdas/functions/meta.ts',
     description: 'Health check and the OpenAPI document',
     memorySize: 256,
     timeoutSeconds: 5,
@@ -157,7 +157,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'scan-inline',
-    entry: 'lambdas/handlers/scan-inline.ts',
+    entry: 'lambdas/functions/scan-inline.ts',
     description: 'Digests files sent in the request body and looks them up',
     memorySize: 1024,
     timeoutSeconds: 15,
@@ -166,7 +166,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'create-upload',
-    entry: 'lambdas/handlers/create-upload.ts',
+    entry: 'lambdas/functions/create-upload.ts',
     description: 'Presigns an upload of a large file and records its scan as pending',
     memorySize: 256,
     timeoutSeconds: 5,
@@ -175,7 +175,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'upload-status',
-    entry: 'lambdas/handlers/upload-status.ts',
+    entry: 'lambdas/functions/upload-status.ts',
     description: 'Reports the state and result of an upload scan',
     memorySize: 256,
     timeoutSeconds: 5,
@@ -184,7 +184,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'scan-object',
-    entry: 'lambdas/handlers/scan-object.ts',
+    entry: 'lambdas/functions/scan-object.ts',
     description: 'Streams an uploaded object through the digests into scratch, looks inside it, records the verdict, deletes the object',
     // Hashing is CPU-bound: 3,008 MB (about 1.7 vCPUs) gives the MD5 worker most of a second core and fits
     // accounts capped at 3,008 MB; the stack's scanObjectMemorySize changes it. 15 minutes covers 5 GiB.
@@ -195,7 +195,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'gateway-compat',
-    entry: 'lambdas/handlers/gateway-compat.ts',
+    entry: 'lambdas/functions/gateway-compat.ts',
     description: 'Answers VirusTotal v2 and MetaDefender hash reports for mail gateways',
     memorySize: 512,
     // rspamd gives up after 5 s; the lookup deadline (3 s) answers 503 well before.
@@ -205,7 +205,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'export',
-    entry: 'lambdas/handlers/export.ts',
+    entry: 'lambdas/functions/export.ts',
     description: 'Exports the known-bad list as rspamd maps, ClamAV databases and IOC files',
     memorySize: 1024,
     // Reads the whole table with a paginated scan.
@@ -215,7 +215,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     id: 'api-key-authorizer',
-    entry: 'lambdas/handlers/api-key-authorizer.ts',
+    entry: 'lambdas/functions/api-key-authorizer.ts',
     description: 'Hands API Gateway the API key of a request from where its route carries it, for usage plans',
     memorySize: 256,
     timeoutSeconds: 5,

@@ -1,0 +1,13 @@
+/** The Lambda function's entry: the handler bound, at cold start, to what the function's environment names. */
+import { makeLookupHandler } from '../handlers/lookup.js';
+import { makeLogger } from '../adapters/logger.js';
+import { hashStoreFromEnv } from '../adapters/stores-from-env.js';
+
+function defaultDeps() {
+  return {
+    store: hashStoreFromEnv(),
+    log: makeLogger(),
+  };
+}
+
+export const handler = makeLookupHandler(defaultDeps());
