@@ -20,7 +20,7 @@ export type FunctionShape = Pick<FunctionSpec, 'entry' | 'description' | 'memory
  * lacks: the banner provides one (without it the import succeeds and the first SDK call fails with
  * `Dynamic require of "node:https"`).
  */
-const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 export interface HashcheckFunctionProps {
   /** Entry (relative to `projectRoot`), description, memory and timeout, usually from the route table. */
@@ -98,7 +98,8 @@ export class HashcheckFunction extends NodejsFunction {
       loggingFormat: LoggingFormat.JSON,
       tracing: Tracing.ACTIVE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // No --enable-source-maps: it parses the map at every cold start; the logger reads it when an error is logged.
+      environment: { ...props.environment },
       bundling: {
         format: OutputFormat.ESM,
         target: 'node22',
