@@ -69,12 +69,16 @@ function byPrimaryDigest(a: KnownRecord, b: KnownRecord): number {
  */
 function renderDigestMap(list: ListedRecords, digest: Digest): { body: string; entries: number } {
   const digests = [...new Set(list.records.flatMap((r) => (r[digest] ? [r[digest]] : [])))].sort();
-  const header = [
+  const header = digestMapHeader(digest, digests.length, list.records.length, list.updatedAt);
+  return { body: [...header, ...digests].map((line) => `${line}\n`).join(''), entries: digests.length };
+}
+
+function digestMapHeader(digest: Digest, digests: number, records: number, updatedAt: string | undefined): string[] {
+  return [
     `# hashcheck known-bad list: ${DIGEST_NAMES[digest]} digests of known-bad files, one per line (rspamd map format)`,
-    `# ${digests.length} digests from ${list.records.length} records; list updated ${list.updatedAt ?? 'never'}`,
+    `# ${digests} digests from ${records} records; list updated ${updatedAt ?? 'never'}`,
     '# Absence from this list proves nothing: a digest not listed is unknown, not clean.',
   ];
-  return { body: [...header, ...digests].map((line) => `${line}\n`).join(''), entries: digests.length };
 }
 
 /**
@@ -84,22 +88,28 @@ function renderDigestMap(list: ListedRecords, digest: Digest): { body: string; e
  * `.hdb` takes MD5.
  */
 function renderClamAv(list: ListedRecords, database: 'hsb' | 'hdb'): { body: string; entries: number } {
-  const lines: string[] = [];
-  for (const record of list.records) {
-    const hash = database === 'hdb' ? record.md5 : (record.sha256 ?? record.sha1);
-    if (!hash) continue;
-    const name = signatureName(record);
-    lines.push(record.size === undefined ? `${hash}:*:${name}:${CLAMAV_UNKNOWN_SIZE_LEVEL}` : `${hash}:${record.size}:${name}`);
-  }
+  const lines = list.records.flatMap((record) => clamAvLine(record, database) ?? []);
   lines.sort();
   const entries = lines.length;
-  // ClamAV refuses to load an empty database ("Malformed database"), and clamd would then keep failing its
-  // reloads; a list with nothing of this kind is served as one signature that only matches this text.
-  if (entries === 0) {
-    const hash = createHash(database === 'hdb' ? 'md5' : 'sha256').update(EMPTY_LIST_PLACEHOLDER).digest('hex');
-    lines.push(`${hash}:${Buffer.byteLength(EMPTY_LIST_PLACEHOLDER)}:Multios.Test.Hashcheck_empty_list-0-1`);
-  }
+  if (entries === 0) lines.push(emptyClamAvLine(database));
   return { body: lines.map((line) => `${line}\n`).join(''), entries };
+}
+
+/** A record's signature line in a ClamAV hash database, or `undefined` when it has no digest of its kind. */
+function clamAvLine(record: KnownRecord, database: 'hsb' | 'hdb'): string | undefined {
+  const hash = database === 'hdb' ? record.md5 : (record.sha256 ?? record.sha1);
+  if (!hash) return undefined;
+  const name = signatureName(record);
+  return record.size === undefined ? `${hash}:*:${name}:${CLAMAV_UNKNOWN_SIZE_LEVEL}` : `${hash}:${record.size}:${name}`;
+}
+
+/**
+ * ClamAV refuses to load an empty database ("Malformed database"), and clamd would then keep failing its
+ * reloads; a list with nothing of this kind is served as one signature that only matches this text.
+ */
+function emptyClamAvLine(database: 'hsb' | 'hdb'): string {
+  const hash = createHash(database === 'hdb' ? 'md5' : 'sha256').update(EMPTY_LIST_PLACEHOLDER).digest('hex');
+  return `${hash}:${Buffer.byteLength(EMPTY_LIST_PLACEHOLDER)}:Multios.Test.Hashcheck_empty_list-0-1`;
 }
 
 const CSV_COLUMNS = [
@@ -129,27 +139,29 @@ function csvCell(value: string): string {
 }
 
 function renderCsv(list: ListedRecords): { body: string; entries: number } {
-  const rows = list.records.map((r) =>
-    [
-      r.sha256 ?? '',
-      r.sha1 ?? '',
-      r.md5 ?? '',
-      r.size === undefined ? '' : String(r.size),
-      r.fileName,
-      r.platform,
-      r.version,
-      r.kind,
-      r.stage,
-      r.campaign,
-      r.confidence,
-      r.addedAt ?? '',
-      r.sources.join(' | '),
-      signatureName(r),
-    ]
-      .map(csvCell)
-      .join(','),
-  );
+  const rows = list.records.map(csvRow);
   return { body: [CSV_COLUMNS.join(','), ...rows].map((line) => `${line}\r\n`).join(''), entries: rows.length };
+}
+
+function csvRow(r: KnownRecord): string {
+  return [
+    r.sha256 ?? '',
+    r.sha1 ?? '',
+    r.md5 ?? '',
+    r.size === undefined ? '' : String(r.size),
+    r.fileName,
+    r.platform,
+    r.version,
+    r.kind,
+    r.stage,
+    r.campaign,
+    r.confidence,
+    r.addedAt ?? '',
+    r.sources.join(' | '),
+    signatureName(r),
+  ]
+    .map(csvCell)
+    .join(',');
 }
 
 /** The JSON export: the records as lookups show them, plus their ClamAV names. */
@@ -160,9 +172,13 @@ function renderJson(list: ListedRecords): { body: string; entries: number } {
     name: 'hashcheck known-bad list',
     updatedAt: list.updatedAt ?? null,
     count: list.records.length,
-    records: list.records.map((r) => ({ ...toRecordView(r), clamavName: signatureName(r) })),
+    records: list.records.map(jsonRecord),
   };
   return { body: `${JSON.stringify(document)}\n`, entries: list.records.length };
+}
+
+function jsonRecord(r: KnownRecord): IocDocument['records'][number] {
+  return { ...toRecordView(r), clamavName: signatureName(r) };
 }
 
 const RENDERERS: Readonly<
@@ -201,4 +217,183 @@ export function renderExport(format: ExportFormat, list: ListedRecords): Rendere
 /** Reads the whole list and renders one export of it. Store failures propagate: no partial list is served. */
 export async function exportList(format: ExportFormat, deps: { lister: RecordLister }): Promise<RenderedExport> {
   return renderExport(format, await deps.lister.listRecords());
+}
+
+// ------------------------------------------------------------------------------------- streamed exports
+
+/**
+ * The list as a streamed export reads it: the records are read lazily, once per pass (a format that
+ * states counts before its entries reads them twice), so a list of millions is never held at once.
+ */
+export interface RecordSource {
+  /** Every record on the list once, in the order of its strongest digest; revoked records are skipped. */
+  records(): AsyncIterable<KnownRecord>;
+  /** ISO 8601 time the list last changed, written into the formats that state it; `undefined`: never. */
+  readonly updatedAt: string | undefined;
+}
+
+/** Lines sorted by UTF-16 code unit (as `Array.prototype.sort` does), with how many there are. */
+export interface SortedLines {
+  readonly count: number;
+  lines(): AsyncIterable<string>;
+}
+
+/**
+ * Sorts lines that hold no line break, dropping repeats when `unique` is set. The default holds them in
+ * memory; a sorter on disk (`lambdas/adapters/export-sort.ts`) keeps a list of millions out of memory.
+ */
+export type LineSorter = (lines: AsyncIterable<string>, options: { readonly unique: boolean }) => Promise<SortedLines>;
+
+export const sortLinesInMemory: LineSorter = async (lines, { unique }) => {
+  const all: string[] = [];
+  for await (const line of lines) all.push(line);
+  all.sort();
+  const sorted = unique ? all.filter((line, i) => i === 0 || line !== all[i - 1]) : all;
+  return {
+    count: sorted.length,
+    lines: async function* () {
+      yield* sorted;
+    },
+  };
+};
+
+/** The content type and file name an export is served with. */
+export function exportMediaType(format: ExportFormat): { contentType: string; fileName: string } {
+  const { contentType, fileName } = RENDERERS[format];
+  return { contentType, fileName };
+}
+
+/**
+ * The entity tag of an export: derived from the list's version, not from its bytes, so a conditional
+ * request is answered without reading the list. `listId` names the list instance (a data folder, a
+ * deployment), so a version number counted again from zero elsewhere never matches an old copy.
+ */
+export function exportEtag(listId: string, version: number, format: ExportFormat): string {
+  return `W/"${listId}-v${version}-${format}"`;
+}
+
+/** The Last-Modified of an export: the list's last change, to the second; the epoch for a list never written. */
+export function exportLastModified(updatedAt: string | undefined): Date {
+  const updated = updatedAt === undefined ? 0 : Date.parse(updatedAt);
+  return new Date(Math.floor((Number.isNaN(updated) ? 0 : updated) / 1000) * 1000);
+}
+
+/** Text is handed on in pieces of about this many characters, not one per line. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Renders one export as a stream of text, the same bytes `renderExport` gives for the same list. Records
+ * must come in the order of their strongest digest (a source out of order is an error, not a wrong
+ * file); digests of other kinds are put in order by `deps.sortLines`.
+ */
+export async function* streamExport(format: ExportFormat, source: RecordSource, deps: { sortLines?: LineSorter } = {}): AsyncGenerator<string> {
+  const sortLines = deps.sortLines ?? sortLinesInMemory;
+  let pending: string[] = [];
+  let size = 0;
+  for await (const piece of streamLines(format, { records: () => listed(source), updatedAt: source.updatedAt }, sortLines)) {
+    pending.push(piece);
+    size += piece.length;
+    if (size >= CHUNK_CHARS) {
+      yield pending.join('');
+      pending = [];
+      size = 0;
+    }
+  }
+  if (pending.length > 0) yield pending.join('');
+}
+
+/** The records of a source that are on the list, checked to come in the order of their strongest digest. */
+async function* listed(source: RecordSource): AsyncGenerator<KnownRecord> {
+  let previous: string | undefined;
+  for await (const record of source.records()) {
+    if (record.revoked) continue;
+    const key = recordDigests(record)[0]!.hash;
+    if (previous !== undefined && key < previous) {
+      throw new Error(`The records of the list came out of order (${key} after ${previous}); the export was not written.`);
+    }
+    previous = key;
+    yield record;
+  }
+}
+
+async function* streamLines(format: ExportFormat, source: RecordSource, sortLines: LineSorter): AsyncGenerator<string> {
+  switch (format) {
+    case 'sha256.txt':
+      return yield* streamPrimaryDigestMap(source);
+    case 'sha1.txt':
+    case 'md5.txt':
+      return yield* streamSortedDigestMap(source, format === 'sha1.txt' ? 'sha1' : 'md5', sortLines);
+    case 'clamav.hsb':
+    case 'clamav.hdb':
+      return yield* streamClamAv(source, format === 'clamav.hdb' ? 'hdb' : 'hsb', sortLines);
+    case 'iocs.csv':
+      yield `${CSV_COLUMNS.join(',')}\r\n`;
+      for await (const record of source.records()) yield `${csvRow(record)}\r\n`;
+      return;
+    case 'iocs.json':
+      return yield* streamJson(source);
+  }
+}
+
+/** SHA-256 is the strongest digest: records with one come in its order, so its map needs no sorting. */
+async function* streamPrimaryDigestMap(source: RecordSource): AsyncGenerator<string> {
+  let records = 0;
+  let digests = 0;
+  let last: string | undefined;
+  for await (const record of source.records()) {
+    records++;
+    if (record.sha256 && record.sha256 !== last) digests++;
+    if (record.sha256) last = record.sha256;
+  }
+  for (const line of digestMapHeader('sha256', digests, records, source.updatedAt)) yield `${line}\n`;
+  last = undefined;
+  for await (const record of source.records()) {
+    if (!record.sha256 || record.sha256 === last) continue;
+    last = record.sha256;
+    yield `${record.sha256}\n`;
+  }
+}
+
+async function* streamSortedDigestMap(source: RecordSource, digest: 'sha1' | 'md5', sortLines: LineSorter): AsyncGenerator<string> {
+  let records = 0;
+  const sorted = await sortLines(
+    (async function* () {
+      for await (const record of source.records()) {
+        records++;
+        const value = record[digest];
+        if (value) yield value;
+      }
+    })(),
+    { unique: true },
+  );
+  for (const line of digestMapHeader(digest, sorted.count, records, source.updatedAt)) yield `${line}\n`;
+  for await (const line of sorted.lines()) yield `${line}\n`;
+}
+
+async function* streamClamAv(source: RecordSource, database: 'hsb' | 'hdb', sortLines: LineSorter): AsyncGenerator<string> {
+  const sorted = await sortLines(
+    (async function* () {
+      for await (const record of source.records()) {
+        const line = clamAvLine(record, database);
+        if (line !== undefined) yield line;
+      }
+    })(),
+    { unique: false },
+  );
+  if (sorted.count === 0) yield `${emptyClamAvLine(database)}\n`;
+  for await (const line of sorted.lines()) yield `${line}\n`;
+}
+
+async function* streamJson(source: RecordSource): AsyncGenerator<string> {
+  let count = 0;
+  for await (const _record of source.records()) count++;
+  // The document's opening as JSON.stringify writes it, up to the records array it leaves open.
+  const opening = JSON.stringify({ name: 'hashcheck known-bad list', updatedAt: source.updatedAt ?? null, count, records: [] } satisfies IocDocument);
+  yield opening.slice(0, -2);
+  let first = true;
+  for await (const record of source.records()) {
+    yield `${first ? '' : ','}${JSON.stringify(jsonRecord(record))}`;
+    first = false;
+  }
+  yield ']}\n';
 }
