@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from './project-root.js';
 
 /**
@@ -44,14 +44,28 @@ export interface BuildWebFormOptions {
   readonly sourceDir?: string;
 }
 
+/** The built page and what it was built from. */
+export interface BuiltWebForm {
+  readonly files: WebFormFile[];
+  /** The source files read, relative to the project root (`web/src/main.ts`, `web/index.html`). */
+  readonly inputs: string[];
+}
+
 /**
  * Bundles the page with esbuild, in memory: the script (`app.js`, an ES module: no inline script, so a
  * strict CSP holds), the style sheet (`styles.css`) and the static files. Synchronous, because CDK asset
  * bundling calls it synchronously; it takes a few tens of milliseconds.
  */
 export function buildWebForm(options: BuildWebFormOptions = {}): WebFormFile[] {
+  return buildWebFormWithInputs(options).files;
+}
+
+/** {@link buildWebForm}, also naming the source files it read. */
+export function buildWebFormWithInputs(options: BuildWebFormOptions = {}): BuiltWebForm {
   const sourceDir = options.sourceDir ?? WEB_FORM_SOURCE;
   const outdir = join(sourceDir, '.out');
+  // Loaded here, not at the top: the built local server serves a page built beforehand and never loads esbuild.
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   const result = buildSync({
     entryPoints: { app: join(sourceDir, 'src', 'main.ts'), styles: join(sourceDir, 'styles.css') },
     bundle: true,
@@ -63,6 +77,7 @@ export function buildWebForm(options: BuildWebFormOptions = {}): WebFormFile[] {
     minify: options.minify ?? true,
     legalComments: 'none',
     logLevel: 'silent',
+    metafile: true,
     absWorkingDir: PROJECT_ROOT,
   });
   const built = result.outputFiles.map((file) => {
@@ -74,7 +89,8 @@ export function buildWebForm(options: BuildWebFormOptions = {}): WebFormFile[] {
     contents: new Uint8Array(readFileSync(join(sourceDir, path))),
     contentType: contentTypeOf(path),
   }));
-  return [...copied, ...built];
+  const inputs = [...Object.keys(result.metafile.inputs), ...STATIC_FILES.map((path) => relative(PROJECT_ROOT, join(sourceDir, path)))];
+  return { files: [...copied, ...built], inputs: inputs.map((input) => input.replaceAll('\\', '/')) };
 }
 
 /** Builds the page into `outDir` (created when missing); returns the paths written. */

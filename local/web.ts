@@ -1,22 +1,42 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   buildWebForm,
   contentTypeOf,
   WEB_FORM_HEADERS,
   webFormContentSecurityPolicy,
   type WebFormConfig,
+  type WebFormFile,
 } from '../lib/web-form-assets.js';
+
+/**
+ * Where the page built beside the bundled server is, relative to the bundle: the build of `npm start`
+ * (bin/build-server.mjs) defines it. Not defined when the server runs from its TypeScript sources (tests),
+ * which build the page at start.
+ */
+declare const HASHCHECK_BUILT_WEB_FORM: string | undefined;
 
 /** Options of {@link makeLocalWebForm}. */
 export interface LocalWebFormOptions {
-  /** The origin of the local S3 (s3rver), where the page sends large files: the CSP must allow it. */
-  readonly uploadOrigin: string;
+  /**
+   * An origin besides the page's own where the page sends large files; the CSP allows it.
+   * @default none: the page calls its own origin only
+   */
+  readonly uploadOrigin?: string;
+  /**
+   * A folder holding the built page (`index.html`, `app.js`, ...), served as it is.
+   * @default the page built beside the bundled server; when the server runs from its sources, the page
+   * is built in memory from `web/`
+   */
+  readonly pageDir?: string;
   /**
    * What `config.json` tells the page.
    * @default { apiUrl: '/' }: the API on the page's own origin
    */
   readonly config?: WebFormConfig;
-  /** @default false: the page is readable in the browser's developer tools */
+  /** When the page is built in memory. @default false: the page is readable in the browser's developer tools */
   readonly minify?: boolean;
 }
 
@@ -32,13 +52,16 @@ export interface LocalWebForm {
 }
 
 /**
- * Builds the web form in memory (esbuild, a few tens of milliseconds, so `npm start` from a fresh clone
- * needs no build step) and serves it with the security headers the deployed site sends, HSTS aside:
- * locally the page is plain HTTP on loopback.
+ * Serves the web form with the security headers the deployed site sends, HSTS aside: locally the page is
+ * plain HTTP on loopback. The bundled server (`npm start`) serves the page its build wrote beside it; run
+ * from its sources, the server builds the page in memory (esbuild, a few tens of milliseconds).
  */
-export function makeLocalWebForm(options: LocalWebFormOptions): LocalWebForm {
+export function makeLocalWebForm(options: LocalWebFormOptions = {}): LocalWebForm {
+  const pageDir =
+    options.pageDir ??
+    (typeof HASHCHECK_BUILT_WEB_FORM === 'string' ? fileURLToPath(new URL(HASHCHECK_BUILT_WEB_FORM, import.meta.url)) : undefined);
   const files = new Map<string, { contents: Uint8Array; contentType: string }>();
-  for (const file of buildWebForm({ minify: options.minify ?? false })) files.set(`/${file.path}`, file);
+  for (const file of pageDir ? readBuiltPage(pageDir) : buildWebForm({ minify: options.minify ?? false })) files.set(`/${file.path}`, file);
   const config = JSON.stringify(options.config ?? { apiUrl: '/' });
   files.set('/config.json', { contents: new TextEncoder().encode(config), contentType: contentTypeOf('config.json') });
   const index = files.get('/index.html');
@@ -46,7 +69,7 @@ export function makeLocalWebForm(options: LocalWebFormOptions): LocalWebForm {
 
   const headers = {
     ...WEB_FORM_HEADERS,
-    'content-security-policy': webFormContentSecurityPolicy([new URL(options.uploadOrigin).origin]),
+    'content-security-policy': webFormContentSecurityPolicy(options.uploadOrigin ? [new URL(options.uploadOrigin).origin] : []),
     // Edits to web/ show after a restart; the browser must not keep an older build meanwhile.
     'cache-control': 'no-cache',
   };
@@ -63,6 +86,16 @@ export function makeLocalWebForm(options: LocalWebFormOptions): LocalWebForm {
       return true;
     },
   };
+}
+
+/** The files of a built page, read from its folder (subfolders included). */
+export function readBuiltPage(pageDir: string): WebFormFile[] {
+  return readdirSync(pageDir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = relative(pageDir, join(entry.parentPath ?? entry.path, entry.name)).replaceAll('\\', '/');
+      return { path, contents: new Uint8Array(readFileSync(join(pageDir, path))), contentType: contentTypeOf(path) };
+    });
 }
 
 /**
