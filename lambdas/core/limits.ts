@@ -26,3 +26,19 @@ export const CREATE_UPLOAD_BODY_BYTES = 16 * 1024;
 
 /** The JSON body of one record for `PUT`/`DELETE /v1/admin/hashes/{hash}`. */
 export const RECORD_BODY_BYTES = 64 * 1024;
+
+/**
+ * The most a synchronous Lambda function may return: its whole result (status, headers and the body as a
+ * JSON string, escapes included) must fit, or API Gateway answers 502 instead.
+ */
+export const LAMBDA_RESULT_BYTES = 6 * MIB;
+
+/**
+ * A deployed answer whose Lambda result would be larger than this is stored and answered with a redirect
+ * to it (`303 See Other`) instead: 2 MiB below Lambda's limit leaves room for the headers. 10,000 bulk
+ * results of long records come to several times this.
+ */
+export const LARGE_ANSWER_BYTES = 4 * MIB;
+
+/** How long the link to a stored large answer works: the client follows it at once. */
+export const LARGE_ANSWER_URL_SECONDS = 15 * 60;

@@ -46,8 +46,11 @@ const anyHex = () => z.string().check(z.regex(/^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-
 const count = () => z.int().check(z.nonnegative());
 const timestamp = () => z.iso.datetime();
 
-/** What kind of file a known-bad record describes. */
-export const RECORD_KINDS = ['installer', 'library', 'executable', 'payload', 'stealer', 'test-file', 'other'] as const;
+/**
+ * What kind of file a known-bad record describes. `container` is a file found bad through a member inside
+ * it: such records are written by scans (marked `derived`), not imported.
+ */
+export const RECORD_KINDS = ['installer', 'library', 'executable', 'payload', 'stealer', 'test-file', 'other', 'container'] as const;
 export const recordKindSchema = z.enum(RECORD_KINDS);
 export type RecordKind = z.infer<typeof recordKindSchema>;
 
@@ -101,6 +104,36 @@ const recordFields = {
   addedAt: z.optional(timestamp()),
 };
 
+// No length checks on what a scan writes (it cuts names itself): a stored record that failed its schema
+// would make every lookup of its digests fail.
+const memberPath = () => z.array(z.string());
+
+/**
+ * Where a derived record comes from: the member of the container whose digests matched, where it sits in the
+ * container, the record it matched, when and by which scan it was found.
+ */
+export const derivationSchema = documented(
+  z.object({
+    member: z.object({ path: memberPath(), sha256: hex(64), sha1: hex(40), md5: hex(32) }),
+    memberRecord: z.object({
+      sha256: z.optional(hex(64)),
+      sha1: z.optional(hex(40)),
+      md5: z.optional(hex(32)),
+      fileName: z.string(),
+      campaign: z.string(),
+      kind: recordKindSchema,
+    }),
+    at: timestamp(),
+    scan: documented(z.string(), { description: 'The request id of the `POST /v1/files`, or the upload id, that found it.' }),
+  }),
+  {
+    id: 'Derivation',
+    description:
+      'Present on records of kind `container` that a scan wrote: the file was found bad through a member inside it. Curated records never carry it.',
+  },
+);
+export type Derivation = z.infer<typeof derivationSchema>;
+
 /**
  * The body of `PUT /v1/admin/hashes/{hash}`: a record whose digest of the path's algorithm may be left
  * out, since the path carries it.
@@ -108,8 +141,11 @@ const recordFields = {
 export const recordBodySchema = documented(z.strictObject(recordFields), { id: 'RecordInput' });
 export type RecordBody = z.output<typeof recordBodySchema>;
 
-/** One known-bad record as the list stores it (`data/known-bad.jsonl`, imports): at least one digest. */
-export const recordInputSchema = z.strictObject(recordFields).check(
+/**
+ * One known-bad record as the list stores it (`data/known-bad.jsonl`, imports): at least one digest. A
+ * record a scan derived from a member carries `derived`; an export of it imported elsewhere keeps it.
+ */
+export const recordInputSchema = z.strictObject({ ...recordFields, derived: z.optional(derivationSchema) }).check(
   z.refine((r) => Boolean(r.sha256 || r.sha1 || r.md5), { message: 'a record needs at least one of sha256, sha1, md5' }),
 );
 
@@ -144,6 +180,7 @@ export const recordViewSchema = documented(
     confidence: z.string(),
     sources: z.array(z.string()),
     addedAt: z.optional(timestamp()),
+    derived: z.optional(derivationSchema),
   }),
   { id: 'Match', description: 'The known-bad record that matched, with every digest known for that file.' },
 );
@@ -155,6 +192,24 @@ export type AdminRecordView = z.infer<typeof adminRecordViewSchema>;
 
 // ---------------------------------------------------------------------------------------------- lookups
 
+/** How many containers a member's lookup lists in `containedIn`. */
+export const MAX_CONTAINED_IN = 20;
+
+/** A container a known-bad file was found in: the container's digests and name, and where the file sat in it. */
+export const containerSightingSchema = documented(
+  z.object({
+    sha256: hex(64),
+    sha1: hex(40),
+    md5: hex(32),
+    size: count(),
+    fileName: z.string(),
+    path: memberPath(),
+    seenAt: timestamp(),
+  }),
+  { id: 'ContainerSighting' },
+);
+export type ContainerSighting = z.infer<typeof containerSightingSchema>;
+
 /** The answer for one valid hash (`GET /v1/hashes/{hash}`). */
 export const hashVerdictSchema = documented(
   z.object({
@@ -162,6 +217,11 @@ export const hashVerdictSchema = documented(
     algorithm: hashAlgorithmSchema,
     verdict: verdictSchema,
     match: z.nullable(recordViewSchema),
+    containedIn: z.optional(
+      documented(z.array(containerSightingSchema), {
+        description: `The containers a file of this hash was found in by scans, newest first, at most ${MAX_CONTAINED_IN}; absent when it was seen in none.`,
+      }),
+    ),
   }),
   { id: 'HashVerdict' },
 );
@@ -356,6 +416,19 @@ export const errorAnswerSchema = documented(
   z.object({ error: z.looseObject({ code: z.enum(ERROR_CODES), message: z.string(), requestId: z.string() }) }),
   { id: 'Error' },
 );
+
+/**
+ * The body of a `303 See Other`: an answer too large for a deployed function's result, stored for a while
+ * and fetched from `answer` (the `Location` header too) with a GET, which HTTP clients do by themselves.
+ */
+export const largeAnswerSchema = documented(
+  z.object({
+    answer: documented(z.url(), { description: 'Where the whole answer is: a link that works for 15 minutes, to GET without the API key.' }),
+    bytes: documented(count(), { description: 'The size of the answer in bytes.' }),
+  }),
+  { id: 'LargeAnswer' },
+);
+export type LargeAnswer = z.infer<typeof largeAnswerSchema>;
 
 export const virusTotalReportSchema = documented(
   z.object({
