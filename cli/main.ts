@@ -5,6 +5,8 @@ import { CliError, EXIT_ERROR, UsageError, oneLine } from './errors.js';
 import { chooseAdminAuth } from './admin-auth.js';
 import { defaultAwsCredentials } from './aws-sigv4.js';
 import { readScanThreads } from './hash-pool.js';
+import { readInsideLimits } from '../lambdas/adapters/config.js';
+import type { InsideLimits } from '../lambdas/core/inside/limits.js';
 import { IMPORT_HELP, LOOKUP_HELP, MAIN_HELP, SCAN_HELP } from './help.js';
 import { runImport } from './import-command.js';
 import { runLookup } from './lookup-command.js';
@@ -150,6 +152,7 @@ async function scan(args: readonly string[], environment: CliEnvironment, print:
       follow: values.follow ?? false,
       ignoreUnreadable: values['ignore-unreadable'] ?? false,
       members: !(values['no-members'] ?? false),
+      insideLimits: readScanInsideLimits(environment.env),
       format: common.format,
       concurrency: common.concurrency,
       threads: readScanThreads(environment.env),
@@ -302,4 +305,13 @@ function readNumber(raw: string | undefined, name: string, rule: { fallback: num
 function readVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
   return `hashcheck ${manifest.version ?? 'unknown'}`;
+}
+
+/** The look-inside limits from the `HASHCHECK_INSIDE_*` variables, as the service reads them; a bad value is a usage error. */
+function readScanInsideLimits(env: Readonly<Record<string, string | undefined>>): InsideLimits {
+  try {
+    return readInsideLimits(env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }

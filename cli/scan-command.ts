@@ -4,7 +4,7 @@ import type { HashStore } from '../lambdas/core/lookup.js';
 import { judgeFiles, type FileVerdict } from '../lambdas/core/scan.js';
 import { readFileChunks } from '../lambdas/adapters/file-source.js';
 import { containerFormat, HEAD_BYTES, TAIL_BYTES } from '../lambdas/core/inside/formats.js';
-import { DEFAULT_INSIDE_LIMITS } from '../lambdas/core/inside/limits.js';
+import { DEFAULT_INSIDE_LIMITS, type InsideLimits } from '../lambdas/core/inside/limits.js';
 import { lookInside, type LookedInside, type LookInside } from '../lambdas/core/inside/look-inside.js';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -32,6 +32,8 @@ export interface ScanOptions {
   readonly ignoreUnreadable: boolean;
   /** Open archives here and digest their members too (`--no-members` leaves them closed). @default true */
   readonly members?: boolean;
+  /** The limits archives are opened within (`HASHCHECK_INSIDE_*`, as on the service). @default DEFAULT_INSIDE_LIMITS */
+  readonly insideLimits?: InsideLimits;
   readonly format: OutputFormat;
   /** Files uploaded at once, and lookups in flight. */
   readonly concurrency: number;
@@ -381,7 +383,7 @@ class TreeHasher {
   private async lookInto(file: WalkedFile): Promise<LookedInside> {
     this.controller.signal.throwIfAborted();
     this.engine ??= import('../lambdas/adapters/sevenzip-inside.js').then(
-      ({ SevenZipLookInside }) => new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { maxWorkers: this.lanes.length }),
+      ({ SevenZipLookInside }) => new SevenZipLookInside(this.options.insideLimits ?? DEFAULT_INSIDE_LIMITS, { maxWorkers: this.lanes.length }),
     );
     const engine = await this.engine;
     const workspace = engine.open(engine.limits);

@@ -98,4 +98,23 @@ describe('hashcheck scan looking inside archives', () => {
     expect(run.stderr).toContain(`${join(root, 'setup.zip')}: could not be fully checked inside: encrypted (setup.zip → bin/ffmpeg.dll)`);
     expect(run.stderr).toContain('the scan is incomplete: 1 file was not fully checked inside (see above)');
   });
+
+  it('opens archives within the HASHCHECK_INSIDE_* limits of its environment, as the service does', async () => {
+    const root = makeTree('limited');
+
+    const run = await runHashcheck(['scan', root], { url: server.url, env: { HASHCHECK_INSIDE_MAX_MEMBERS: '1' } });
+
+    // Two members and a limit of one: the look inside stops, and an incomplete scan without a match exits 2.
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${join(root, 'setup.zip')}: could not be fully checked inside: members`);
+  });
+
+  it('refuses a HASHCHECK_INSIDE_* value that is not a positive integer with exit 2, naming the variable', async () => {
+    const root = makeTree('bad-limit');
+
+    const run = await runHashcheck(['scan', root], { url: server.url, env: { HASHCHECK_INSIDE_MAX_DEPTH: 'deep' } });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("HASHCHECK_INSIDE_MAX_DEPTH must be a positive integer, got 'deep'");
+  });
 });
