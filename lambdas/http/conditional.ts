@@ -21,12 +21,21 @@ function opaque(tag: string): string {
  * matches when the representation has not changed since that date. A date that does not parse is ignored.
  */
 export function isNotModified(event: APIGatewayProxyEvent, validators: Validators): boolean {
-  const ifNoneMatch = header(event, 'if-none-match');
+  return isNotModifiedBy({ ifNoneMatch: header(event, 'if-none-match'), ifModifiedSince: header(event, 'if-modified-since') }, validators);
+}
+
+/** The request's preconditions, as its `If-None-Match` and `If-Modified-Since` headers give them. */
+export interface Preconditions {
+  readonly ifNoneMatch: string | undefined;
+  readonly ifModifiedSince: string | undefined;
+}
+
+/** `isNotModified` for preconditions read by any server (an event's headers, a Node request's). */
+export function isNotModifiedBy({ ifNoneMatch, ifModifiedSince }: Preconditions, validators: Validators): boolean {
   if (ifNoneMatch !== undefined) {
     const wanted = opaque(validators.etag);
     return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === wanted);
   }
-  const ifModifiedSince = header(event, 'if-modified-since');
   if (ifModifiedSince === undefined) return false;
   const since = Date.parse(ifModifiedSince);
   return !Number.isNaN(since) && validators.lastModified.getTime() <= since;
