@@ -1,4 +1,4 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { NodeSha256 } from '../lambdas/adapters/node-sha256.js';
 import { CliError, oneLine } from './errors.js';
 
 /** AWS credentials, as the default chain resolves them or a test fixes them. */
@@ -26,39 +26,6 @@ export interface SigningOptions {
   readonly service?: string;
   /** @default now; tests fix it */
   readonly date?: Date;
-}
-
-/**
- * SHA-256 and HMAC-SHA-256 from node's crypto, in the shape the signer takes (it hashes the body and
- * derives the signing key with them).
- */
-class NodeSha256 {
-  private hash: Hash | Hmac;
-
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.start();
-  }
-
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(typeof data === 'string' ? data : toBytes(data));
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-
-  reset(): void {
-    this.hash = this.start();
-  }
-
-  private start(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    return createHmac('sha256', typeof this.secret === 'string' ? this.secret : toBytes(this.secret));
-  }
-}
-
-function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
-  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
 }
 
 /**

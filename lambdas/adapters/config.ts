@@ -10,6 +10,7 @@ export const RESOURCE_VARIABLES = {
   knownHashesTable: 'KNOWN_HASHES_TABLE',
   scansTable: 'SCANS_TABLE',
   uploadBucket: 'UPLOAD_BUCKET',
+  answerBucket: 'ANSWER_BUCKET',
 } as const;
 export type Resource = keyof typeof RESOURCE_VARIABLES;
 
@@ -71,4 +72,20 @@ export function readInsideLimits(env: Env = process.env): InsideLimits {
     limits[key] = positiveInteger(env, INSIDE_LIMIT_VARIABLES[key], DEFAULT_INSIDE_LIMITS[key]);
   }
   return limits;
+}
+
+/** The variable that turns off remembering containers found bad through a member. */
+export const REMEMBER_CONTAINERS_VARIABLE = 'HASHCHECK_REMEMBER_CONTAINERS';
+
+/**
+ * Whether scans remember a container found bad through a member as a derived record
+ * (`HASHCHECK_REMEMBER_CONTAINERS`): on unless set to `false` (or `0`, `no`, `off`).
+ * @throws Error naming the variable when it is set to anything else than a yes or a no.
+ */
+export function readRememberContainers(env: Env = process.env): boolean {
+  const raw = env[REMEMBER_CONTAINERS_VARIABLE]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return true;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`Environment variable ${REMEMBER_CONTAINERS_VARIABLE} must be true or false, got '${env[REMEMBER_CONTAINERS_VARIABLE]}'`);
 }

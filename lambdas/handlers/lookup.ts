@@ -3,11 +3,11 @@ import { parseHash, parseHashLines, parseHashList } from '../core/hashes.js';
 import { LARGE_TEXT_BODY_BYTES, MAX_BULK_HASHES } from '../core/limits.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
 import { bulkLookupBodySchema } from '../core/schemas.js';
-import { makeHttpHandler, type Log } from '../http/handler.js';
+import { makeHttpHandler, type LargeAnswerStore, type Log } from '../http/handler.js';
 import { jsonBody, bodyText, requireMediaType } from '../http/request.js';
 
 /** `GET /v1/hashes/{hash}` and `POST /v1/hashes/lookup` (1 to 10,000 hashes; an empty list is a 400). */
-export function makeLookupHandler(deps: { store: HashStore; log: Log }) {
+export function makeLookupHandler(deps: { store: HashStore; log: Log; largeAnswers?: LargeAnswerStore }) {
   return makeHttpHandler(
     {
       'GET /v1/hashes/{hash}': async (event) => {

@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { CORS_ORIGIN_VARIABLE, readConfig } from '../adapters/config.js';
 import { NotFoundError, UnsupportedMediaTypeError } from '../core/errors.js';
+import { LARGE_ANSWER_BYTES } from '../core/limits.js';
+import type { LargeAnswer } from '../core/schemas.js';
 import { mapError } from './errors.js';
 import type { RouteKey } from './routes.js';
 
@@ -29,6 +31,18 @@ export interface Log {
    * (`function_request_id`), whether it is a cold start (`cold_start`), the function's name, version and memory.
    */
   addContext?(context: Context): void;
+}
+
+/**
+ * Where answers too large for a deployed function's result go: stored for a while, fetched by the client
+ * from the link `put` returns (deployed: an S3 object behind a presigned GET).
+ */
+export interface LargeAnswerStore {
+  /**
+   * Stores one answer and returns the link to fetch it from, without credentials, for a while.
+   * @throws UpstreamUnavailableError when it cannot be stored
+   */
+  put(body: string, contentType: string): Promise<{ location: string }>;
 }
 
 /** Headers on every answer: the API serves JSON to programs and must never be sniffed or cached. */
@@ -126,7 +140,7 @@ export function requireUtf8Text(event: APIGatewayProxyEvent): void {
  */
 export function makeHttpHandler(
   routes: Partial<Record<RouteKey, RouteHandler>>,
-  deps: { log: Log },
+  deps: { log: Log; largeAnswers?: LargeAnswerStore },
 ): (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult> {
   const cors = corsHeaders();
   return async (event, context) => {
@@ -143,7 +157,8 @@ export function makeHttpHandler(
       const route = headByGet ? routes[`GET ${event.resource}`] : routes[key];
       if (!route) throw new NotFoundError(`No route ${event.httpMethod} ${event.path}.`);
       requireUtf8Text(event);
-      return answer(await route(event, { requestId }));
+      const answered = answer(await route(event, { requestId }));
+      return deps.largeAnswers ? await redirectIfLarge(answered, deps.largeAnswers, requestId, cors) : answered;
     } catch (error) {
       const mapped = mapError(error, requestId);
       const fields = { route: key, requestId, status: mapped.statusCode, code: mapped.body.error.code };
@@ -152,4 +167,28 @@ export function makeHttpHandler(
       return answer({ statusCode: mapped.statusCode, json: mapped.body, headers: mapped.headers });
     }
   };
+}
+
+/** The bytes of a function's result as Lambda counts them: the result serialised as JSON, the body's escapes included. */
+export function resultBytes(result: APIGatewayProxyResult): number {
+  return Buffer.byteLength(JSON.stringify(result));
+}
+
+/**
+ * A successful answer too large for a function's result (over {@link LARGE_ANSWER_BYTES} once serialised)
+ * is stored and answered `303 See Other` with the link in `Location` and a {@link LargeAnswer} body; HTTP
+ * clients (fetch in browsers and Node, the command line) follow it with a GET. Error answers and smaller
+ * answers go as they are.
+ */
+async function redirectIfLarge(
+  result: APIGatewayProxyResult,
+  store: LargeAnswerStore,
+  requestId: string,
+  cors: Readonly<Record<string, string>>,
+): Promise<APIGatewayProxyResult> {
+  if (result.statusCode !== 200 || result.isBase64Encoded || resultBytes(result) <= LARGE_ANSWER_BYTES) return result;
+  const contentType = String(result.headers?.['content-type'] ?? 'application/json; charset=utf-8');
+  const { location } = await store.put(result.body, contentType);
+  const moved: LargeAnswer = { answer: location, bytes: Buffer.byteLength(result.body) };
+  return toResult({ statusCode: 303, json: moved, headers: { location } }, requestId, cors);
 }
