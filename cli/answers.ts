@@ -44,7 +44,10 @@ export const bulkAnswerSchema = z.object({
 }) as unknown as typeof service.bulkAnswerSchema;
 
 /** A whole record, as the list holds one, of any kind. */
-const recordInputSchema = z.extend(service.recordBodySchema, { kind: anyKind }).check(
+const recordInputSchema = z.extend(service.recordBodySchema, {
+  kind: anyKind,
+  derived: z.optional(z.extend(service.derivationSchema, { memberRecord: z.extend(service.derivationSchema.shape.memberRecord, { kind: anyKind }) })),
+}).check(
   z.refine((r) => Boolean(r.sha256 || r.sha1 || r.md5), { message: 'a record needs at least one of sha256, sha1, md5' }),
 );
 

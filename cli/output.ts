@@ -143,9 +143,14 @@ function matchCells(matches: readonly RecordView[]): string[] {
   ];
 }
 
-/** `3cxdesktopapp-18.12.407.msi (installer, windows, 18.12.407; 3CX DesktopApp supply-chain compromise (2023-03))`. */
+/**
+ * `3cxdesktopapp-18.12.407.msi (installer, windows, 18.12.407; 3CX DesktopApp supply-chain compromise (2023-03))`;
+ * a record a scan derived says so and names the member it was found bad through:
+ * `3CXDesktopApp.dmg (container, derived: contains … → libffmpeg.dylib, macos, …)`.
+ */
 export function describeMatch(match: RecordView): string {
-  return `${match.fileName} (${match.kind}, ${match.platform}, ${match.version}; ${match.campaign})`;
+  const derived = match.derived ? `, derived: contains ${match.derived.member.path.join(' → ')}` : '';
+  return `${match.fileName} (${match.kind}${derived}, ${match.platform}, ${match.version}; ${match.campaign})`;
 }
 
 /**

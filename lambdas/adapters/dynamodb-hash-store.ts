@@ -13,10 +13,12 @@ import { chunk } from '../core/chunk.js';
 import { UpstreamUnavailableError } from '../core/errors.js';
 import type { HashAlgorithm, HashHex } from '../core/hashes.js';
 import type { ListedRecords, RecordLister } from '../core/exports.js';
+import { mergeSightings, type ContainerSighting, type ContainerSightings, type RecordsAndContainers, type Sighting } from '../core/derived.js';
 import type { RecordStore } from '../core/import.js';
 import { recordDigests, type KnownRecord } from '../core/records.js';
 // The schema every record is written through (seed list, imports, the admin API) is the one it is read back with.
-import { describeIssues, recordInputSchema, revocationSchema } from '../core/schemas.js';
+import { containerSightingSchema, describeIssues, recordInputSchema, revocationSchema } from '../core/schemas.js';
+import * as z from 'zod/v4-mini';
 import { KNOWN_HASHES_KEY } from './table-schemas.js';
 
 type Item = Record<string, AttributeValue>;
@@ -60,6 +62,22 @@ interface ItemAttributes {
 
 /** An item as `unmarshall` reads it: nothing about it is known until it is validated. */
 type StoredItem = Partial<Record<keyof ItemAttributes, unknown>> & Record<string, unknown>;
+
+/**
+ * The key of the item listing the containers a digest was seen in. It holds a `:`, so it can never be a
+ * digest's key; it has no `recordKey`, so listings and counts never take it for a record.
+ */
+function sightingsKey(hash: HashHex): string {
+  return `contained-in:${hash}`;
+}
+
+const sightingsSchema = z.array(containerSightingSchema);
+
+/** The containers of a sightings item; an item not in that shape lists none rather than failing the lookup. */
+function sightingsOf(stored: StoredItem | undefined): ContainerSighting[] {
+  const parsed = sightingsSchema.safeParse(stored?.['containers']);
+  return parsed.success ? parsed.data : [];
+}
 
 /** Whether an item is the one of its record that listings and counts read (the strongest digest's). */
 function isRecordItem(stored: StoredItem): boolean {
@@ -139,7 +157,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
  * jitter until a deadline. Every SDK failure and every retry that runs out becomes
  * `UpstreamUnavailableError`: the answer is complete or it is an error.
  */
-export class DynamoDbHashStore implements RecordStore, RecordLister {
+export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSightings {
   private readonly tableName: string;
   private readonly concurrency: number;
   private readonly readDeadlineMs: number;
@@ -171,6 +189,50 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
 
   async getStored(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
     const found = new Map<HashHex, KnownRecord>();
+    for (const [hash, stored] of await this.readItems(hashes)) found.set(hash as HashHex, fromItem(stored));
+    return found;
+  }
+
+  /**
+   * The records of `hashes` (revoked ones left out) and the containers each was seen in, read in one
+   * batched pass over both kinds of item.
+   */
+  async getManyWithContainers(hashes: readonly HashHex[]): Promise<RecordsAndContainers> {
+    const items = await this.readItems([...hashes, ...hashes.map(sightingsKey)]);
+    const records = new Map<HashHex, KnownRecord>();
+    const containedIn = new Map<HashHex, readonly ContainerSighting[]>();
+    for (const hash of hashes) {
+      const item = items.get(hash);
+      if (item) {
+        const record = fromItem(item);
+        if (!record.revoked) records.set(hash, record);
+      }
+      const containers = sightingsOf(items.get(sightingsKey(hash)));
+      if (containers.length > 0) containedIn.set(hash, containers);
+    }
+    return { records, containedIn };
+  }
+
+  /**
+   * Adds containers to the lists of their member digests: each list is read, merged (newest first,
+   * bounded, a container already listed left as it is) and written back only when it changed. Two scans
+   * adding to one list at the same moment may lose one sighting; the records themselves are unaffected.
+   */
+  async addSightings(sightings: readonly Sighting[]): Promise<void> {
+    const byMember = new Map<HashHex, ContainerSighting[]>();
+    for (const { member, container } of sightings) (byMember.get(member) ?? byMember.set(member, []).get(member)!).push(container);
+    const listed = await this.readItems([...byMember.keys()].map(sightingsKey));
+    const requests: WriteRequest[] = [];
+    for (const [member, added] of byMember) {
+      const merged = mergeSightings(sightingsOf(listed.get(sightingsKey(member))), added);
+      if (merged) requests.push({ PutRequest: { Item: marshall({ [KNOWN_HASHES_KEY]: sightingsKey(member), containers: merged }, { removeUndefinedValues: true }) } });
+    }
+    await this.writeAll(requests);
+  }
+
+  /** The items under `keys`, by key; keys with no item are absent. */
+  private async readItems(hashes: readonly string[]): Promise<ReadonlyMap<string, StoredItem>> {
+    const found = new Map<string, StoredItem>();
     if (hashes.length === 0) return found;
     const deadline = this.now() + this.readDeadlineMs;
     if (hashes.length === 1) {
@@ -179,7 +241,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
           abortSignal,
         }),
       );
-      if (item.Item) found.set(hashes[0]!, fromItem(unmarshall(item.Item)));
+      if (item.Item) found.set(hashes[0]!, unmarshall(item.Item));
       return found;
     }
     await forEachLimited(chunk(hashes, READ_BATCH), this.concurrency, async (keys) => {
@@ -194,7 +256,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
           const stored: StoredItem = unmarshall(item);
           const hash = keys.find((asked) => asked === stored[KNOWN_HASHES_KEY]);
           if (hash === undefined) throw new UpstreamUnavailableError('The known-bad list answered for a hash that was not asked; the answer was not used.');
-          found.set(hash, fromItem(stored));
+          found.set(hash, stored);
         }
         pending = output.UnprocessedKeys?.[this.tableName];
       }
@@ -205,7 +267,11 @@ export class DynamoDbHashStore implements RecordStore, RecordLister {
   async putRecords(records: readonly KnownRecord[]): Promise<void> {
     // Every item says when it was last written, so exports can tell when the list last changed (Last-Modified).
     const writtenAt = new Date(this.now()).toISOString();
-    const requests: WriteRequest[] = records.flatMap((r) => toItems(r, writtenAt).map((Item) => ({ PutRequest: { Item } })));
+    await this.writeAll(records.flatMap((r) => toItems(r, writtenAt).map((Item) => ({ PutRequest: { Item } }))));
+  }
+
+  /** Writes every request in batches of 25, retrying unprocessed items until the write deadline. */
+  private async writeAll(requests: readonly WriteRequest[]): Promise<void> {
     const deadline = this.now() + this.writeDeadlineMs;
     await forEachLimited(chunk(requests, WRITE_BATCH), this.concurrency, async (batch) => {
       let pending: WriteRequest[] | undefined = batch;

@@ -1,3 +1,4 @@
+import type { ContainerSighting, ContainerSightings } from './derived.js';
 import type { HashAlgorithm, HashHex, HashInput, ParsedHash } from './hashes.js';
 import { toRecordView, type KnownRecord } from './records.js';
 import type { BulkResult, BulkSummary, HashVerdict } from './schemas.js';
@@ -14,27 +15,39 @@ export interface HashStore {
 
 export type { BulkResult, BulkSummary, HashVerdict, Verdict } from './schemas.js';
 
-function verdictOf(parsed: ParsedHash, found: ReadonlyMap<HashHex, KnownRecord>): HashVerdict {
+function verdictOf(
+  parsed: ParsedHash,
+  found: ReadonlyMap<HashHex, KnownRecord>,
+  containedIn: ReadonlyMap<HashHex, readonly ContainerSighting[]>,
+): HashVerdict {
   const record = found.get(parsed.hash);
+  const containers = containedIn.get(parsed.hash);
   return {
     hash: parsed.hash,
     algorithm: parsed.algorithm,
     verdict: record ? 'malicious' : 'unknown',
     match: record ? toRecordView(record) : null,
+    ...(containers && containers.length > 0 && { containedIn: containers.map((c) => ({ ...c, path: [...c.path] })) }),
   };
 }
 
 /**
  * Looks up validated hashes. Each distinct hash is asked of the store once; the answer keeps the
- * order of the input, duplicates included. Store failures propagate (fail closed).
+ * order of the input, duplicates included. A store that keeps container sightings answers, in the same
+ * read, the containers each hash was seen in (`containedIn`). Store failures propagate (fail closed).
  */
 export async function lookupHashes(
   hashes: readonly ParsedHash[],
-  deps: { store: HashStore },
+  deps: { store: HashStore & Partial<ContainerSightings> },
 ): Promise<HashVerdict[]> {
   const distinct = [...new Set(hashes.map((h) => h.hash))];
-  const found = distinct.length === 0 ? new Map<HashHex, KnownRecord>() : await deps.store.getMany(distinct);
-  return hashes.map((parsed) => verdictOf(parsed, found));
+  const { records, containedIn } =
+    distinct.length === 0
+      ? { records: new Map<HashHex, KnownRecord>(), containedIn: new Map<HashHex, ContainerSighting[]>() }
+      : deps.store.getManyWithContainers
+        ? await deps.store.getManyWithContainers(distinct)
+        : { records: await deps.store.getMany(distinct), containedIn: new Map<HashHex, ContainerSighting[]>() };
+  return hashes.map((parsed) => verdictOf(parsed, records, containedIn));
 }
 
 /**
@@ -43,7 +56,7 @@ export async function lookupHashes(
  */
 export async function lookupHashList(
   inputs: readonly HashInput[],
-  deps: { store: HashStore },
+  deps: { store: HashStore & Partial<ContainerSightings> },
 ): Promise<{ results: BulkResult[]; summary: BulkSummary }> {
   const valid = inputs.flatMap((item) => ('parsed' in item ? [item.parsed] : []));
   const verdicts = await lookupHashes(valid, deps);

@@ -1,8 +1,7 @@
 import { insideDeadline } from './inside/limits.js';
 import type { LookInside } from './inside/look-inside.js';
-import type { HashStore } from './lookup.js';
 import { readAttachments, type MimeLimits } from './mime.js';
-import { digestFile, judgeFiles, type DigestedFile, type FileVerdict } from './scan.js';
+import { digestFile, judgeFiles, type DigestedFile, type FileVerdict, type JudgeDeps } from './scan.js';
 
 /** The verdict on one attachment of a message, with where it sits in the message. */
 export interface AttachmentVerdict extends FileVerdict {
@@ -21,12 +20,12 @@ export interface AttachmentVerdict extends FileVerdict {
  * limit. Once the whole message has been read, and so found well-formed, all digests
  * of the attachments and their members are looked up in one batch. A malformed
  * message is rejected before any lookup; a store failure propagates, so no attachment is ever reported
- * `unknown` for want of an answer.
+ * `unknown` for want of an answer. With `remember`, an attachment found bad through a member is remembered.
  */
 export async function scanMessage(
   source: AsyncIterable<Uint8Array>,
   limits: MimeLimits,
-  deps: { store: HashStore; inside?: LookInside; now?: () => number },
+  deps: JudgeDeps & { inside?: LookInside; now?: () => number },
 ): Promise<AttachmentVerdict[]> {
   const deadline = deps.inside ? insideDeadline(deps.inside.limits, deps.now) : undefined;
   const digested: (DigestedFile & { mimePath: string; contentType: string })[] = [];

@@ -1,8 +1,30 @@
 import type { HashAlgorithm, HashHex } from './hashes.js';
-import type { KnownRecord, RecordView } from './schemas.js';
+import type { Derivation, KnownRecord, RecordView } from './schemas.js';
 
 export { RECORD_KINDS } from './schemas.js';
-export type { KnownRecord, RecordKind, RecordView, Revocation } from './schemas.js';
+export type { Derivation, KnownRecord, RecordKind, RecordView, Revocation } from './schemas.js';
+
+/** Whether a record was derived by a scan (a container found bad through a member) rather than curated. */
+export function isDerived(record: KnownRecord): boolean {
+  return record.derived !== undefined;
+}
+
+function copyDerivation(derived: Derivation): Derivation {
+  const { member, memberRecord, at, scan } = derived;
+  return {
+    member: { path: [...member.path], sha256: member.sha256, sha1: member.sha1, md5: member.md5 },
+    memberRecord: {
+      ...(memberRecord.sha256 && { sha256: memberRecord.sha256 }),
+      ...(memberRecord.sha1 && { sha1: memberRecord.sha1 }),
+      ...(memberRecord.md5 && { md5: memberRecord.md5 }),
+      fileName: memberRecord.fileName,
+      campaign: memberRecord.campaign,
+      kind: memberRecord.kind,
+    },
+    at,
+    scan,
+  };
+}
 
 /** The digests of a record, strongest first, each with its algorithm. */
 export function recordDigests(record: KnownRecord): { hash: HashHex; algorithm: HashAlgorithm }[] {
@@ -30,5 +52,6 @@ export function toRecordView(record: KnownRecord): RecordView {
     sources: [...record.sources],
   };
   if (record.addedAt) view.addedAt = record.addedAt;
+  if (record.derived) view.derived = copyDerivation(record.derived);
   return view;
 }

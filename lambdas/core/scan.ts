@@ -1,4 +1,5 @@
 import { chunk } from './chunk.js';
+import { rememberContainers, type ContainerMemory } from './derived.js';
 import { digestStream, type FileDigests } from './digest.js';
 import type { HashHex } from './hashes.js';
 import { digestAndLookInside, type LookedInside, type LookInside } from './inside/look-inside.js';
@@ -20,13 +21,24 @@ export interface DigestedFile {
 }
 
 /**
+ * What judging needs: the list to read and, to remember the containers found bad through a member (see
+ * `rememberContainers`), where to write them and the scan's id (a request id or an upload id).
+ */
+export interface JudgeDeps {
+  readonly store: HashStore;
+  readonly remember?: ContainerMemory;
+  readonly scan?: string;
+}
+
+/**
  * Judges many files from one batch answer: the distinct digests of all the files, and of every member
  * found inside them, are asked of the store in a single `getMany`, and each file is judged from that
  * answer, in the order given (asked in batches of the bulk limit). A file is malicious when any of its digests, or any digest of a member, is
  * on the list; a record matched by more than one digest is reported once. Store failures propagate: no
- * file gets a verdict unless every digest was answered.
+ * file gets a verdict unless every digest was answered. With `remember`, the files found malicious through
+ * a member are then written to the list as derived container records, in one write for all the files.
  */
-export async function judgeFiles(files: readonly DigestedFile[], deps: { store: HashStore }): Promise<FileVerdict[]> {
+export async function judgeFiles(files: readonly DigestedFile[], deps: JudgeDeps): Promise<FileVerdict[]> {
   if (files.length === 0) return [];
   const asked = [
     ...new Set(files.flatMap(({ digests, inside }) => [...digestsOf(digests), ...(inside?.members ?? []).flatMap((member) => digestsOf(member.digests))])),
@@ -35,7 +47,9 @@ export async function judgeFiles(files: readonly DigestedFile[], deps: { store: 
   // many members an archive had.
   const found = new Map<HashHex, KnownRecord>();
   for (const batch of chunk(asked, MAX_BULK_HASHES)) for (const [hash, record] of await deps.store.getMany(batch)) found.set(hash, record);
-  return files.map((file) => judgeFrom(found, file));
+  const verdicts = files.map((file) => judgeFrom(found, file));
+  if (deps.remember) await rememberContainers(verdicts, deps.scan ?? 'unnamed', deps.remember);
+  return verdicts;
 }
 
 /** A file's digests, strongest first. */
@@ -104,7 +118,7 @@ export async function digestFile(
 export async function scanStream(
   source: AsyncIterable<Uint8Array>,
   options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline },
-  deps: { store: HashStore; inside?: LookInside },
+  deps: JudgeDeps & { inside?: LookInside },
 ): Promise<FileVerdict> {
   const [file] = await judgeFiles([await digestFile(source, options, deps)], deps);
   return file!;

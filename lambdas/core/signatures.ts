@@ -21,6 +21,7 @@ const CATEGORIES: Readonly<Record<RecordKind, string>> = {
   stealer: 'Infostealer',
   'test-file': 'Test',
   other: 'Malware',
+  container: 'Trojan',
 };
 
 /** ClamAV takes letters, digits, `-`, `.` and `_` in a name; the parts of ours must hold no `.` or `-`. */
@@ -41,8 +42,12 @@ function namePart(text: string, maxLength: number): string {
  */
 export function signatureName(record: KnownRecord): string {
   const platform = PLATFORMS[record.platform.trim().toLowerCase()] ?? 'Multios';
-  const category = CATEGORIES[record.kind] ?? 'Malware';
-  const file = namePart(record.fileName.split(/[\s(]/)[0] ?? '', 40);
+  // A container found bad through a member is named after that member, in the member's category, with
+  // `Container` in the name: `Osx.Trojan.3CX_Container_libffmpeg-123456789-1`.
+  const derived = record.derived;
+  const category = CATEGORIES[derived ? derived.memberRecord.kind : record.kind] ?? 'Malware';
+  const firstWord = (text: string) => text.split(/[\s(]/)[0] ?? '';
+  const file = namePart(derived ? `Container_${firstWord(derived.memberRecord.fileName)}` : firstWord(record.fileName), 40);
   const campaign = namePart(record.campaign.split(/\s/)[0] ?? '', 16);
   const name =
     campaign !== '' && !file.toLowerCase().startsWith(campaign.toLowerCase())

@@ -3,6 +3,7 @@ import { rechunk } from './digest.js';
 import { NotFoundError, PayloadTooLargeError, UpstreamUnavailableError } from './errors.js';
 import type { LookInside } from './inside/look-inside.js';
 import type { HashStore } from './lookup.js';
+import type { ContainerMemory } from './derived.js';
 import { digestFile, judgeFiles } from './scan.js';
 import type {
   CreateUploadBody as CreateUploadInput,
@@ -166,11 +167,12 @@ export type ObjectScanOutcome = 'done' | 'failed' | 'duplicate' | 'not_an_upload
  * from the first byte read: reached while the object is still being read, the object is digested to its
  * end all the same and judged by its own digests, its `inside` incomplete for `time`.
  * A missing object, one over its limit or one that cannot be read ends the scan as `failed`; a store
- * failure propagates so the event is retried, and is never recorded as `unknown`.
+ * failure propagates so the event is retried, and is never recorded as `unknown`. With `remember`, an
+ * upload found bad through a member is remembered as a derived container record (scan `upload <id>`).
  */
 export async function scanUploadedObject(
   key: string,
-  deps: { scans: ScanStore; objects: ObjectReader; store: HashStore; now: () => Date; inside?: LookInside },
+  deps: { scans: ScanStore; objects: ObjectReader; store: HashStore; now: () => Date; inside?: LookInside; remember?: ContainerMemory },
 ): Promise<ObjectScanOutcome> {
   const uploadId = uploadIdOfKey(key);
   const record = uploadId ? await deps.scans.get(uploadId) : undefined;
@@ -202,7 +204,7 @@ export async function scanUploadedObject(
     // With `inside`, the upload is kept in scratch on the way and opened when it is a container; when the time
     // limit comes before the last byte, it is still digested and marked not fully checked for `time`.
     const digested = await digestFile(rechunk(opened.body), { fileName: record.fileName, maxBytes: record.declaredSize }, deps);
-    [file] = (await judgeFiles([digested], deps)) as [FileVerdict];
+    [file] = (await judgeFiles([digested], { ...deps, scan: `upload ${record.uploadId}` })) as [FileVerdict];
   } catch (error) {
     if (error instanceof UpstreamUnavailableError) throw error;
     if (error instanceof PayloadTooLargeError) {

@@ -161,7 +161,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Digests files sent in the request body and looks them up',
     memorySize: 1024,
     timeoutSeconds: 15,
-    permissions: { knownHashes: 'read' },
+    // Writes the containers it finds bad through a member back to the list, as derived records.
+    permissions: { knownHashes: 'readWrite' },
     trigger: 'http',
   },
   {
@@ -190,7 +191,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     // accounts capped at 3,008 MB; the stack's scanObjectMemorySize changes it. 15 minutes covers 5 GiB.
     memorySize: 3008,
     timeoutSeconds: 900,
-    permissions: { knownHashes: 'read', scans: 'readWrite', uploads: 'readDelete' },
+    // KnownHashes read and written: containers found bad through a member are remembered as derived records.
+    permissions: { knownHashes: 'readWrite', scans: 'readWrite', uploads: 'readDelete' },
     trigger: 'upload-created',
   },
   {
