@@ -249,6 +249,27 @@ class SevenZipWorkspace implements InsideWorkspace {
     };
   }
 
+  /**
+   * Whether a 7z archive's header is itself encrypted: its signature header points at an encoded header (0x17)
+   * whose coder is 7-Zip's AES-256 (method id 06 F1 07 01). Reads the 32-byte signature header and at most 64 KiB.
+   */
+  private async hasEncryptedHeader(file: InsideFile): Promise<boolean> {
+    const handle = await open(this.pathOf(file), 'r');
+    try {
+      const start = Buffer.alloc(32);
+      await handle.read(start, 0, 32, 0);
+      if (!start.subarray(0, 6).equals(SEVEN_ZIP_SIGNATURE)) return false;
+      const offset = 32 + Number(start.readBigUInt64LE(12));
+      const length = Math.min(Number(start.readBigUInt64LE(20)), 64 * 1024);
+      if (length <= 0 || offset + length > file.size) return false;
+      const header = Buffer.alloc(length);
+      await handle.read(header, 0, length, offset);
+      return header[0] === 0x17 && header.includes(AES_METHOD_ID);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async ends(file: InsideFile, headBytes: number, tailBytes: number): Promise<{ head: Uint8Array; tail: Uint8Array }> {
     this.check();
     const handle = await open(this.pathOf(file), 'r');
@@ -274,6 +295,11 @@ class SevenZipWorkspace implements InsideWorkspace {
   async list(file: InsideFile, maxEntries: number): Promise<Listing> {
     const reply = await this.run(['l', '-slt', '-bd', '-p', '-y', '-sccUTF-8', this.inWorker(file)], 0, LISTING_HEADER_LINES + (maxEntries + 1) * LINES_PER_ENTRY);
     if (reply.tooManyLines) return { problem: 'members' };
+    // A 7z archive with encrypted names (`-mhe`) cannot even be listed without its password (7-Zip in WebAssembly
+    // aborts on it): it is encrypted, not damaged.
+    if (reply.code !== 0 && (reply.lines.some((line) => /Can ?not open encrypted archive/i.test(line)) || (await this.hasEncryptedHeader(file)))) {
+      return { problem: 'encrypted' };
+    }
     if (reply.crashed || reply.code !== 0 || reply.lines.some(isDamage)) return { problem: 'corrupt' };
     return { entries: parseListing(reply.lines) };
   }
@@ -385,6 +411,10 @@ class SevenZipWorkspace implements InsideWorkspace {
 }
 
 /** 7-Zip's words for a damaged archive, in a listing or an extraction. */
+const SEVEN_ZIP_SIGNATURE = Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]);
+/** 7-Zip's method id of AES-256 with SHA-256 key derivation, as a 7z header names its coder. */
+const AES_METHOD_ID = Buffer.from([0x06, 0xf1, 0x07, 0x01]);
+
 function isDamage(line: string): boolean {
   return /Unexpected end of (archive|data)|Headers Error|Data Error|CRC Failed|Cannot open the file as archive|There are data after the end|Is not archive|Unsupported Method/i.test(line);
 }

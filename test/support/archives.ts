@@ -112,8 +112,10 @@ export function hasTool(name: string): boolean {
 }
 
 /** A 7z archive of the given files, by Debian's 7-Zip (`7zz a`). */
-export function sevenZipOf(files: Record<string, string | Buffer>): Buffer {
-  return built(files, 'out.7z', (tree, out) => run(tree, '7zz', ['a', '-bd', '-y', out, ...Object.keys(files)]));
+export function sevenZipOf(files: Record<string, string | Buffer>, options: { headersPassword?: string } = {}): Buffer {
+  // With `headersPassword`, the names are encrypted too (`-mhe=on`): the archive cannot be listed without it.
+  const encryption = options.headersPassword === undefined ? [] : [`-p${options.headersPassword}`, '-mhe=on'];
+  return built(files, 'out.7z', (tree, out) => run(tree, '7zz', ['a', '-bd', '-y', ...encryption, out, ...Object.keys(files)]));
 }
 
 /** A Microsoft cabinet (MSZIP) of the given files, by `gcab -c -z`. */

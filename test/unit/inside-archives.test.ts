@@ -157,6 +157,12 @@ describe('looking inside files', () => {
     expect(file.inside!.reasons).toContainEqual({ reason: 'encrypted', path: ['eicar.com'] });
   });
 
+  it('reports a 7z whose names are encrypted too (-mhe) as encrypted, not corrupt', async () => {
+    const file = await scan(sevenZipOf({ 'eicar.com': EICAR }, { headersPassword: 'secret' }), 'locked.7z');
+    expect(file.verdict).toBe('unknown');
+    expect(file.inside).toMatchObject({ complete: false, reasons: [{ reason: 'encrypted', path: [] }] });
+  });
+
   it('reports a truncated tar.xz as corrupt', async () => {
     const whole = tarOf({ 'big.bin': Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251)) }, 'xz');
     const file = await scan(whole.subarray(0, whole.length >> 1), 'cut.tar.xz');

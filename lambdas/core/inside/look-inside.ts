@@ -26,7 +26,7 @@ export interface ListedEntry {
 }
 
 /** A container's index, or why it could not be read (`members`: it has more entries than were asked for). */
-export type Listing = { readonly entries: readonly ListedEntry[] } | { readonly problem: 'corrupt' | 'unsupported' | 'members' };
+export type Listing = { readonly entries: readonly ListedEntry[] } | { readonly problem: 'corrupt' | 'unsupported' | 'members' | 'encrypted' };
 
 /** The members a container was extracted to, and what went wrong on the way. */
 export interface Extraction {
