@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { rechunk } from '../lambdas/core/digest.js';
+import { loggingFailures, type ContainerMemory } from '../lambdas/core/derived.js';
 import { AppError } from '../lambdas/core/errors.js';
 import type { LookInside } from '../lambdas/core/inside/look-inside.js';
 import type { HashStore } from '../lambdas/core/lookup.js';
@@ -45,6 +46,8 @@ export interface LocalUploadsDeps {
   readonly inside?: LookInside;
   readonly now: () => Date;
   readonly log: Log;
+  /** Where an upload found bad through a member is remembered as a derived container record, as on every other path. */
+  readonly remember?: ContainerMemory;
 }
 
 /** An upload refused before its body was in: answered, nothing kept, the scan left pending. */
@@ -85,6 +88,7 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
   for (const name of await readdir(folder)) await rm(join(folder, name), { recursive: true, force: true });
   /** Uploads received or being received, with the time their URL expires: each URL takes one file. */
   const taken = new Map<string, number>();
+  const remember = loggingFailures(deps.remember, deps.log);
 
   const signer: UploadSigner = {
     async presignUpload(objectKey: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
@@ -192,7 +196,7 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
   async function recordVerdict(record: ScanRecord, digested: DigestedFile): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const [file] = await judgeFiles([digested], deps);
+        const [file] = await judgeFiles([digested], { store: deps.store, remember, scan: `upload ${record.uploadId}` });
         return await recordOutcome(record, { status: 'done', file: file! });
       } catch (error) {
         const delay = SCAN_RETRY_DELAYS_MS[attempt];

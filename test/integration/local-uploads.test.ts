@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SevenZipLookInside } from '../../lambdas/adapters/sevenzip-inside.js';
+import type { ContainerMemory } from '../../lambdas/core/derived.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
 import type { HashStore } from '../../lambdas/core/lookup.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
@@ -45,11 +46,11 @@ const store: HashStore = {
 };
 
 /** The upload URLs served by a bare HTTP server, as the local server serves them, with the edge's answers to broken HTTP. */
-async function serveUploads(options: { dataDir: string; now: () => Date; inside?: SevenZipLookInside }) {
+async function serveUploads(options: { dataDir: string; now: () => Date; inside?: SevenZipLookInside; remember?: ContainerMemory }) {
   const scans = new MemoryScans();
   const log = memoryLog();
   let baseUrl = '';
-  const uploads = await makeLocalUploads({ dataDir: options.dataDir, baseUrl: () => baseUrl, scans, store, now: options.now, log, inside: options.inside });
+  const uploads = await makeLocalUploads({ ...options, baseUrl: () => baseUrl, scans, store, log });
   const server: Server = createServer((req, res) => {
     const target = parseRequestTarget(req.url ?? '/')!;
     if (uploads.handle(req, res, target, randomUUID())) return;
@@ -197,10 +198,16 @@ describe('uploads to the server itself', () => {
     await noneStored();
   });
 
-  it('looks inside an uploaded archive and names the known-bad member', async () => {
+  it('looks inside an uploaded archive, names the known-bad member and remembers the archive as a derived record', async () => {
     const scratchParent = await mkdtemp(join(tmpdir(), 'hashcheck-local-uploads-inside-'));
     const insideDir = join(scratchParent, 'data');
-    const withInside = await serveUploads({ dataDir: insideDir, now, inside: new SevenZipLookInside(undefined, { scratchParent }) });
+    const remembered: KnownRecord[] = [];
+    const remember: ContainerMemory = {
+      store: { ...store, getStored: async () => new Map(), putRecords: async (records) => void remembered.push(...records) },
+      now,
+    };
+    const inside = new SevenZipLookInside(undefined, { scratchParent });
+    const withInside = await serveUploads({ dataDir: insideDir, now, inside, remember });
     try {
       const zip = zipOf({ 'tools/eicar.com': EICAR, 'readme.txt': 'hello' });
       const created = await withInside.create('tools.zip', zip.length);
@@ -211,6 +218,7 @@ describe('uploads to the server itself', () => {
       });
       expect(row).toMatchObject({ status: 'done', file: { verdict: 'malicious', matches: [], inside: { members: 2, complete: true } } });
       expect(row.file!.inside!.matches[0]!.path).toEqual(['tools/eicar.com']);
+      expect(remembered).toEqual([expect.objectContaining({ sha256: row.file!.sha256, kind: 'container' })]);
       await pollUntil(() => (readdirSync(join(insideDir, UPLOADS_FOLDER)).length === 0 ? true : undefined), 10_000, 'the upload to be deleted');
       expect(readdirSync(scratchParent).filter((name) => name.startsWith('hashcheck-inside-'))).toEqual([]);
     } finally {
