@@ -171,12 +171,18 @@ async function buildWebFormInto(build, pageDir) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--force') || serverIsStale()) {
-    if (process.env['npm_lifecycle_event'] === 'prepare' && !(await import('esbuild').then(() => true, () => false))) {
-      // `npm install --omit=dev` in a checkout: nothing to build with; `npm start` says so.
-      process.stderr.write('hashcheck: esbuild is not installed, so the local server is not built (npm install builds it)\n');
-      process.exit(0);
+    if (!(await import('esbuild').then(() => true, () => false))) {
+      // `npm install --omit=dev` in a checkout: nothing to build with.
+      process.stderr.write('hashcheck: esbuild is not installed, so the local server is not built (npm install installs it)\n');
+      process.exit(process.env['npm_lifecycle_event'] === 'prepare' ? 0 : 1);
     }
-    await buildServer();
+    try {
+      await buildServer();
+    } catch (error) {
+      // esbuild has printed what it could not build, with file and line.
+      process.stderr.write(`hashcheck: the local server did not build${error?.errors ? ' (see above)' : `: ${error?.message ?? error}`}\n`);
+      process.exit(1);
+    }
     if (!process.argv.includes('--quiet')) process.stderr.write(`hashcheck: built ${relative(process.cwd(), SERVER_BUNDLE) || SERVER_BUNDLE}\n`);
   }
 }

@@ -14,9 +14,7 @@ if (serverIsStale()) {
   const build = spawnSync(process.execPath, [fileURLToPath(new URL('./build-server.mjs', import.meta.url)), '--force', '--quiet'], {
     stdio: 'inherit',
   });
-  if (build.status !== 0) {
-    process.stderr.write('hashcheck: cannot build the local server; run npm install (it installs esbuild), then npm start\n');
-    process.exit(1);
-  }
+  // The build has said why it failed.
+  if (build.status !== 0) process.exit(1);
 }
 await import(pathToFileURL(SERVER_BUNDLE).href);
