@@ -169,7 +169,10 @@ async function buildWebFormInto(build, pageDir) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** `npm pack` and `npm publish` run `prepare` too; the package they make carries the command line alone. */
+const packing = process.env['npm_lifecycle_event'] === 'prepare' && ['pack', 'publish'].includes(process.env['npm_command'] ?? '');
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && !packing) {
   if (process.argv.includes('--force') || serverIsStale()) {
     if (!(await import('esbuild').then(() => true, () => false))) {
       // `npm install --omit=dev` in a checkout: nothing to build with.
