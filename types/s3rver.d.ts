@@ -15,7 +15,7 @@ declare module 's3rver' {
     configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
   }
 
-  /** The notification s3rver emits as `'event'`: close to S3's, but see `toS3Event` in local/s3-local.ts. */
+  /** The notification s3rver emits as `'event'`: close to S3's, but see `toS3Event` in test/support/s3-local.ts. */
   export interface S3rverEvent {
     Records: {
       eventVersion: string;

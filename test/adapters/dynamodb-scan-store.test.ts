@@ -6,7 +6,7 @@ import { SCANS_KEY } from '../../lambdas/adapters/table-schemas.js';
 import { UpstreamUnavailableError } from '../../lambdas/core/errors.js';
 import { toRecordView } from '../../lambdas/core/records.js';
 import type { ScanRecord } from '../../lambdas/core/uploads.js';
-import { ensureTable } from '../../local/dynamodb-local.js';
+import { ensureTable } from '../support/dynamodb-local.js';
 import { makeRecord, useProxiedDynamoDb } from '../support/dynamodb.js';
 
 const dynamo = useProxiedDynamoDb();

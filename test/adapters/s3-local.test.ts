@@ -20,7 +20,7 @@ import { digestStream, type FileDigests } from '../../lambdas/core/digest.js';
 import { makeS3Client } from '../../lambdas/adapters/s3-client.js';
 import { decodeS3Key, encodeS3Key } from '../../lambdas/adapters/s3-keys.js';
 import { pollUntil } from '../../local/poll.js';
-import { startLocalS3, toS3Event, type LocalS3, type S3rverEvent } from '../../local/s3-local.js';
+import { startLocalS3, toS3Event, type LocalS3, type S3rverEvent } from '../support/s3-local.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'uploads';

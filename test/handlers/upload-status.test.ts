@@ -4,7 +4,7 @@ import { DynamoDbScanStore } from '../../lambdas/adapters/dynamodb-scan-store.js
 import { SCANS_KEY } from '../../lambdas/adapters/table-schemas.js';
 import { SCAN_DEADLINE_SECONDS, type ScanRecord } from '../../lambdas/core/uploads.js';
 import { makeUploadStatusHandler } from '../../lambdas/handlers/upload-status.js';
-import { ensureTable } from '../../local/dynamodb-local.js';
+import { ensureTable } from '../support/dynamodb-local.js';
 import { startTestDynamoDb } from '../support/dynamodb.js';
 import { fixtureEvent, memoryLog } from '../support/events.js';
 

@@ -5,7 +5,7 @@ import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
 import { KNOWN_HASHES_KEY } from '../../lambdas/adapters/table-schemas.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
-import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb-local.js';
+import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
 import { startFaultyDynamoDb, type FaultyDynamoDb } from './faulty-dynamodb.js';
 
 let tableCounter = 0;

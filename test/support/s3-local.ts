@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { PutBucketCorsCommand, type CORSConfiguration } from '@aws-sdk/client-s3';
 import S3rver, { type S3rverEvent } from 's3rver';
-import { makeS3Client } from '../lambdas/adapters/s3-client.js';
-import { decodeS3Key, encodeS3Key } from '../lambdas/adapters/s3-keys.js';
+import { makeS3Client } from '../../lambdas/adapters/s3-client.js';
+import { decodeS3Key, encodeS3Key } from '../../lambdas/adapters/s3-keys.js';
 
 export type { S3rverEvent };
 
@@ -30,7 +30,7 @@ export interface LocalS3Options {
   readonly onError?: (error: unknown, event: S3Event) => void;
 }
 
-/** A running s3rver: S3's HTTP API on loopback, with its data on disk. */
+/** A running s3rver, the test double of S3 for the adapter and handler tests: its HTTP API on loopback, with its data on disk. */
 export interface LocalS3 {
   readonly endpoint: string;
   /**

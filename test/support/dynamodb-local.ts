@@ -4,7 +4,7 @@ import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, ty
 import dynalite from 'dynalite';
 import { pollUntil } from './poll.js';
 
-/** A running dynalite: DynamoDB's HTTP API on loopback, with its data on disk (or in memory). */
+/** A running dynalite, the test double of DynamoDB for the adapter and handler tests: its HTTP API on loopback, with its data on disk (or in memory). */
 export interface LocalDynamoDb {
   readonly endpoint: string;
   close(): Promise<void>;
