@@ -101,6 +101,11 @@ function sourceItem(source: string): HTMLElement {
   return h('li', {}, isWebUrl(source) ? h('a', { href: source, rel: 'noopener noreferrer', target: '_blank' }, source) : source);
 }
 
+/** Where a record a scan derived comes from, in words: `Found by a scan (…), contains <path>: <member>`. */
+function derivedText(derived: NonNullable<Match['derived']>): string {
+  return `Found by a scan on ${derived.at.slice(0, 10)}: contains ${derived.member.path.join(' → ')} (${derived.memberRecord.fileName}, on the list)`;
+}
+
 /** The known-bad record that matched: what the file is, in which campaign, and who reported it. */
 function matchDetails(match: Match): HTMLElement {
   const row = (term: string, value: Node | string | undefined) =>
@@ -112,6 +117,7 @@ function matchDetails(match: Match): HTMLElement {
     row('Version', match.version),
     row('Platform', match.platform),
     row('Kind', match.kind),
+    row('Derived', match.derived && derivedText(match.derived)),
     row('Campaign', match.campaign),
     row('Stage', match.stage),
     row('Confidence', match.confidence),
@@ -325,6 +331,7 @@ function matchCell(result: BulkResult, line: number): HTMLElement {
     m.version ? ` ${m.version}` : '',
     h('br'),
     h('span', { class: 'muted' }, m.campaign),
+    ...(m.derived ? [h('br'), h('span', { class: 'muted' }, `Derived: contains ${m.derived.memberRecord.fileName}`)] : []),
   );
 }
 
