@@ -85,6 +85,11 @@ async function knownRecord(hash: ParsedHash, deps: { store: HashStore }): Promis
   return record;
 }
 
+/** For a container a scan found bad through a member: which member, so a gateway's log says why. */
+function containing(record: KnownRecord): string {
+  return record.derived ? `, a container found holding ${record.derived.memberRecord.fileName}` : '';
+}
+
 /**
  * The VirusTotal v2 `file/report` answer for one hash: a report for a known-bad hash, `NotFoundError`
  * (404, which rspamd takes as clean) for any other. A store failure propagates and becomes a 503, which
@@ -94,7 +99,7 @@ export async function virusTotalReport(hash: ParsedHash, context: ReportContext,
   const record = await knownRecord(hash, deps);
   return {
     response_code: 1,
-    verbose_msg: `On the hashcheck known-bad list: ${record.fileName} (${record.campaign})`,
+    verbose_msg: `On the hashcheck known-bad list: ${record.fileName} (${record.campaign})${containing(record)}`,
     resource: hash.hash,
     ...digestsOf(record),
     scan_date: virusTotalDate(record.addedAt, context.now),

@@ -133,7 +133,12 @@ describe.skipIf(!hasFat)('derived container records on DynamoDB', () => {
 
     const report = await makeGatewayCompatHandler({ store, log, now })(vtEvent(dmgDigests.md5));
     expect(report.statusCode).toBe(200);
-    expect(json(report)).toMatchObject({ response_code: 1, resource: dmgDigests.md5, positives: 10 });
+    expect(json(report)).toMatchObject({
+      response_code: 1,
+      resource: dmgDigests.md5,
+      positives: 10,
+      verbose_msg: `On the hashcheck known-bad list: 3CXDesktopApp-18.12.416.dmg (${record.campaign}), a container found holding libffmpeg.dylib`,
+    });
   });
 
   it('lists the containers a member was seen in on its lookup, newest first, each container once', async () => {
