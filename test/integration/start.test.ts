@@ -1,36 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { npmStart, spawnNpmStart } from '../support/npm-start.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-interface Started {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Starts `bin/local-server.ts` as `npm start` does and waits for the line that names its URL. */
-function startServerProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-      if (url && output.includes('known-bad records')) resolve({ child, url, output: () => output });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before it was ready:\n${output}`)));
-  });
+/** `npm start` in this checkout, up to the lines that name its URL and record count. */
+function startServerProcess(env: Record<string, string>) {
+  return npmStart(ROOT, env);
 }
 
 function exitCode(child: ChildProcess): Promise<number | null> {
@@ -63,51 +43,40 @@ describe('npm start', () => {
   });
 
   it('stops cleanly on a SIGTERM sent the moment the ready line appears', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'ready') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // The signal goes to npm, as a service manager or `kill` sends it; npm passes it on to the server.
+    const child = spawnNpmStart(ROOT, { PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'ready') });
     let output = '';
     let signalled = false;
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (!signalled && output.includes('listening on')) {
         signalled = true;
         child.kill('SIGTERM');
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     expect(await exitCode(child)).toBe(0);
     expect(output).toContain('SIGTERM received, shutting down');
   });
 
   it('stops cleanly on a signal that arrives while it is still starting', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'starting') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnNpmStart(ROOT, { PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'starting') });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       // The first line comes before the store and the server are up.
       if (output.includes('hashcheck is starting')) child.kill('SIGINT');
     });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     expect(await exitCode(child)).toBe(0);
-    expect(output).toMatch(/^hashcheck is starting; data in .*\nSIGINT received, shutting down\n/);
+    // stdout alone: npm's own lines come first, then the server's.
+    expect(output).toMatch(/^hashcheck is starting; data in .*\nSIGINT received, shutting down\n/m);
     expect(output).not.toContain('listening on');
   });
 
   it('refuses to start with a HASHCHECK_ALLOWED_HOSTS entry that is not a host', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'hosts'), HASHCHECK_ALLOWED_HOSTS: 'http://hashcheck.lan/' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnNpmStart(ROOT, { PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'hosts'), HASHCHECK_ALLOWED_HOSTS: 'http://hashcheck.lan/' });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     expect(await exitCode(child)).toBe(2);
     expect(stderr).toContain("HASHCHECK_ALLOWED_HOSTS: 'http://hashcheck.lan/' is not a host or host:port");
   });
@@ -115,13 +84,9 @@ describe('npm start', () => {
   it('says which port is taken when PORT is in use', async () => {
     const first = await startServerProcess({ PORT: '0', HASHCHECK_DATA_DIR: join(dataDir, 'a') });
     const port = new URL(first.url).port;
-    const second = spawn(process.execPath, ['--import', 'tsx', 'bin/local-server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: port, HASHCHECK_DATA_DIR: join(dataDir, 'b') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const second = spawnNpmStart(ROOT, { PORT: port, HASHCHECK_DATA_DIR: join(dataDir, 'b') });
     let stderr = '';
-    second.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    second.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     expect(await exitCode(second)).toBe(1);
     expect(stderr).toContain(`port ${port} is in use`);
     first.child.kill('SIGTERM');
