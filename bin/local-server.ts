@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the whole service on this machine, on embedded defaults, with the seed list loaded.
+ * `npm start`: the whole service on this machine, one process and one port, its list in the embedded
+ * store of the data folder, with the seed list loaded into an empty one.
  * Environment: PORT (default 3000; 0 picks a free port), HASHCHECK_DATA_DIR (default ./.hashcheck),
  * HASHCHECK_API_KEYS (comma-separated lookup keys; open when unset), HASHCHECK_ADMIN_KEY (admin routes),
  * HASHCHECK_ALLOWED_HOSTS (comma-separated further names, host or host:port, the server answers to).
  */
 import { resolve } from 'node:path';
 import { readAllowedHosts } from '../local/auth.js';
+import { StoreInUseError } from '../local/embedded-store.js';
 import { startLocalServer, type LocalServer } from '../local/server.js';
 
 function readPort(raw: string | undefined): number {
@@ -59,6 +61,7 @@ try {
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') console.error(`hashcheck: port ${port} is in use; set PORT to another port, or PORT=0 for a free one`);
+  else if (error instanceof StoreInUseError) console.error(`hashcheck: ${error.message}`);
   else console.error('hashcheck: could not start:', error);
   process.exit(1);
 }

@@ -2,18 +2,31 @@ import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, S3Event } from 'aws-lambda';
-import { importRecords } from '../lambdas/core/import.js';
-import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../lambdas/core/errors.js';
-import { makeDynamoDbClient } from '../lambdas/adapters/clients.js';
-import { DynamoDbHashStore } from '../lambdas/adapters/dynamodb-hash-store.js';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { readConfig, readInsideLimits, readRememberContainers } from '../lambdas/adapters/config.js';
 import { readRecordFile } from '../lambdas/adapters/seed-file.js';
-import { KNOWN_HASHES_KEY, SCANS_KEY } from '../lambdas/adapters/table-schemas.js';
+import { SevenZipLookInside } from '../lambdas/adapters/sevenzip-inside.js';
+import type { ContainerMemory } from '../lambdas/core/derived.js';
+import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../lambdas/core/errors.js';
+import type { LookInside } from '../lambdas/core/inside/look-inside.js';
+import type { RecordLister } from '../lambdas/core/exports.js';
+import { importRecords, type RecordStore } from '../lambdas/core/import.js';
+import type { KnownRecord } from '../lambdas/core/records.js';
+import type { ScanStore, UploadSigner } from '../lambdas/core/uploads.js';
+import { makeAdminHandler } from '../lambdas/handlers/admin.js';
+import { makeCreateUploadHandler } from '../lambdas/handlers/create-upload.js';
+import { makeExportHandler } from '../lambdas/handlers/export.js';
+import { makeGatewayCompatHandler } from '../lambdas/handlers/gateway-compat.js';
+import { makeLookupHandler } from '../lambdas/handlers/lookup.js';
+import { makeMetaHandler } from '../lambdas/handlers/meta.js';
+import { makeScanInlineHandler } from '../lambdas/handlers/scan-inline.js';
+import { makeUploadStatusHandler } from '../lambdas/handlers/upload-status.js';
 import { mapError } from '../lambdas/http/errors.js';
-import { BASE_HEADERS } from '../lambdas/http/handler.js';
+import { BASE_HEADERS, type Log } from '../lambdas/http/handler.js';
 import {
   BINARY_MEDIA_TYPES,
   FUNCTIONS,
@@ -23,10 +36,11 @@ import {
   type MatchedRoute,
   type RouteSpec,
 } from '../lambdas/http/routes.js';
-import { ensureTable, startLocalDynamoDb, type LocalDynamoDb } from './dynamodb-local.js';
-import { startLocalS3, type LocalS3 } from './s3-local.js';
 import { authorize, readAllowedHosts, readLocalKeys, type LocalKeys } from './auth.js';
 import { ALLOWED_HOSTS_VARIABLE, allowedHostsFor, isAllowedHost, parseHost, type HostEntry } from './allowed-hosts.js';
+import { openEmbeddedStore, type EmbeddedStore } from './embedded-store.js';
+import { makeLocalExports } from './exports.js';
+import { makeLocalUploads } from './uploads.js';
 import {
   makeClientErrorListener,
   parseRequestTarget,
@@ -37,23 +51,25 @@ import {
   type EdgeError,
   type RequestTarget,
 } from './http-edge.js';
-import { localPageOrigins, makeLocalWebForm } from './web.js';
+import { makeLocalWebForm } from './web.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The seed list loaded into an empty table: the 3CX compromise and the EICAR test file. */
+/** The seed list loaded into an empty store: the 3CX compromise and the EICAR test file. */
 export const SEED_FILE = join(PROJECT_ROOT, 'data', 'known-bad.jsonl');
-export const KNOWN_HASHES_TABLE = 'KnownHashes';
-export const SCANS_TABLE = 'Scans';
-export const UPLOAD_BUCKET = 'hashcheck-uploads';
 
-type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-type ObjectCreatedHandler = (event: S3Event) => Promise<void>;
+type HttpHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 /**
- * Lambda retries a failed asynchronous invocation twice before it gives the event to the failure
- * destination; the local server does the same, with shorter pauses.
+ * How this server runs each function of the route table. A `Record` over every FunctionId: a function
+ * added to FUNCTIONS without its local counterpart does not compile, so local and deployed routes
+ * cannot drift.
  */
-const EVENT_RETRY_DELAYS_MS = [200, 1000];
+type LocalFunction =
+  | { readonly trigger: 'http'; readonly handler: HttpHandler }
+  /** Deployed, an upload landing in the bucket invokes it; here the server's own upload URLs scan each body. */
+  | { readonly trigger: 'upload-created' }
+  /** Deployed, API Gateway asks it for the key of a request; here the server checks keys itself (local/auth.ts). */
+  | { readonly trigger: 'api-authorizer' };
 
 /** A whole request (headers and body) must arrive within this time: Node's own default, named. */
 const REQUEST_TIMEOUT_MS = 300_000;
@@ -61,9 +77,30 @@ const REQUEST_TIMEOUT_MS = 300_000;
 /** Every method the server answers somewhere, for `OPTIONS *`. */
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
 
+/** The known-bad list as the service reads and changes it. */
+export interface LocalHashStore extends RecordStore, RecordLister {
+  /** Distinct known-bad records. */
+  countRecords(): Promise<number>;
+  /** Every record once, in the order of its primary digest, revoked ones left out, read lazily. */
+  records(): AsyncIterable<KnownRecord>;
+}
+
+/** The stores the service runs on. */
+export interface LocalStores {
+  readonly hashes: LocalHashStore;
+  readonly scans: ScanStore;
+  /** The list's version, bumped by every change of the list: what the exports are written once for. */
+  listVersion(): number;
+}
+
 export interface LocalServerOptions {
-  /** Where dynalite keeps its data. */
+  /** The data folder: the embedded store, unless `stores` are given. */
   readonly dataDir: string;
+  /**
+   * The stores to run on, opened and closed by the caller; by default the server opens the embedded store
+   * in `dataDir` and closes it when it stops.
+   */
+  readonly stores?: LocalStores;
   /** @default 3000; 0 picks a free port */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -83,11 +120,13 @@ export interface LocalServerOptions {
   /** Connections open at once; a connection past the cap is closed as it arrives. @default 256 */
   readonly maxConnections?: number;
   /**
-   * Milliseconds a lookup may wait on the store before it answers 503, as HASHCHECK_LOOKUP_DEADLINE_MS sets
-   * it in AWS; for the first server of a process, which loads the handler modules.
+   * Milliseconds a read of the embedded store may take before the lookup answers 503, as
+   * HASHCHECK_LOOKUP_DEADLINE_MS sets it in AWS. Not used with `stores`, which come with their own.
    * @default read from HASHCHECK_LOOKUP_DEADLINE_MS, else 3000
    */
   readonly lookupDeadlineMs?: number;
+  /** Where the handlers log. @default JSON lines on stdout, at POWERTOOLS_LOG_LEVEL or else WARN */
+  readonly log?: Log;
 }
 
 export interface LocalServer {
@@ -95,22 +134,26 @@ export interface LocalServer {
   readonly port: number;
   /** The web form's address: the page at `/`, calling the API on the same origin. */
   readonly webFormUrl: string;
-  /** Distinct known-bad records in the table when the server started. */
+  /** Distinct known-bad records in the store when the server started. */
   readonly knownRecords: number;
-  /** Whether this start loaded the seed list into an empty table. */
+  /** Whether this start loaded the seed list into an empty store. */
   readonly seeded: boolean;
   /** Whether lookups need an API key (HASHCHECK_API_KEYS is set). */
   readonly keysRequired: boolean;
-  /** The embedded DynamoDB emulator, so tests can stop it to see the service fail closed. */
-  readonly dynamoDb: LocalDynamoDb;
-  /** The embedded S3 emulator that receives large uploads. */
-  readonly s3: LocalS3;
+  /** The data folder. */
+  readonly dataDir: string;
+  /** The stores the service runs on: those given, or the embedded store it opened. */
+  readonly stores: LocalStores;
+  /** Stops listening and closes the store it opened (stores given to it stay open). */
   close(): Promise<void>;
 }
 
 /**
- * Starts the whole service in this process: dynalite, the tables and seed list, and an HTTP server that
- * turns each request into an API Gateway REST proxy event for the same handler modules Lambda runs.
+ * Starts the whole service in this process: the store (the embedded one in the data folder unless stores
+ * are given), the seed list into an empty store, and one HTTP server that turns each request into an API
+ * Gateway REST proxy event for the handlers Lambda runs, built here from the same factories and bound to
+ * these stores. Several servers can run in one process, each on its own stores.
+ * @throws StoreInUseError when another server has the data folder's store open.
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const configuredHosts = (options.allowedHosts ?? readAllowedHosts()).map((entry) => {
@@ -118,49 +161,57 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (!parsed) throw new Error(`${ALLOWED_HOSTS_VARIABLE}: '${entry}' is not a host or host:port`);
     return parsed;
   });
-  const dynamoDb = await startLocalDynamoDb(join(options.dataDir, 'dynamodb'));
-  let scanObject: ObjectCreatedHandler | undefined;
-  let s3: LocalS3 | undefined;
+  const keys = options.keys ?? readLocalKeys();
+  let opened: EmbeddedStore | undefined;
+  const stores: LocalStores =
+    options.stores ??
+    (opened = await openEmbeddedStore(options.dataDir, {
+      readDeadlineMs: options.lookupDeadlineMs ?? readConfig([]).lookupDeadlineMs,
+    }));
   try {
-    s3 = await startLocalS3({
-      dir: join(options.dataDir, 's3'),
-      buckets: [UPLOAD_BUCKET],
-      onObjectCreated: (event) => deliver(event, scanObject),
-    });
-    // The handler modules read their configuration at import, exactly as on a Lambda cold start.
-    process.env['KNOWN_HASHES_TABLE'] = KNOWN_HASHES_TABLE;
-    process.env['SCANS_TABLE'] = SCANS_TABLE;
-    process.env['UPLOAD_BUCKET'] = UPLOAD_BUCKET;
-    process.env['HASHCHECK_DYNAMODB_ENDPOINT'] = dynamoDb.endpoint;
-    process.env['HASHCHECK_S3_ENDPOINT'] = s3.endpoint;
-    process.env['POWERTOOLS_LOG_LEVEL'] ??= 'WARN';
-    if (options.lookupDeadlineMs !== undefined) process.env['HASHCHECK_LOOKUP_DEADLINE_MS'] = String(options.lookupDeadlineMs);
-
-    const client = makeDynamoDbClient({ endpoint: dynamoDb.endpoint });
-    await ensureTable(client, KNOWN_HASHES_TABLE, KNOWN_HASHES_KEY);
-    await ensureTable(client, SCANS_TABLE, SCANS_KEY);
-    const store = new DynamoDbHashStore(client, { tableName: KNOWN_HASHES_TABLE });
+    const store = stores.hashes;
     let knownRecords = await store.countRecords();
     const seeded = knownRecords === 0;
     if (seeded) {
       await importRecords(await readRecordFile(SEED_FILE), { store, now: () => new Date() });
       knownRecords = await store.countRecords();
     }
-    client.destroy();
 
-    const handlers = new Map<FunctionId, Handler>();
+    const log = options.log ?? makeLocalLogger();
+    const now = () => new Date();
+    // One look-inside for every path a file enters by, so its limits hold for the server as a whole.
+    const inside = new SevenZipLookInside(readInsideLimits());
+    // Containers found bad through a member are remembered in the list, as the deployed functions do.
+    const remember = readRememberContainers() ? { store: stores.hashes, now } : undefined;
+    let url = '';
+    // Large files go to upload URLs on this server itself, signed for one upload; nothing else listens.
+    const uploads = await makeLocalUploads({
+      dataDir: options.dataDir,
+      baseUrl: () => url,
+      scans: stores.scans,
+      store: stores.hashes,
+      inside,
+      remember,
+      now,
+      log,
+    });
+    const functions = localFunctions({ stores, log, now, inside, remember, uploads: uploads.signer });
+    const handlers = new Map<FunctionId, HttpHandler>();
     for (const spec of FUNCTIONS) {
-      const module = (await import(pathToFileURL(join(PROJECT_ROOT, spec.entry)).href)) as { handler: unknown };
-      if (spec.trigger === 'upload-created') scanObject = module.handler as ObjectCreatedHandler;
-      else handlers.set(spec.id, module.handler as Handler);
+      const local = functions[spec.id];
+      if (local.trigger !== spec.trigger) {
+        throw new Error(`The function ${spec.id} is triggered by ${spec.trigger} deployed but by ${local.trigger} here`);
+      }
+      if (local.trigger === 'http') handlers.set(spec.id, local.handler);
     }
 
-    const keys = options.keys ?? readLocalKeys();
     const listenHost = options.host ?? '127.0.0.1';
     const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
     const bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? 30_000;
-    // The page is built in memory at every start, so a fresh clone serves it without a build step.
-    const webForm = makeLocalWebForm({ uploadOrigin: s3.endpoint });
+    // The page calls its own origin only: the API and the upload URLs are both on this server.
+    const webForm = makeLocalWebForm();
+    // Exports are files of the data folder, written once per list version, served before route matching.
+    const exports = makeLocalExports({ store: stores, dataDir: options.dataDir, log, keys });
     let allowedHosts: HostEntry[] | undefined;
     const server = createServer(
       {
@@ -180,8 +231,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
           return sendEdgeError(res, target, requestId);
         }
         if (webForm.serve(req, res, target.path)) return;
-        serve(req, res, target, requestId, { handlers, keys, bodyIdleTimeoutMs }).catch((error: unknown) => {
-          // serve() answers every request itself; this only guards against a socket that broke mid-answer.
+        if (uploads.handle(req, res, target, requestId)) return;
+        const answer = async () => {
+          if (await exports.handle(req, res, target, requestId)) return;
+          await serve(req, res, target, requestId, { handlers, keys, bodyIdleTimeoutMs });
+        };
+        answer().catch((error: unknown) => {
+          // Each of them answers every request itself; this only guards against a socket that broke mid-answer.
           if (!res.headersSent && res.writable) sendError(res, error, requestId);
           else res.destroy();
         });
@@ -202,54 +258,56 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     server.on('clientError', makeClientErrorListener({ headersTimeoutMs, requestTimeoutMs: server.requestTimeout, maxHeaderBytes: maxHeaderSize }));
     await listen(server, options.port ?? 3000, listenHost);
     const { port } = server.address() as AddressInfo;
-    // The page sends large files straight to the local S3, another origin: its CORS rule must name the page.
-    try {
-      await s3.allowBrowserUploads(UPLOAD_BUCKET, localPageOrigins(options.host ?? '127.0.0.1', port));
-    } catch (error) {
-      server.closeAllConnections();
-      server.close();
-      throw error;
-    }
+    url = `http://${listenHost}:${port}`;
     return {
-      url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+      url,
       port,
-      webFormUrl: `http://${options.host ?? '127.0.0.1'}:${port}/`,
+      webFormUrl: `${url}/`,
       knownRecords,
       seeded,
       keysRequired: keys.apiKeys.length > 0,
-      dynamoDb,
-      s3,
+      dataDir: options.dataDir,
+      stores,
       close: async () => {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await s3?.close().catch(() => undefined);
-        await dynamoDb.close().catch(() => undefined);
+        await opened?.close();
       },
     };
   } catch (error) {
-    await s3?.close().catch(() => undefined);
-    await dynamoDb.close().catch(() => undefined);
+    await opened?.close().catch(() => undefined);
     throw error;
   }
 }
 
-/**
- * Hands an upload's ObjectCreated event to the scan-object handler as Lambda's asynchronous invocation
- * does: a failure is retried, and one that keeps failing is reported (in AWS it goes to the failure
- * destination; the object then expires by the bucket's lifecycle rule).
- */
-async function deliver(event: S3Event, handler: ObjectCreatedHandler | undefined): Promise<void> {
-  if (!handler) throw new Error('An upload arrived before the scan-object handler was loaded');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await handler(event);
-      return;
-    } catch (error) {
-      const delay = EVENT_RETRY_DELAYS_MS[attempt];
-      if (delay === undefined) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
+/** The handlers' logger as Lambda's: JSON lines, at POWERTOOLS_LOG_LEVEL when it is set, else WARN. */
+function makeLocalLogger(): Log {
+  return new Logger({ serviceName: 'hashcheck', ...(process.env['POWERTOOLS_LOG_LEVEL'] ? {} : { logLevel: 'WARN' }) });
+}
+
+/** Every function of the route table, built from its factory and bound to these stores. */
+function localFunctions(deps: {
+  stores: LocalStores;
+  log: Log;
+  now: () => Date;
+  inside: LookInside;
+  remember: ContainerMemory | undefined;
+  uploads: UploadSigner;
+}): Record<FunctionId, LocalFunction> {
+  const { stores, log, now, inside, remember } = deps;
+  const http = (handler: HttpHandler) => ({ trigger: 'http', handler }) as const;
+  return {
+    lookup: http(makeLookupHandler({ store: stores.hashes, log })),
+    meta: http(makeMetaHandler({ log })),
+    'scan-inline': http(makeScanInlineHandler({ store: stores.hashes, log, inside, remember })),
+    'create-upload': http(makeCreateUploadHandler({ scans: stores.scans, objects: deps.uploads, now, log })),
+    'upload-status': http(makeUploadStatusHandler({ scans: stores.scans, now, log })),
+    'scan-object': { trigger: 'upload-created' },
+    admin: http(makeAdminHandler({ store: stores.hashes, now, log })),
+    'gateway-compat': http(makeGatewayCompatHandler({ store: stores.hashes, now, log })),
+    export: http(makeExportHandler({ lister: stores.hashes, log })),
+    'api-key-authorizer': { trigger: 'api-authorizer' },
+  };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -297,7 +355,7 @@ async function serve(
   res: ServerResponse,
   target: RequestTarget,
   requestId: string,
-  deps: { handlers: Map<FunctionId, Handler>; keys: LocalKeys; bodyIdleTimeoutMs: number },
+  deps: { handlers: Map<FunctionId, HttpHandler>; keys: LocalKeys; bodyIdleTimeoutMs: number },
 ): Promise<void> {
   const method = req.method ?? 'GET';
   const candidates = target.asterisk ? [] : matchPath(target.path);

@@ -1,23 +1,23 @@
 /**
  * The local server as a child process of a test, steered over IPC:
- * - `{ mode, delayMs? }` sets the store fault and is answered `{ mode }`; the store sits behind a
- *   fault-injecting proxy when HASHCHECK_TEST_FAULT_PROXY is `1`;
+ * - `{ mode }` sets the store fault (see StoreFault) and is answered `{ mode }`;
  * - `{ memory: true }` collects garbage (with `--expose-gc`) and is answered `{ memory }`, the process's
  *   memory usage then.
- * Prints `listening on URL` once ready, as `npm start` does. Environment: HASHCHECK_DATA_DIR.
+ * Runs on the embedded store of HASHCHECK_DATA_DIR behind a fault switch. Prints `listening on URL` once
+ * ready, as `npm start` does.
  */
+import { openEmbeddedStore } from '../../local/embedded-store.js';
 import { startLocalServer } from '../../local/server.js';
-import type { FaultMode } from './faulty-dynamodb.js';
-import { putStoreBehindProxy, type StoreBehindProxy } from './fault-proxy-server.js';
+import { faultyStores, type StoreFault } from './faulty-store.js';
 
-type Message = { mode: FaultMode; delayMs?: number } | { memory: true };
+type Message = { mode: StoreFault } | { memory: true };
 
 const dataDir = process.env['HASHCHECK_DATA_DIR'];
 if (!dataDir) throw new Error('HASHCHECK_DATA_DIR is not set');
 
-const server = await startLocalServer({ dataDir, port: 0, keys: { apiKeys: [] }, allowedHosts: [] });
-const faults: StoreBehindProxy | undefined =
-  process.env['HASHCHECK_TEST_FAULT_PROXY'] === '1' ? await putStoreBehindProxy(server, dataDir) : undefined;
+const store = await openEmbeddedStore(dataDir);
+const { stores, faults } = faultyStores(store);
+const server = await startLocalServer({ dataDir, stores, port: 0, keys: { apiKeys: [] }, allowedHosts: [] });
 
 process.on('message', (message: Message) => {
   if ('memory' in message) {
@@ -25,15 +25,14 @@ process.on('message', (message: Message) => {
     process.send?.({ memory: process.memoryUsage() });
     return;
   }
-  if (!faults) throw new Error('No fault proxy: start with HASHCHECK_TEST_FAULT_PROXY=1');
-  faults.proxy.mode = message.mode;
-  faults.proxy.delayMs = message.delayMs ?? 0;
+  faults.mode = message.mode;
   process.send?.({ mode: message.mode });
 });
 
 const stop = () => {
-  void (faults?.close() ?? Promise.resolve())
-    .then(() => server.close())
+  void server
+    .close()
+    .then(() => store.close())
     .finally(() => process.exit(0));
 };
 process.on('SIGTERM', stop);

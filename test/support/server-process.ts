@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { FaultMode } from './faulty-dynamodb.js';
+import type { StoreFault } from './faulty-store.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * The entry of `npm start`, and the test entry that runs the same server steered over IPC (store faults
- * with HASHCHECK_TEST_FAULT_PROXY=1, memory after garbage collection).
+ * The entry of `npm start`, and the test entry that runs the same server steered over IPC (store faults,
+ * memory after garbage collection).
  */
 export const SERVER_ENTRIES = {
   npmStart: 'bin/local-server.ts',
@@ -22,8 +22,8 @@ export interface ServerProcess {
   output(): string;
   /** Its resident set size in bytes, from /proc. */
   rssBytes(): Promise<number>;
-  /** Sets the store fault (only for the `steerable` entry with HASHCHECK_TEST_FAULT_PROXY=1). */
-  setFault(mode: FaultMode, delayMs?: number): Promise<void>;
+  /** Sets the store fault (only for the `steerable` entry). */
+  setFault(mode: StoreFault): Promise<void>;
   /** Its memory usage right after a garbage collection (only for the `steerable` entry). */
   memory(): Promise<NodeJS.MemoryUsage>;
   /** Stops it with SIGTERM and waits for it to exit. */
@@ -76,10 +76,10 @@ export function startServerProcess(
           if (kib === undefined) throw new Error('no VmRSS in /proc status');
           return Number(kib) * 1024;
         },
-        setFault: (mode, delayMs) =>
+        setFault: (mode) =>
           new Promise((done) => {
             child.once('message', () => done());
-            child.send({ mode, delayMs });
+            child.send({ mode });
           }),
         memory: () =>
           new Promise((done) => {
