@@ -345,7 +345,7 @@ describe('hashcheck import', () => {
 
   // Last: it stops the server's store.
   it('exits 2 on a 503 when the list cannot be written', async () => {
-    await server.dynamoDb.close();
+    await server.store.close();
 
     const run = await runHashcheck(['import', '--retries', '0', fixture('misp-event.json')], admin);
 

@@ -102,7 +102,7 @@ describe('hashcheck when the service fails', () => {
   });
 
   it('exits 2 on a 503, never reporting a hash or a file as unknown', async () => {
-    await server.dynamoDb.close();
+    await server.store.close();
 
     const lookup = await runHashcheck(['lookup', '--retries', '1', '--json', MSI_MD5, UNKNOWN], { url: server.url });
     expect(lookup.code).toBe(2);

@@ -140,7 +140,7 @@ describe('exports with keys required', () => {
 
 describe('when the list cannot be read', () => {
   it('answers 503, neither 404 (clean) nor 200, so rspamd reports a failed check and exports serve no partial list', async () => {
-    await server.dynamoDb.close();
+    await server.store.close();
     const vt = await virusTotal(EICAR_MD5);
     expect(vt.status).toBe(503);
     expect(vt.body.error.code).toBe('upstream_unavailable');

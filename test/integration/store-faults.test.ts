@@ -1,33 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalDynamoDb } from '../../local/dynamodb-local.js';
-import { startFaultyDynamoDb, type FaultMode } from '../support/faulty-dynamodb.js';
-import { putStoreBehindProxy, type StoreBehindProxy } from '../support/fault-proxy-server.js';
-import { fetchJson, startTestServer } from '../support/local-server.js';
+import { fetchJson, startTestServer, type TestServer } from '../support/local-server.js';
 import { multipartBody } from '../support/multipart.js';
 import { EICAR } from '../support/reference.js';
 
 const MSI_MD5 = 'f3d4144860ca10ba60f7ef4d176cc736';
-/** The lookup deadline the server runs with: shorter than the 3 s default, so the faults it bounds end sooner. */
-const DEADLINE_MS = 1000;
 
-let server: Awaited<ReturnType<typeof startTestServer>>;
-let faults: StoreBehindProxy;
+let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer(undefined, { lookupDeadlineMs: DEADLINE_MS });
-  faults = await putStoreBehindProxy(server, server.dataDir);
+  server = await startTestServer();
 });
 
 afterAll(async () => {
-  await faults.close();
   await server.stop();
 });
 
 afterEach(() => {
-  faults.proxy.mode = 'pass';
-  faults.proxy.onRequest = undefined;
+  server.faults.mode = 'pass';
+  server.faults.onCall = undefined;
 });
 
 /** Every store-backed way of asking: one hash, a bulk list, a file sent inline (raw and multipart). */
@@ -65,69 +56,39 @@ async function expectRecovered() {
 }
 
 describe('the local server when its store fails', () => {
-  it.each<[string, FaultMode]>([
-    ['throttles every call', 'throttle'],
-    ['answers 500 to every call', 'error500'],
-    ['drops every connection without an answer', 'drop'],
-  ])('answers 503 to every lookup while the store %s, and recovers when it stops', async (_what, mode) => {
-    faults.proxy.mode = mode;
+  it('answers 503 to every lookup while every read of the store fails, and recovers when they succeed again', async () => {
+    server.faults.mode = 'unavailable';
     expectFailedClosed(await askEveryWay());
     // Routes that do not read the store keep working.
     expect((await fetchJson(`${server.url}/v1/health`)).status).toBe(200);
     expect((await fetchJson(`${server.url}/v1/hashes/xyz`)).status).toBe(400);
-    faults.proxy.mode = 'pass';
+    server.faults.mode = 'pass';
     await expectRecovered();
   });
 
-  it('answers 503 within the lookup deadline when the store is slower than it, and recovers', async () => {
-    faults.proxy.mode = 'slow';
-    faults.proxy.delayMs = 20_000;
-    const started = performance.now();
-    const answers = await askEveryWay();
-    const elapsed = performance.now() - started;
-    expectFailedClosed(answers);
-    expect(elapsed).toBeLessThan(DEADLINE_MS + 2000);
-    faults.proxy.mode = 'pass';
-    await expectRecovered();
+  it('answers 503 to exports and the VirusTotal route while every read of the store fails, never a list or a clean report', async () => {
+    // An export written before the fault is not served either: the version it belongs to cannot be read.
+    expect((await fetch(`${server.url}/v1/exports/sha256.txt`)).status).toBe(200);
+    server.faults.mode = 'unavailable';
+    for (const path of ['/v1/exports/sha256.txt', '/v1/exports/clamav.hsb', `/vtapi/v2/file/report?resource=${MSI_MD5}`]) {
+      const answer = await fetchJson(`${server.url}${path}`);
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.code).toBe('upstream_unavailable');
+    }
+    server.faults.mode = 'pass';
+    expect((await fetch(`${server.url}/v1/exports/sha256.txt`)).status).toBe(200);
   });
 
-  it('answers 503 when keys stay unprocessed past the deadline, and never a partial list', async () => {
-    faults.proxy.mode = 'unprocessed';
-    const [, bulk, raw, multipart] = await askEveryWay();
-    expectFailedClosed([bulk, raw, multipart]);
-    faults.proxy.mode = 'pass';
-    await expectRecovered();
-  });
-
-  it('answers 503 upstream_unavailable, never unknown, while nothing listens at the store address, and recovers when the store returns', async () => {
+  it('answers 503 upstream_unavailable, never unknown, while the embedded store is closed, and recovers when it is reopened', async () => {
     expect((await fetchJson(`${server.url}/v1/hashes/${MSI_MD5}`)).body.verdict).toBe('malicious');
 
-    // The store and its proxy both stop: connections to the store's address are refused.
-    await faults.close();
-    const single = await fetchJson(`${server.url}/v1/hashes/${MSI_MD5}`);
-    expect(single.status).toBe(503);
-    expect(single.body.error.code).toBe('upstream_unavailable');
-    const bulk = await fetchJson(`${server.url}/v1/hashes/lookup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ hashes: [MSI_MD5, '0'.repeat(64)] }),
-    });
-    expect(bulk.status).toBe(503);
-    expect(JSON.stringify(bulk.body)).not.toContain('"unknown"');
+    await server.store.close();
+    expectFailedClosed(await askEveryWay());
+    expect((await fetch(`${server.url}/v1/exports/sha256.txt`)).status).toBe(503);
     expect((await fetchJson(`${server.url}/v1/health`)).status).toBe(200);
 
-    // The store comes back with its data, at the address the service knows.
-    const store = await startLocalDynamoDb(join(server.dataDir, 'dynamodb'));
-    const proxy = await startFaultyDynamoDb(store.endpoint, { port: Number(new URL(server.dynamoDb.endpoint).port) });
-    faults = {
-      proxy,
-      close: async () => {
-        await proxy.close();
-        await store.close().catch(() => undefined);
-      },
-    };
-    const again = await fetchJson(`${server.url}/v1/hashes/${MSI_MD5}`);
-    expect(again.status).toBe(200);
-    expect(again.body.verdict).toBe('malicious');
+    // The same data, opened again.
+    await server.reopenStore();
+    await expectRecovered();
   });
 });
