@@ -4,11 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
-import { DynamoDbHashStore } from '../../lambdas/adapters/dynamodb-hash-store.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
 import { importRecords } from '../../lambdas/core/import.js';
-import { KNOWN_HASHES_TABLE } from '../../local/server.js';
 import { startTestServer } from '../support/local-server.js';
 import { EICAR } from '../support/reference.js';
 
@@ -90,14 +87,8 @@ describe.runIf(HAVE_CLAMSCAN)(`exports checked by ClamAV itself (${clamscanVersi
     const sample = randomBytes(1234);
     await writeFile(join(dir, 'sized.bin'), sample);
     const digest = (algorithm: string) => createHash(algorithm).update(sample).digest('hex') as HashHex;
-    const client = makeDynamoDbClient({ endpoint: server.dynamoDb.endpoint });
-    try {
-      const store = new DynamoDbHashStore(client, { tableName: KNOWN_HASHES_TABLE });
-      const record = { sha256: digest('sha256'), md5: digest('md5'), size: 1234, fileName: 'sized.bin', platform: 'linux', version: '1', kind: 'payload' as const, stage: 'test', campaign: 'Sample campaign', confidence: 'high', sources: ['test'] };
-      await importRecords([record], { store, now: () => new Date() });
-    } finally {
-      client.destroy();
-    }
+    const record = { sha256: digest('sha256'), md5: digest('md5'), size: 1234, fileName: 'sized.bin', platform: 'linux', version: '1', kind: 'payload' as const, stage: 'test', campaign: 'Sample campaign', confidence: 'high', sources: ['test'] };
+    await importRecords([record], { store: server.store.hashes, now: () => new Date() });
     for (const [format, fileName, hash] of [
       ['clamav.hsb', 'sized.hsb', digest('sha256')],
       ['clamav.hdb', 'sized.hdb', digest('md5')],

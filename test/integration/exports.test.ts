@@ -2,13 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDynamoDbClient } from '../../lambdas/adapters/clients.js';
-import { DynamoDbHashStore } from '../../lambdas/adapters/dynamodb-hash-store.js';
 import { EXPORT_FORMATS } from '../../lambdas/core/exports.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
 import { importRecords } from '../../lambdas/core/import.js';
 import { MIN_COMPRESSION_BYTES } from '../../lambdas/http/routes.js';
-import { KNOWN_HASHES_TABLE } from '../../local/server.js';
 import { startTestServer } from '../support/local-server.js';
 import { mapKeys } from '../support/rspamd.js';
 
@@ -39,17 +36,11 @@ function raw(path: string, headers: Record<string, string> = {}, method = 'GET')
   });
 }
 
-/** Adds a known-bad record to the table the server reads, as an import does. */
+/** Adds a known-bad record to the store the server reads, as an import does. */
 async function importOne(fileName: string): Promise<string> {
-  const client = makeDynamoDbClient({ endpoint: server.dynamoDb.endpoint });
   const sha256 = randomBytes(32).toString('hex') as HashHex;
-  try {
-    const store = new DynamoDbHashStore(client, { tableName: KNOWN_HASHES_TABLE });
-    const record = { sha256, fileName, platform: 'windows', version: '1', kind: 'payload' as const, stage: 'test', campaign: 'Export test', confidence: 'high', sources: ['test'] };
-    await importRecords([record], { store, now: () => new Date() });
-  } finally {
-    client.destroy();
-  }
+  const record = { sha256, fileName, platform: 'windows', version: '1', kind: 'payload' as const, stage: 'test', campaign: 'Export test', confidence: 'high', sources: ['test'] };
+  await importRecords([record], { store: server.store.hashes, now: () => new Date() });
   return sha256;
 }
 
