@@ -159,9 +159,6 @@ export const treeBenchmark: Benchmark = {
     try {
       for (const tree of cases) await measureTree(context, result, { cli, hashdeep, scanArgs, serverUrl: server.url }, tree);
       result.note(
-        'The local server runs with HASHCHECK_LOOKUP_DEADLINE_MS=120000: its table is dynalite in the same process, which on a loaded machine can take longer than the 3 s deadline meant for DynamoDB to answer a 10,000-hash batch.',
-      );
-      result.note(
         `The trees: ${SMALL_TREE.files.toLocaleString('en-US')} files of 256 B–32 KiB; and ${TREE.files.toLocaleString('en-US')} files, 2 GiB, 75% of them 256 B–32 KiB, 24% 32–256 KiB, 1% large files holding most of the bytes; cached, page cache warmed before the rounds. hashcheck scan also looks every digest (three per file) up on the local server; hashdeep uses its default of one thread per core.`,
       );
     } finally {
