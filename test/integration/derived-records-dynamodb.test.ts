@@ -223,7 +223,7 @@ describe.skipIf(!hasFat)('derived container records on DynamoDB', () => {
     expect(stored.has(dmgDigests.sha1)).toBe(false);
   });
 
-  it('writes nothing when remembering is off', async () => {
+  it('writes nothing when remembering is off, where the same scan with it on writes the container', async () => {
     const { content, record } = knownBadDylib();
     await store.putRecords([record]);
     const dmg = dmgHolding(content);
@@ -233,6 +233,9 @@ describe.skipIf(!hasFat)('derived container records on DynamoDB', () => {
     expect(scanned.files[0].verdict).toBe('malicious');
     expect((await store.listRecords()).records).toEqual([record]);
     expect((await lookup(record.sha256!)).containedIn).toBeUndefined();
+
+    await scanInline(true)(filesEvent(dmg, 'setup.dmg'));
+    expect((await store.listRecords()).records.map((r) => r.kind).sort()).toEqual(['container', 'library']);
   });
 
   it('remembers an upload found bad through a member, naming the upload as the scan', async () => {
