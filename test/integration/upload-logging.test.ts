@@ -36,7 +36,6 @@ beforeAll(async () => {
   // The steerable entry runs the same server, and can make the store fail so error paths log too.
   server = await startServerProcess(SERVER_ENTRIES.steerable, {
     HASHCHECK_DATA_DIR: dataDir,
-    HASHCHECK_TEST_FAULT_PROXY: '1',
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   });
 });
@@ -112,25 +111,38 @@ describe('logs of the upload routes', () => {
     statuses['too large'] = await postTooLarge('/v1/files', 'application/octet-stream', 5 * 1024 * 1024);
     await record('create-upload garbage', post('/v1/uploads', 'application/json', `{"fileName": "${MARKER}`));
 
-    // A large file through a presigned upload, scanned by the object-created handler.
+    // Large files through the server's own upload URLs, scanned once they are in; refused ones too.
     const large = fileWithMarker();
-    const created = (await (await post('/v1/uploads', 'application/json', JSON.stringify({ fileName: 'big.bin', size: large.length }))).json()) as {
-      uploadId: string;
-      put: { url: string; headers: Record<string, string> };
-    };
+    const createLarge = async (fileName: string) =>
+      (await (await post('/v1/uploads', 'application/json', JSON.stringify({ fileName, size: large.length }))).json()) as {
+        uploadId: string;
+        put: { url: string; headers: Record<string, string> };
+        post: { url: string; fields: Record<string, string> };
+      };
+    const scannedAt = (uploadId: string) =>
+      pollUntil(
+        async () => {
+          const status = (await (await fetch(`${server.url}/v1/uploads/${uploadId}`)).json()) as { status: string };
+          return status.status === 'pending' ? undefined : status;
+        },
+        30_000,
+        'the upload to be scanned',
+      );
+    const created = await createLarge(`big-${MARKER}.bin`);
     await record('presigned put', fetch(created.put.url, { method: 'PUT', headers: created.put.headers, body: large }));
-    const scanned = await pollUntil(
-      async () => {
-        const status = (await (await fetch(`${server.url}/v1/uploads/${created.uploadId}`)).json()) as { status: string };
-        return status.status === 'pending' ? undefined : status;
-      },
-      30_000,
-      'the presigned upload to be scanned',
-    );
-    expect(scanned.status).toBe('done');
+    expect((await scannedAt(created.uploadId)).status).toBe('done');
+    await record('presigned put again', fetch(created.put.url, { method: 'PUT', headers: created.put.headers, body: large }));
+    const viaForm = await createLarge(`form-${MARKER}.bin`);
+    const uploadForm = new FormData();
+    uploadForm.append('file', new Blob([large]), `form-${MARKER}.bin`);
+    await record('presigned form', fetch(viaForm.post.url, { method: 'POST', body: uploadForm }));
+    expect((await scannedAt(viaForm.uploadId)).status).toBe('done');
+    const refused = await createLarge(`refused-${MARKER}.bin`);
+    await record('presigned put too long', fetch(refused.put.url, { method: 'PUT', body: Buffer.concat([large, large]) }));
+    await record('presigned put forged', fetch(refused.put.url.replace(/signature=[0-9a-f]/, 'signature=x'), { method: 'PUT', body: large }));
 
     // With the store failing, the error paths log the failure, with its cause.
-    await server.setFault('throttle');
+    await server.setFault('unavailable');
     await record('raw, store down', post('/v1/files', 'application/octet-stream', fileWithMarker()));
     await record('multipart, store down', post('/v1/files', form.contentType, form.body));
     await server.setFault('pass');
@@ -144,6 +156,10 @@ describe('logs of the upload routes', () => {
       'too large': 413,
       'create-upload garbage': 400,
       'presigned put': 200,
+      'presigned put again': 409,
+      'presigned form': 204,
+      'presigned put too long': 413,
+      'presigned put forged': 403,
       'raw, store down': 503,
       'multipart, store down': 503,
     });
