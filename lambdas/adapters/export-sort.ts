@@ -15,24 +15,34 @@ export interface FileLineSorterOptions {
 
 /** Writes lines, each followed by `\n`, to a new file readable by its owner only, minding backpressure. */
 export async function writeLines(path: string, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
+  await writeText(
+    path,
+    (async function* () {
+      let pending: string[] = [];
+      let size = 0;
+      for await (const line of lines) {
+        pending.push(line, '\n');
+        size += line.length + 1;
+        if (size >= 64 * 1024) {
+          yield pending.join('');
+          pending = [];
+          size = 0;
+        }
+      }
+      if (pending.length > 0) yield pending.join('');
+    })(),
+  );
+}
+
+/** Writes text to a new file readable by its owner only, minding backpressure; complete when it resolves. */
+export async function writeText(path: string, chunks: AsyncIterable<string>): Promise<void> {
   const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   const failed = new Promise<never>((_resolve, reject) => out.once('error', reject));
   failed.catch(() => undefined);
-  let pending: string[] = [];
-  let size = 0;
-  const flush = async () => {
-    const ok = out.write(pending.join(''));
-    pending = [];
-    size = 0;
-    if (!ok) await Promise.race([once(out, 'drain'), failed]);
-  };
   try {
-    for await (const line of lines) {
-      pending.push(line, '\n');
-      size += line.length + 1;
-      if (size >= 64 * 1024) await flush();
+    for await (const chunk of chunks) {
+      if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
     }
-    if (pending.length > 0) await flush();
     out.end();
     await Promise.race([once(out, 'finish'), failed]);
   } catch (error) {

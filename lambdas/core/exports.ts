@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { recordDigests, toRecordView, type KnownRecord } from './records.js';
+import { AppError } from './errors.js';
 import { signatureName } from './signatures.js';
 import type { IocDocument } from './schemas.js';
 
@@ -396,4 +397,110 @@ async function* streamJson(source: RecordSource): AsyncGenerator<string> {
     first = false;
   }
   yield ']}\n';
+}
+
+// ---------------------------------------------------------------------------- exports stored per version
+
+/** One stored export of the manifest. */
+export interface StoredExport {
+  /** Where the export is, relative to the exports' place (`<version>/<format>`). */
+  readonly key: string;
+  readonly etag: string;
+  /** ISO 8601, to the second: the Last-Modified of the export. */
+  readonly lastModified: string;
+  /** Bytes of the export. */
+  readonly size: number;
+}
+
+/**
+ * What the export route answers from without reading the list: the version last exported, each format
+ * written of it, and the last failure to export a newer one (`lastError`), while the last good exports
+ * stay served.
+ */
+export interface ExportManifest {
+  /** Names this list, so a version counted again from one elsewhere never matches an old copy's ETag. */
+  readonly listId: string;
+  /** The export version: one more for every complete rebuild. */
+  readonly version: number;
+  /** The list's last change as the exports state it (ISO 8601), `null` for a list never written. */
+  readonly updatedAt: string | null;
+  /** When the exports of this version were complete (ISO 8601). */
+  readonly builtAt: string;
+  readonly formats: Readonly<Partial<Record<ExportFormat, StoredExport>>>;
+  /** The latest rebuild that failed, when it failed after the exports above were written. */
+  readonly lastError?: { readonly at: string; readonly message: string };
+}
+
+/** The place exports and their manifest are kept (an S3 prefix deployed). */
+export interface ExportObjects {
+  readManifest(): Promise<ExportManifest | undefined>;
+  writeManifest(manifest: ExportManifest): Promise<void>;
+  /** Stores one export under `key`, complete or not at all, and returns its size in bytes. */
+  putExport(key: string, chunks: AsyncIterable<string>, contentType: string): Promise<{ size: number }>;
+  /** Removes exports of versions no longer served; a key already gone is no error. */
+  deleteExports(keys: readonly string[]): Promise<void>;
+}
+
+/** The whole list read for one rebuild: records in primary-digest order, readable more than once. */
+export interface ReadList {
+  readonly records: () => AsyncIterable<KnownRecord>;
+  /** The latest write to the list as its items tell it, `undefined` for a list never written. */
+  readonly updatedAt: string | undefined;
+}
+
+export interface RebuildDeps {
+  readonly objects: ExportObjects;
+  /** Reads the whole list; a failure keeps the last good exports. */
+  readonly readList: () => Promise<ReadList>;
+  readonly sortLines?: LineSorter;
+  readonly now: () => Date;
+  readonly newListId: () => string;
+}
+
+/** What a failed rebuild is reported as, in a header clients see: the cause when it is the service's to tell. */
+function staleReason(error: unknown): string {
+  if (error instanceof AppError) return error.message;
+  return 'the exports could not be written; the export builder has logged the cause';
+}
+
+/**
+ * Writes every export of the list as a new version, then the manifest naming them, then removes the
+ * previous version's objects. A failure at any step leaves the previous manifest and its exports served,
+ * with the failure recorded in `lastError`, and is thrown on so the trigger retries.
+ * Last-Modified only moves forward: a version is dated by the latest write to the list, or a second
+ * after the previous version when that is later (a deletion leaves no date behind).
+ */
+export async function rebuildExports(deps: RebuildDeps): Promise<ExportManifest> {
+  const previous = await deps.objects.readManifest();
+  try {
+    const list = await deps.readList();
+    const version = (previous?.version ?? 0) + 1;
+    const listId = previous?.listId ?? deps.newListId();
+    const previousDate = previous?.updatedAt ? exportLastModified(previous.updatedAt).getTime() + 1000 : Number.NEGATIVE_INFINITY;
+    const listDate = list.updatedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(list.updatedAt);
+    const updatedAt = Math.max(previousDate, listDate);
+    const dated = Number.isFinite(updatedAt) ? new Date(updatedAt).toISOString() : undefined;
+    const lastModified = exportLastModified(dated).toUTCString();
+    const formats: Partial<Record<ExportFormat, StoredExport>> = {};
+    for (const format of EXPORT_FORMATS) {
+      const key = `${version}/${format}`;
+      const chunks = streamExport(format, { records: list.records, updatedAt: dated }, { sortLines: deps.sortLines });
+      const { size } = await deps.objects.putExport(key, chunks, RENDERERS[format].contentType);
+      formats[format] = { key, etag: exportEtag(listId, version, format), lastModified, size };
+    }
+    const manifest: ExportManifest = { listId, version, updatedAt: dated ?? null, builtAt: deps.now().toISOString(), formats };
+    await deps.objects.writeManifest(manifest);
+    // The new version is served from here on; objects of the old one left behind by a failed delete cost
+    // storage only, and the next rebuild does not look for them.
+    const replaced = Object.values(previous?.formats ?? {}).map((stored) => stored.key);
+    await deps.objects.deleteExports(replaced.filter((key) => !key.startsWith(`${version}/`))).catch(() => undefined);
+    return manifest;
+  } catch (error) {
+    const failed: ExportManifest = {
+      ...(previous ?? { listId: deps.newListId(), version: 0, updatedAt: null, builtAt: deps.now().toISOString(), formats: {} }),
+      lastError: { at: deps.now().toISOString(), message: staleReason(error) },
+    };
+    await deps.objects.writeManifest(failed).catch(() => undefined);
+    throw error;
+  }
 }
