@@ -137,7 +137,7 @@ export const memoryBenchmark: Benchmark = {
       serverPeak < SERVER_CEILING_MB,
     );
     result.note(
-      `Server peak RSS for the 2 GiB upload through the presigned PUT flow: ${formatNumber(serverPeak)} MB (s3rver receiving the PUT and the scan-object handler run in that one process).`,
+      `Server peak RSS for the 2 GiB upload through the presigned PUT flow: ${formatNumber(serverPeak)} MB (the server receiving the PUT on its own upload URL and scanning it, in that one process).`,
     );
     result.note('MB here is 10^6 bytes (the stricter reading of the targets); each size runs in a fresh process, so each peak is that scan\'s own.');
     result.note('Digests of every scan are checked against openssl dgst of the same file, and the scanned object is checked gone from the bucket.');
