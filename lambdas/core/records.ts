@@ -9,6 +9,16 @@ export function isDerived(record: KnownRecord): boolean {
   return record.derived !== undefined;
 }
 
+/**
+ * A derived record's provenance in one line, for flat exports (a CSV column): the member's path in the
+ * container, its SHA-256, the scan and when; `''` for a curated record.
+ */
+export function describeDerivation(record: KnownRecord): string {
+  const derived = record.derived;
+  if (!derived) return '';
+  return `contains ${derived.member.path.join(' > ')} (sha256 ${derived.member.sha256}, ${derived.memberRecord.fileName}); found by scan ${derived.scan} at ${derived.at}`;
+}
+
 function copyDerivation(derived: Derivation): Derivation {
   const { member, memberRecord, at, scan } = derived;
   return {

@@ -7,7 +7,7 @@ import { renderExport } from '../../lambdas/core/exports.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
 import type { RecordStore } from '../../lambdas/core/import.js';
 import type { LookedInside } from '../../lambdas/core/inside/look-inside.js';
-import type { KnownRecord } from '../../lambdas/core/records.js';
+import { describeDerivation, type KnownRecord } from '../../lambdas/core/records.js';
 import { judgeFiles } from '../../lambdas/core/scan.js';
 import { signatureName } from '../../lambdas/core/signatures.js';
 import { hashVerdictSchema, recordInputSchema } from '../../lambdas/core/schemas.js';
@@ -185,5 +185,13 @@ describe('readRememberContainers', () => {
     expect(readRememberContainers({ HASHCHECK_REMEMBER_CONTAINERS: 'false' })).toBe(false);
     expect(readRememberContainers({ HASHCHECK_REMEMBER_CONTAINERS: 'true' })).toBe(true);
     expect(() => readRememberContainers({ HASHCHECK_REMEMBER_CONTAINERS: 'maybe' })).toThrow(/HASHCHECK_REMEMBER_CONTAINERS/);
+  });
+});
+
+describe('describeDerivation', () => {
+  it('says in one line which member made a container bad, and nothing for a curated record', () => {
+    const container = { ...MEMBER_RECORD, kind: 'container' as const, derived: { member: { path: ['a.tar', 'lib/x.so'], sha256: MEMBER.sha256, sha1: MEMBER.sha1, md5: MEMBER.md5 }, memberRecord: { fileName: 'x.so', campaign: 'c', kind: 'library' as const }, at: NOW.toISOString(), scan: 'upload u-1' } };
+    expect(describeDerivation(container)).toBe(`contains a.tar > lib/x.so (sha256 ${MEMBER.sha256}, x.so); found by scan upload u-1 at ${NOW.toISOString()}`);
+    expect(describeDerivation(MEMBER_RECORD)).toBe('');
   });
 });
