@@ -12,6 +12,7 @@ import { FailedEventsQueue } from './failed-events-queue.js';
 import { bindPermissions } from './permissions.js';
 import { ScansTable } from './scans-table.js';
 import { UploadBucket } from './upload-bucket.js';
+import { AnswerBucket } from './answer-bucket.js';
 import { allowBrowserOrigin } from './api-cors.js';
 import { WebFormSite, type WebFormOptions } from './web-form-site.js';
 import type { UsageTiersProps } from './usage-tiers.js';
@@ -149,7 +150,7 @@ export interface HashLookupStackProps extends StackProps {
  *
  * Outputs: `ApiUrl` (the stage URL), `ApiKeyId` (the gateway tier's key; read it with
  * `aws apigateway get-api-key --api-key <id> --include-value`), `KnownHashesTableName`,
- * `ScansTableName`, `UploadBucketName`, `FailedScansQueueUrl`, and `WebFormUrl` with the web form.
+ * `ScansTableName`, `UploadBucketName`, `AnswerBucketName`, `FailedScansQueueUrl`, and `WebFormUrl` with the web form.
  *
  * The web form (`WebFormSite`, unless `webForm: false`) is told the API's URL at deploy time; the API's
  * and the upload bucket's CORS rules allow its origin.
@@ -165,6 +166,8 @@ export class HashLookupStack extends Stack {
   public readonly scans: ScansTable;
   /** The upload bucket and its access log bucket. */
   public readonly uploads: UploadBucket;
+  /** Where answers too large for a function's result wait for the client to follow its redirect. */
+  public readonly answers: AnswerBucket;
   /** Where upload events that could not be scanned end up. */
   public readonly failedScans: FailedEventsQueue;
   /** The seed loader and its custom resource. */
@@ -212,7 +215,9 @@ export class HashLookupStack extends Stack {
       allowedOrigins: [...(props.uploadAllowedOrigins ?? []), ...(props.webForm === false ? [] : [webFormOrigin])],
     });
     this.failedScans = new FailedEventsQueue(this, 'FailedScans');
-    const targets = { knownHashes: this.knownHashes, scans: this.scans, uploads: this.uploads };
+    // Pages follow the redirect to a large answer: the web form's origin may read it.
+    this.answers = new AnswerBucket(this, 'Answers', { allowedOrigins: props.webForm === false ? [] : [webFormOrigin] });
+    const targets = { knownHashes: this.knownHashes, scans: this.scans, uploads: this.uploads, answers: this.answers };
 
     const functions = new Map<FunctionId, HashcheckFunction>();
     for (const spec of props.functions ?? FUNCTIONS) {
@@ -283,6 +288,7 @@ export class HashLookupStack extends Stack {
     new CfnOutput(this, 'KnownHashesTableName', { value: this.knownHashes.table.tableName });
     new CfnOutput(this, 'ScansTableName', { value: this.scans.table.tableName });
     new CfnOutput(this, 'UploadBucketName', { value: this.uploads.bucket.bucketName });
+    new CfnOutput(this, 'AnswerBucketName', { value: this.answers.bucket.bucketName });
     new CfnOutput(this, 'FailedScansQueueUrl', {
       value: this.failedScans.queue.queueUrl,
       description: 'Upload events the scan function failed on after its retries, with the error',

@@ -1,10 +1,11 @@
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Permissions } from '../lambdas/http/routes.js';
+import type { AnswerBucket } from './answer-bucket.js';
 import type { HashTable } from './hash-table.js';
 import type { ScansTable } from './scans-table.js';
 import type { UploadBucket } from './upload-bucket.js';
 
-/** A kind of permission the route table can give a function: `knownHashes`, `scans`, `uploads`. */
+/** A kind of permission the route table can give a function: `knownHashes`, `scans`, `uploads`, `answers`. */
 export type PermissionKind = keyof Permissions;
 
 /** The resources of the stack that route-table permissions refer to. */
@@ -12,6 +13,7 @@ export interface PermissionTargets {
   readonly knownHashes: HashTable;
   readonly scans: ScansTable;
   readonly uploads: UploadBucket;
+  readonly answers: AnswerBucket;
 }
 
 /** Grants one kind of access and sets the variable naming the resource, together. */
@@ -25,6 +27,7 @@ const BINDERS: { readonly [K in PermissionKind]-?: Binder<K> } = {
   knownHashes: (fn, access, targets) => targets.knownHashes.bindTable(fn, access),
   scans: (fn, access, targets) => targets.scans.bindTable(fn, access),
   uploads: (fn, access, targets) => targets.uploads.bindBucket(fn, access),
+  answers: (fn, access, targets) => targets.answers.bindBucket(fn, access),
 };
 
 /** Grants `fn` exactly what `permissions` lists, and nothing else. */

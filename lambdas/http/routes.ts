@@ -21,6 +21,11 @@ export interface Permissions {
   readonly scans?: 'read' | 'write' | 'readWrite';
   /** The upload bucket: `put` to presign uploads, `readDelete` to scan and then remove an object. */
   readonly uploads?: 'put' | 'readDelete';
+  /**
+   * The answers bucket: `store` for functions whose answers can outgrow a function's result (6 MB), to
+   * store such an answer and presign its GET.
+   */
+  readonly answers?: 'store';
 }
 
 export type FunctionId =
@@ -143,7 +148,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Looks hashes up in the known-bad list, one or in bulk',
     memorySize: 512,
     timeoutSeconds: 10,
-    permissions: { knownHashes: 'read' },
+    permissions: { knownHashes: 'read', answers: 'store' },
     trigger: 'http',
   },
   {
@@ -162,7 +167,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memorySize: 1024,
     timeoutSeconds: 15,
     // Writes the containers it finds bad through a member back to the list, as derived records.
-    permissions: { knownHashes: 'readWrite' },
+    permissions: { knownHashes: 'readWrite', answers: 'store' },
     trigger: 'http',
   },
   {
@@ -180,7 +185,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Reports the state and result of an upload scan',
     memorySize: 256,
     timeoutSeconds: 5,
-    permissions: { scans: 'read' },
+    permissions: { scans: 'read', answers: 'store' },
     trigger: 'http',
   },
   {

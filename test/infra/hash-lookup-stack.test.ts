@@ -119,7 +119,9 @@ describe('HashLookupStack', () => {
     template.hasOutput('ScansTableName', { Value: { Ref: logicalId(stack.scans.table) } });
     template.hasOutput('UploadBucketName', { Value: { Ref: logicalId(stack.uploads.bucket) } });
     template.hasOutput('FailedScansQueueUrl', { Value: { Ref: logicalId(stack.failedScans.queue) } });
+    template.hasOutput('AnswerBucketName', { Value: { Ref: logicalId(stack.answers.bucket) } });
     expect(Object.keys(template.toJSON()['Outputs'] as object).sort()).toEqual([
+      'AnswerBucketName',
       'ApiKeyId',
       'ApiUrl',
       'FailedScansQueueUrl',
@@ -176,13 +178,15 @@ describe('HashLookupStack', () => {
     it('lets upload-status only read Scans rows', () => {
       expect(actionsOn('upload-status', scans)).toEqual(['dynamodb:GetItem']);
       expect(actionsOn('upload-status', knownHashes)).toEqual([]);
-      expect(s3Actions('upload-status')).toEqual([]);
+      // Only the answers bucket: a verdict too large for a function result is stored there.
+      expect(s3Actions('upload-status').sort()).toEqual(actionsOn('upload-status', logicalId(stack.answers.bucket)));
     });
 
     it.each(['lookup', 'meta', 'scan-inline'] as const)('gives %s no access to Scans or the upload bucket', (id) => {
       expect(actionsOn(id, scans)).toEqual([]);
       expect(actionsOn(id, bucket)).toEqual([]);
-      expect(s3Actions(id)).toEqual([]);
+      // Only the answers bucket, for answers too large for a function result.
+      expect(s3Actions(id).sort()).toEqual(actionsOn(id, logicalId(stack.answers.bucket)));
     });
 
     it('lets only scan-object send to the failed-scans queue', () => {

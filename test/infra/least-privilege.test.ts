@@ -6,10 +6,12 @@ import { HashTable, type TableAccess } from '../../lib/hash-table.js';
 import { actionsOf, inlineFunction, logicalId, resourcesOfType, statementsOfRole, synthHashLookupStack, testStack, type PolicyStatement } from './synth.js';
 
 /** What each function may do beyond writing its own logs and traces, by the resource it may do it to. */
-type Allowed = Partial<Record<'knownHashes' | 'scans' | 'uploads' | 'failedScans', readonly string[]>>;
+type Allowed = Partial<Record<'knownHashes' | 'scans' | 'uploads' | 'answers' | 'failedScans', readonly string[]>>;
 
 const LOOKUP: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'];
 const IMPORT: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'];
+/** Answers too large for a function's result: written, then presigned for the client to GET. */
+const ANSWERS: readonly string[] = ['s3:GetObject', 's3:PutObject'];
 
 /**
  * Every function's whole grant, written out by hand from what its code calls, so a change to the route
@@ -17,12 +19,12 @@ const IMPORT: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:BatchWrite
  */
 const EXPECTED: Readonly<Record<FunctionId, Allowed>> = {
   admin: { knownHashes: IMPORT },
-  lookup: { knownHashes: LOOKUP },
+  lookup: { knownHashes: LOOKUP, answers: ANSWERS },
   meta: {},
   // Both scans write back the containers they find bad through a member (derived records).
-  'scan-inline': { knownHashes: IMPORT },
+  'scan-inline': { knownHashes: IMPORT, answers: ANSWERS },
   'create-upload': { scans: ['dynamodb:PutItem'], uploads: ['s3:PutObject'] },
-  'upload-status': { scans: ['dynamodb:GetItem'] },
+  'upload-status': { scans: ['dynamodb:GetItem'], answers: ANSWERS },
   'scan-object': {
     knownHashes: IMPORT,
     scans: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -40,6 +42,7 @@ describe('least privilege of every function of the stack', () => {
     knownHashes: logicalId(stack.knownHashes.table),
     scans: logicalId(stack.scans.table),
     uploads: logicalId(stack.uploads.bucket),
+    answers: logicalId(stack.answers.bucket),
     failedScans: logicalId(stack.failedScans.queue),
   };
   const logGroupOf = (id: FunctionId) => logicalId(stack.functions.get(id)!.functionLogGroup);
