@@ -48,6 +48,12 @@ export interface LocalUploadsDeps {
   readonly log: Log;
   /** Where an upload found bad through a member is remembered as a derived container record, as on every other path. */
   readonly remember?: ContainerMemory;
+  /**
+   * How long an upload's body may go without a byte before it is answered 408 and cut off: a slow upload
+   * of gigabytes goes on for as long as its bytes keep coming.
+   * @default 30_000
+   */
+  readonly bodyIdleTimeoutMs?: number;
 }
 
 /** An upload refused before its body was in: answered, nothing kept, the scan left pending. */
@@ -77,7 +83,8 @@ const refusal = (status: number, code: string, message: string, close = false) =
  * Refusals, all in the error shape: a missing or wrong signature 403 `unauthorized`, an expired URL 403
  * `unauthorized`, a URL used already 409 `invalid_request`, a body longer than declared 413
  * `payload_too_large` (connection closed), shorter 400 `invalid_request`, a Content-Length other than the
- * declared size 400 (shorter) or 413 (longer) before the body is read, a malformed form 400.
+ * declared size 400 (shorter) or 413 (longer) before the body is read, a malformed form 400, a body that
+ * stops arriving for `bodyIdleTimeoutMs` 408.
  *
  * Files left in `uploads/` by a server that was stopped mid-upload are deleted here: nobody will scan them.
  */
@@ -89,6 +96,7 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
   /** Uploads received or being received, with the time their URL expires: each URL takes one file. */
   const taken = new Map<string, number>();
   const remember = loggingFailures(deps.remember, deps.log);
+  const idleMs = deps.bodyIdleTimeoutMs ?? 30_000;
 
   const signer: UploadSigner = {
     async presignUpload(objectKey: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
@@ -166,7 +174,7 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
         res.end();
       };
       digested = await digestFile(
-        recorded(await body.file, { size: upload.size, sink, complete: body.complete, onIn: answer }),
+        recorded(withIdleLimit(await body.file, idleMs), { size: upload.size, sink, complete: body.complete, onIn: answer }),
         { fileName: upload.record.fileName, maxBytes: upload.size },
         deps,
       );
@@ -366,6 +374,31 @@ async function* recorded(
   await options.complete();
   await options.sink.close();
   options.onIn();
+}
+
+/**
+ * Passes the body on, failing with 408 when no byte comes for `idleMs`. The read left waiting is not
+ * awaited: the answer closes the connection, which ends it.
+ */
+async function* withIdleLimit(source: AsyncIterable<Uint8Array>, idleMs: number): AsyncGenerator<Uint8Array> {
+  const reads = source[Symbol.asyncIterator]();
+  let stalled = false;
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          stalled = true;
+          reject(refusal(408, 'invalid_request', `The upload stopped arriving: no byte for ${idleMs / 1000} s.`, true));
+        }, idleMs);
+      });
+      const next = await Promise.race([reads.next(), idle]).finally(() => clearTimeout(timer));
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    if (!stalled) await reads.return?.();
+  }
 }
 
 async function discard(file: FileHandle | undefined, path: string): Promise<void> {

@@ -46,7 +46,13 @@ const store: HashStore = {
 };
 
 /** The upload URLs served by a bare HTTP server, as the local server serves them, with the edge's answers to broken HTTP. */
-async function serveUploads(options: { dataDir: string; now: () => Date; inside?: SevenZipLookInside; remember?: ContainerMemory }) {
+async function serveUploads(options: {
+  dataDir: string;
+  now: () => Date;
+  inside?: SevenZipLookInside;
+  remember?: ContainerMemory;
+  bodyIdleTimeoutMs?: number;
+}) {
   const scans = new MemoryScans();
   const log = memoryLog();
   let baseUrl = '';
@@ -327,6 +333,23 @@ describe('uploads refused, nothing kept and the scan left pending', () => {
     await expectRefused(parseRawAnswer(await client.received)!, 400, 'invalid_request');
     await noneStored();
     expectNothingKept(created.uploadId);
+  });
+
+  it('answers 408 and closes the connection when the body stops arriving, however long the upload may take', async () => {
+    const idleDir = join(dataDir, '..', 'idle');
+    const idle = await serveUploads({ dataDir: idleDir, now, bodyIdleTimeoutMs: 200 });
+    try {
+      const created = await idle.create('sample.bin', 10);
+      const client = openRaw(idle.url);
+      client.socket.write(putHead(created.put.url, 'Content-Length: 10\r\n') + '01234');
+      const answer = parseRawAnswer(await client.received)!;
+      await expectRefused(answer, 408, 'invalid_request');
+      expect(answer.headers['connection']).toBe('close');
+      expect(readdirSync(join(idleDir, UPLOADS_FOLDER))).toEqual([]);
+      expect(idle.scans.rows.get(created.uploadId)?.status).toBe('pending');
+    } finally {
+      await idle.close();
+    }
   });
 
   it.each([
