@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { RESOURCE_VARIABLES } from '../lambdas/adapters/config.js';
@@ -44,7 +44,8 @@ export interface HashTableProps {
  * carrying the whole record, so a lookup by any digest is one key read.
  *
  * Creates:
- * - a DynamoDB table billed on demand, encrypted, with point-in-time recovery, retained by default.
+ * - a DynamoDB table billed on demand, encrypted, with point-in-time recovery, retained by default, and a
+ *   stream of the keys of changed items (no item contents), which triggers the rebuild of the exports.
  *
  * Functions get access only through {@link HashTable.bindTable}, which grants and sets the variable
  * naming the table in one step, so neither can be forgotten.
@@ -61,6 +62,7 @@ export class HashTable extends Construct {
       encryption: props.encryption ?? TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      stream: StreamViewType.KEYS_ONLY,
     });
   }
 
