@@ -1,11 +1,21 @@
 import * as z from 'zod/v4-mini';
 import { EXPORT_FORMATS } from '../core/exports.js';
 import { apiRegistry, importFormatSchema, recordKindSchema } from '../core/schemas.js';
+import { LARGE_ANSWER_BYTES, LARGE_ANSWER_URL_SECONDS, MIB } from '../core/limits.js';
 import { MAX_UPLOAD_BYTES, UPLOAD_URL_TTL_SECONDS } from '../core/uploads.js';
 import { INLINE_UPLOAD_BYTES, MAX_BULK_HASHES, MAX_INLINE_FILES, ROUTES, routeKey, type RouteKey } from './routes.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+
+/** The answer of a deployed route whose answer is too large for a function's result: follow `Location` with a GET. */
+const largeAnswerResponse = {
+  description:
+    `Deployed only, for an answer too large to send directly (over ${LARGE_ANSWER_BYTES / MIB} MiB): the whole answer, as the 200 would carry it, is at \`Location\` (also in \`answer\`) for ${LARGE_ANSWER_URL_SECONDS / 60} minutes. ` +
+    'HTTP clients follow it with a GET by themselves (fetch, browsers, the CLI; curl needs `-L`); send no API key there.',
+  headers: { Location: { description: 'Where the whole answer is', schema: { type: 'string', format: 'uri' } } },
+  content: { 'application/json': { schema: ref('LargeAnswer') } },
+};
 
 /** A parameter's schema, generated like the components. */
 function parameterSchema(schema: z.ZodMiniType): Record<string, unknown> {
@@ -71,6 +81,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     },
     responses: {
       '200': { description: 'The verdicts and their counts', content: { 'application/json': { schema: ref('BulkAnswer') } } },
+      '303': largeAnswerResponse,
       '400': errorResponse('`invalid_request`: the JSON is malformed or has the wrong shape, or the list holds no hash'),
       '413': errorResponse(`\`payload_too_large\`: more than ${MAX_BULK_HASHES} hashes`),
       '415': errorResponse('`unsupported_media_type`: neither `application/json` nor `text/plain`, or a charset other than UTF-8'),
@@ -91,6 +102,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     },
     responses: {
       '200': { description: 'One verdict per file, in order', content: { 'application/json': { schema: ref('Files') } } },
+      '303': largeAnswerResponse,
       '400': errorResponse(
         '`invalid_request`: an empty body, no file part, a truncated or malformed multipart body, or a message that is not MIME, is cut off or cannot be decoded',
       ),
@@ -125,6 +137,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     parameters: [{ name: 'uploadId', in: 'path', required: true, schema: { type: 'string' } }],
     responses: {
       '200': { description: 'pending, done or failed', content: { 'application/json': { schema: ref('UploadStatus') } } },
+      '303': largeAnswerResponse,
       '404': errorResponse('`not_found`: no such upload, or its result has expired'),
       '503': errorResponse('`upstream_unavailable`: the scan could not be read'),
     },

@@ -17,7 +17,9 @@ import type { ScanRecord, ScanStore } from '../../lambdas/core/uploads.js';
 import { makeLookupHandler } from '../../lambdas/handlers/lookup.js';
 import { makeUploadStatusHandler } from '../../lambdas/handlers/upload-status.js';
 import { resultBytes, type LargeAnswerStore } from '../../lambdas/http/handler.js';
+import { buildOpenApiDocument } from '../../lambdas/http/openapi.js';
 import { fixtureEvent, getHashEvent, lookupEvent, memoryLog } from '../support/events.js';
+import { checkSchema } from '../support/json-schema.js';
 
 const BUCKET = 'hashcheck-answers';
 
@@ -122,6 +124,9 @@ describe('answers too large for a function result', () => {
     expect(result.headers?.['content-type']).toBe('application/json; charset=utf-8');
     expect(moved.bytes).toBe(Buffer.byteLength(storeless.body));
     expect(store.stored).toHaveLength(1);
+    const document = buildOpenApiDocument() as any;
+    const documented = document.paths['/v1/hashes/lookup'].post.responses['303'];
+    expect(checkSchema(moved, documented.content['application/json'].schema, document)).toEqual([]);
 
     // Followed with a plain GET and no credentials, as a client does.
     const followed = await fetch(moved.answer);
@@ -199,7 +204,7 @@ describe('answers too large for a function result', () => {
 
   it('redirects an upload verdict too large for a function result as well', async () => {
     const uploadId = '2f1b3c4d-0000-4000-8000-000000000001';
-    const member = (n: number) => ({ path: [`dir/${n}.dll`], size: 1, md5: hexOf(n, 32), sha1: hexOf(n, 40), sha256: hexOf(n, 64), matches: [longestRecord(n)] });
+    const member = (n: number) => ({ path: [`dir/${n}.dll`], size: 1, md5: hexOf(n, 32), sha1: hexOf(n, 40), sha256: hexOf(n, 64), matches: [{ ...longestRecord(n), sources: [...longestRecord(n).sources] }] });
     const file: FileVerdict = {
       fileName: 'bundle.zip',
       size: 1,
