@@ -49,6 +49,7 @@ const FUNCTION_ENV = {
   KNOWN_HASHES_TABLE: 'KnownHashes',
   SCANS_TABLE: 'Scans',
   UPLOAD_BUCKET: 'hashcheck-uploads',
+  ANSWER_BUCKET: 'hashcheck-answers',
   AWS_REGION: 'us-east-1',
   POWERTOOLS_LOG_LEVEL: 'WARN',
 };

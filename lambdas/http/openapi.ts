@@ -12,7 +12,7 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 const largeAnswerResponse = {
   description:
     `Deployed only, for an answer too large to send directly (over ${LARGE_ANSWER_BYTES / MIB} MiB): the whole answer, as the 200 would carry it, is at \`Location\` (also in \`answer\`) for ${LARGE_ANSWER_URL_SECONDS / 60} minutes. ` +
-    'HTTP clients follow it with a GET by themselves (fetch, browsers, the CLI; curl needs `-L`); send no API key there.',
+    'HTTP clients follow it with a GET by themselves (fetch, browsers, the CLI; curl needs `-L`); the link needs no API key.',
   headers: { Location: { description: 'Where the whole answer is', schema: { type: 'string', format: 'uri' } } },
   content: { 'application/json': { schema: ref('LargeAnswer') } },
 };
