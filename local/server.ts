@@ -236,7 +236,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
           if (await exports.handle(req, res, target, requestId)) return;
           await serve(req, res, target, requestId, { handlers, keys, bodyIdleTimeoutMs });
         };
-        answer().catch((error: unknown) => {
+        // Upload URLs signed while answering name the host the client used, as the page's own origin.
+        uploads.answering(req, target, answer).catch((error: unknown) => {
           // Each of them answers every request itself; this only guards against a socket that broke mid-answer.
           if (!res.headersSent && res.writable) sendError(res, error, requestId);
           else res.destroy();

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +33,13 @@ export interface LocalUploads {
   readonly signer: UploadSigner;
   /** Answers a request to an upload URL and returns true; false (touching nothing) for any other path. */
   handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string): boolean;
+  /**
+   * Runs `answer` (the API's answer to a request whose Host the server has accepted) so that the upload
+   * URLs signed meanwhile name the host and port the client used (`localhost:3000`, a name of
+   * HASHCHECK_ALLOWED_HOSTS) rather than the address the server listens on: a page opened at
+   * `http://localhost:3000/` may only send to its own origin.
+   */
+  answering<T>(req: IncomingMessage, target: RequestTarget, answer: () => T): T;
 }
 
 /** What {@link makeLocalUploads} needs. */
@@ -98,12 +106,15 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
   const remember = loggingFailures(deps.remember, deps.log);
   const idleMs = deps.bodyIdleTimeoutMs ?? 30_000;
 
+  /** The origin the request being answered named, when it named one. */
+  const requestOrigin = new AsyncLocalStorage<string>();
+
   const signer: UploadSigner = {
     async presignUpload(objectKey: string, maxBytes: number, expiresInSeconds: number): Promise<PresignedUpload> {
       const uploadId = uploadIdOfKey(objectKey);
       if (!uploadId) throw new Error(`Not an upload's key: ${objectKey}`);
       const grant: UploadGrant = { uploadId, size: maxBytes, expires: Math.floor(deps.now().getTime() / 1000) + expiresInSeconds };
-      const url = `${deps.baseUrl()}${UPLOAD_PATH_PREFIX}${uploadId}?${grantQuery(key, grant)}`;
+      const url = `${requestOrigin.getStore() ?? deps.baseUrl()}${UPLOAD_PATH_PREFIX}${uploadId}?${grantQuery(key, grant)}`;
       // The form POST goes to the same signed URL: the signature is checked before the form is parsed.
       return { put: { url, headers: { 'content-length': String(maxBytes) } }, post: { url, fields: {} } };
     },
@@ -229,6 +240,12 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
       if (!target.path.startsWith(UPLOAD_PATH_PREFIX)) return false;
       receive(req, res, target, requestId).catch((error: unknown) => answerError(req, res, error, requestId, deps.log));
       return true;
+    },
+    answering(req, target, answer) {
+      const host = target.host ?? req.headers.host;
+      // Only a plain host or host:port (the server has checked it is one of its names) goes into a URL.
+      if (host === undefined || !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/.test(host)) return answer();
+      return requestOrigin.run(`http://${host}`, answer);
     },
   };
 }

@@ -60,6 +60,15 @@ async function serveUploads(options: {
   const server: Server = createServer((req, res) => {
     const target = parseRequestTarget(req.url ?? '/')!;
     if (uploads.handle(req, res, target, randomUUID())) return;
+    if (target.path === '/create') {
+      // Stands for `POST /v1/uploads`, answered as the local server answers the API.
+      void uploads.answering(req, target, async () => {
+        const created = await createUpload({ fileName: 'a.bin', size: 1 }, { scans, objects: uploads.signer, now: options.now });
+        const body = JSON.stringify(created);
+        res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      });
+      return;
+    }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not an upload');
   });
   server.on('clientError', makeClientErrorListener({ headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, maxHeaderBytes: 16 * 1024 }));
@@ -244,6 +253,27 @@ describe('uploads to the server itself', () => {
     expect(logged).not.toContain(name);
     expect(logged).not.toContain('EICAR-STANDARD');
     await noneStored();
+  });
+});
+
+describe('the upload URLs', () => {
+  it('name the host and port the client asked by, so a page opened at localhost sends to its own origin', async () => {
+    const port = new URL(local.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'hashcheck.internal']) {
+      const answer = parseRawAnswer(await sendRaw(local.url, `POST /create HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, { keepOpen: true }))!;
+      expect(answer.status).toBe(201);
+      const created = JSON.parse(answer.body) as CreatedUpload;
+      expect(created.put.url.startsWith(`http://${host}/uploads/${created.uploadId}?`), host).toBe(true);
+      expect(created.post.url).toBe(created.put.url);
+    }
+  });
+
+  it('name the server\'s own address when the request named no usable host', async () => {
+    for (const head of ['POST /create HTTP/1.0\r\n', 'POST /create HTTP/1.1\r\nHost: a@b\r\n']) {
+      const answer = parseRawAnswer(await sendRaw(local.url, `${head}Connection: close\r\nContent-Length: 0\r\n\r\n`, { keepOpen: true }))!;
+      expect(answer.status).toBe(201);
+      expect((JSON.parse(answer.body) as CreatedUpload).put.url.startsWith(`${local.url}/uploads/`)).toBe(true);
+    }
   });
 });
 

@@ -135,6 +135,21 @@ describe('large files through presigned uploads', () => {
     expect((await fetchJson(`${server.url}/v1/uploads/${created.body.uploadId}`)).body).toEqual(first);
   });
 
+  it('signs upload URLs for the host the client named, so a page opened at localhost sends to its own origin', async () => {
+    const created = await fetchJson(`http://localhost:${server.port}/v1/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fileName: 'eicar.com', size: 68 }),
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.post.url.startsWith(`http://localhost:${server.port}/uploads/${created.body.uploadId}?`)).toBe(true);
+    const form = new FormData();
+    form.append('file', new Blob([EICAR]), 'eicar.com');
+    expect((await fetch(created.body.post.url, { method: 'POST', body: form })).status).toBe(204);
+    expect((await finished(created.body.uploadId)).file).toMatchObject({ verdict: 'malicious' });
+    await objectsDeleted();
+  });
+
   it('answers 400 to a malformed form POST to an upload URL, and keeps serving', async () => {
     const created = await createUpload({ fileName: 'sample.bin', size: 10 });
     // A folded header line before any header: 72 bytes that end an s3rver process (dicer 0.3 throws on them).
