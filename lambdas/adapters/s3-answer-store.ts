@@ -88,7 +88,8 @@ export class S3AnswerStore implements LargeAnswerStore {
         hostname: url.hostname,
         ...(url.port !== '' && { port: Number(url.port) }),
         path: url.pathname,
-        headers: { host: url.host },
+        // S3 checks a presigned URL against an unsigned payload: the client's GET has no body to digest.
+        headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
       },
       { expiresIn: this.expiresIn, signingDate: this.now() },
     );
