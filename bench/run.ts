@@ -14,6 +14,7 @@ import { bulkBenchmark } from './benchmarks/bulk.js';
 import { coldstartBenchmark } from './benchmarks/coldstart.js';
 import { digestBenchmark } from './benchmarks/digest.js';
 import { loadBenchmark } from './benchmarks/load.js';
+import { membersBenchmark } from './benchmarks/members.js';
 import { memoryBenchmark } from './benchmarks/memory.js';
 import { parsersBenchmark } from './benchmarks/parsers.js';
 import { treeBenchmark } from './benchmarks/tree.js';
@@ -30,6 +31,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   treeBenchmark,
   parsersBenchmark,
   loadBenchmark,
+  membersBenchmark,
 ];
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
