@@ -34,6 +34,13 @@ export interface ExportBuilderProps {
    */
   readonly batchingWindow?: Duration;
   /**
+   * Concurrent executions reserved for the builder, which are also its ceiling: with 1, rebuilds never run
+   * side by side (a table with several stream shards could otherwise start two, racing on the manifest).
+   * `false` reserves nothing, for an account that cannot spare it; rebuilds then run one per stream shard.
+   * @default 1
+   */
+  readonly reservedConcurrency?: 1 | false;
+  /**
    * How long the builder's log group keeps events.
    * @default RetentionDays.ONE_MONTH
    */
@@ -44,8 +51,8 @@ export interface ExportBuilderProps {
  * Rebuilds the exports after changes to the KnownHashes table.
  *
  * Creates:
- * - the export-builder function (`HashcheckFunction`), with 4 GB of /tmp and one concurrent execution
- *   reserved, which is also its ceiling: rebuilds never run side by side and never race on the manifest;
+ * - the export-builder function (`HashcheckFunction`), with 4 GB of /tmp and (by default) one concurrent
+ *   execution reserved, which is also its ceiling: rebuilds never run side by side;
  * - its event source mapping on the table's stream: batches of up to 1,000 changes gathered for
  *   `batchingWindow`, from the latest position; a failed rebuild is retried twice, then the batch is
  *   dropped (the next change rebuilds the whole list anyway, and the manifest says the exports are stale);
@@ -61,7 +68,7 @@ export class ExportBuilder extends Construct {
     this.function = new HashcheckFunction(this, 'Function', {
       spec: EXPORT_BUILDER_SHAPE,
       logRetention: props.logRetention,
-      reservedConcurrentExecutions: 1,
+      reservedConcurrentExecutions: props.reservedConcurrency === false ? undefined : 1,
     });
     (this.function.node.defaultChild as CfnFunction).ephemeralStorage = { size: EXPORT_BUILDER_EPHEMERAL_STORAGE_MB };
     props.table.bindTable(this.function, 'list');

@@ -13,6 +13,8 @@ import { bindPermissions } from './permissions.js';
 import { ScansTable } from './scans-table.js';
 import { UploadBucket } from './upload-bucket.js';
 import { AnswerBucket } from './answer-bucket.js';
+import { ExportBucket } from './export-bucket.js';
+import { ExportBuilder } from './export-builder.js';
 import { allowBrowserOrigin } from './api-cors.js';
 import { WebFormSite, type WebFormOptions } from './web-form-site.js';
 import type { UsageTiersProps } from './usage-tiers.js';
@@ -64,6 +66,12 @@ export interface HashLookupStackProps extends StackProps {
    * @default 20
    */
   readonly scanInlineReservedConcurrency?: number | false;
+  /**
+   * Whether one concurrent execution is reserved for the export builder, so rebuilds of the exports never
+   * run side by side (see `ExportBuilder`). `false` reserves nothing.
+   * @default 1
+   */
+  readonly exportBuilderReservedConcurrency?: 1 | false;
   /**
    * How long scan-inline looks inside the files of one request (archives, disk images), in milliseconds,
    * set on the function as `HASHCHECK_INSIDE_TIME_MS`. Past it the answer names the containers not
@@ -150,7 +158,11 @@ export interface HashLookupStackProps extends StackProps {
  *
  * Outputs: `ApiUrl` (the stage URL), `ApiKeyId` (the gateway tier's key; read it with
  * `aws apigateway get-api-key --api-key <id> --include-value`), `KnownHashesTableName`,
- * `ScansTableName`, `UploadBucketName`, `AnswerBucketName`, `FailedScansQueueUrl`, and `WebFormUrl` with the web form.
+ * `ScansTableName`, `UploadBucketName`, `AnswerBucketName`, `ExportBucketName`, `FailedScansQueueUrl`, and `WebFormUrl`
+ * with the web form.
+ *
+ * Exports are written by the export builder (`ExportBuilder`) after changes to the table, into the exports
+ * bucket, and the export function answers from them.
  *
  * The web form (`WebFormSite`, unless `webForm: false`) is told the API's URL at deploy time; the API's
  * and the upload bucket's CORS rules allow its origin.
@@ -168,6 +180,10 @@ export class HashLookupStack extends Stack {
   public readonly uploads: UploadBucket;
   /** Where answers too large for a function's result wait for the client to follow its redirect. */
   public readonly answers: AnswerBucket;
+  /** The exports of the list, written once per change, and their access log bucket. */
+  public readonly exports: ExportBucket;
+  /** The function rebuilding the exports from the table's stream. */
+  public readonly exportBuilder: ExportBuilder;
   /** Where upload events that could not be scanned end up. */
   public readonly failedScans: FailedEventsQueue;
   /** The seed loader and its custom resource. */
@@ -217,7 +233,14 @@ export class HashLookupStack extends Stack {
     this.failedScans = new FailedEventsQueue(this, 'FailedScans');
     // Pages follow the redirect to a large answer: the web form's origin may read it.
     this.answers = new AnswerBucket(this, 'Answers', { allowedOrigins: props.webForm === false ? [] : [webFormOrigin] });
-    const targets = { knownHashes: this.knownHashes, scans: this.scans, uploads: this.uploads, answers: this.answers };
+    this.exports = new ExportBucket(this, 'Exports');
+    this.exportBuilder = new ExportBuilder(this, 'ExportBuilder', {
+      table: this.knownHashes,
+      exports: this.exports,
+      logRetention,
+      reservedConcurrency: props.exportBuilderReservedConcurrency,
+    });
+    const targets = { knownHashes: this.knownHashes, scans: this.scans, uploads: this.uploads, answers: this.answers, exports: this.exports };
 
     const functions = new Map<FunctionId, HashcheckFunction>();
     for (const spec of props.functions ?? FUNCTIONS) {
@@ -289,6 +312,7 @@ export class HashLookupStack extends Stack {
     new CfnOutput(this, 'ScansTableName', { value: this.scans.table.tableName });
     new CfnOutput(this, 'UploadBucketName', { value: this.uploads.bucket.bucketName });
     new CfnOutput(this, 'AnswerBucketName', { value: this.answers.bucket.bucketName });
+    new CfnOutput(this, 'ExportBucketName', { value: this.exports.bucket.bucketName });
     new CfnOutput(this, 'FailedScansQueueUrl', {
       value: this.failedScans.queue.queueUrl,
       description: 'Upload events the scan function failed on after its retries, with the error',

@@ -1,11 +1,12 @@
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Permissions } from '../lambdas/http/routes.js';
 import type { AnswerBucket } from './answer-bucket.js';
+import type { ExportBucket } from './export-bucket.js';
 import type { HashTable } from './hash-table.js';
 import type { ScansTable } from './scans-table.js';
 import type { UploadBucket } from './upload-bucket.js';
 
-/** A kind of permission the route table can give a function: `knownHashes`, `scans`, `uploads`, `answers`. */
+/** A kind of permission the route table can give a function: `knownHashes`, `scans`, `uploads`, `answers`, `exports`. */
 export type PermissionKind = keyof Permissions;
 
 /** The resources of the stack that route-table permissions refer to. */
@@ -14,6 +15,7 @@ export interface PermissionTargets {
   readonly scans: ScansTable;
   readonly uploads: UploadBucket;
   readonly answers: AnswerBucket;
+  readonly exports: ExportBucket;
 }
 
 /** Grants one kind of access and sets the variable naming the resource, together. */
@@ -28,6 +30,7 @@ const BINDERS: { readonly [K in PermissionKind]-?: Binder<K> } = {
   scans: (fn, access, targets) => targets.scans.bindTable(fn, access),
   uploads: (fn, access, targets) => targets.uploads.bindBucket(fn, access),
   answers: (fn, access, targets) => targets.answers.bindBucket(fn, access),
+  exports: (fn, access, targets) => targets.exports.bindBucket(fn, access),
 };
 
 /** Grants `fn` exactly what `permissions` lists, and nothing else. */

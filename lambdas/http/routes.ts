@@ -26,6 +26,8 @@ export interface Permissions {
    * store such an answer and presign its GET.
    */
   readonly answers?: 'store';
+  /** The exports bucket: `read` to answer exports from the manifest the export builder writes. */
+  readonly exports?: 'read';
 }
 
 export type FunctionId =
@@ -214,10 +216,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     id: 'export',
     entry: 'lambdas/functions/export.ts',
     description: 'Exports the known-bad list as rspamd maps, ClamAV databases and IOC files',
-    memorySize: 1024,
-    // Reads the whole table with a paginated scan.
-    timeoutSeconds: 30,
-    permissions: { knownHashes: 'list' },
+    memorySize: 512,
+    // Reads the manifest and at most one export of 4 MiB; the export builder (lib/export-builder.ts) writes them.
+    timeoutSeconds: 10,
+    permissions: { exports: 'read' },
     trigger: 'http',
   },
   {

@@ -92,12 +92,12 @@ describe('HashLookupStack', () => {
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:BatchWriteItem']));
   });
 
-  it('grants wildcard resources only for X-Ray, which has no resource-level permissions', () => {
+  it('grants wildcard resources only for X-Ray and the export builder’s dynamodb:ListStreams, which have no resource-level permissions', () => {
     const wildcard = resourcesOfType(template, 'AWS::IAM::Policy')
       .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
       .filter((s) => JSON.stringify(s.Resource) === '"*"' || (Array.isArray(s.Resource) && s.Resource.includes('*')));
     expect(wildcard.length).toBeGreaterThan(0);
-    for (const statement of wildcard) expect(actionsOf([statement as never]).every((a) => a.startsWith('xray:'))).toBe(true);
+    for (const statement of wildcard) expect(actionsOf([statement as never]).every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams')).toBe(true);
   });
 
   it('has the seed custom resource with the seed hash', () => {
@@ -120,10 +120,12 @@ describe('HashLookupStack', () => {
     template.hasOutput('UploadBucketName', { Value: { Ref: logicalId(stack.uploads.bucket) } });
     template.hasOutput('FailedScansQueueUrl', { Value: { Ref: logicalId(stack.failedScans.queue) } });
     template.hasOutput('AnswerBucketName', { Value: { Ref: logicalId(stack.answers.bucket) } });
+    template.hasOutput('ExportBucketName', { Value: { Ref: logicalId(stack.exports.bucket) } });
     expect(Object.keys(template.toJSON()['Outputs'] as object).sort()).toEqual([
       'AnswerBucketName',
       'ApiKeyId',
       'ApiUrl',
+      'ExportBucketName',
       'FailedScansQueueUrl',
       'KnownHashesTableName',
       'ScansTableName',
@@ -289,7 +291,12 @@ describe('HashLookupStack', () => {
   });
 
   describe('with reservations turned off', () => {
-    const unreserved = synthHashLookupStack({ scanObjectReservedConcurrency: false, scanInlineReservedConcurrency: false, webForm: false });
+    const unreserved = synthHashLookupStack({
+      scanObjectReservedConcurrency: false,
+      scanInlineReservedConcurrency: false,
+      exportBuilderReservedConcurrency: false,
+      webForm: false,
+    });
 
     it('reserves concurrency for no function, for accounts that cannot spare it', () => {
       for (const [, fn] of resourcesOfType(unreserved.template, 'AWS::Lambda::Function')) {

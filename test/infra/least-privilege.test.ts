@@ -6,7 +6,7 @@ import { HashTable, type TableAccess } from '../../lib/hash-table.js';
 import { actionsOf, inlineFunction, logicalId, resourcesOfType, statementsOfRole, synthHashLookupStack, testStack, type PolicyStatement } from './synth.js';
 
 /** What each function may do beyond writing its own logs and traces, by the resource it may do it to. */
-type Allowed = Partial<Record<'knownHashes' | 'scans' | 'uploads' | 'answers' | 'failedScans', readonly string[]>>;
+type Allowed = Partial<Record<'knownHashes' | 'scans' | 'uploads' | 'answers' | 'exports' | 'failedScans', readonly string[]>>;
 
 const LOOKUP: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'];
 const IMPORT: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'];
@@ -32,7 +32,8 @@ const EXPECTED: Readonly<Record<FunctionId, Allowed>> = {
     failedScans: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
   },
   'gateway-compat': { knownHashes: LOOKUP },
-  export: { knownHashes: ['dynamodb:Scan'] },
+  // Answers from the manifest and objects the export builder writes; it never reads the table.
+  export: { exports: ['s3:GetObject'] },
   'api-key-authorizer': {},
 };
 
@@ -43,6 +44,7 @@ describe('least privilege of every function of the stack', () => {
     scans: logicalId(stack.scans.table),
     uploads: logicalId(stack.uploads.bucket),
     answers: logicalId(stack.answers.bucket),
+    exports: logicalId(stack.exports.bucket),
     failedScans: logicalId(stack.failedScans.queue),
   };
   const logGroupOf = (id: FunctionId) => logicalId(stack.functions.get(id)!.functionLogGroup);
@@ -73,14 +75,15 @@ describe('least privilege of every function of the stack', () => {
     expect(sorted).toEqual(Object.fromEntries(Object.entries(allowed).map(([k, v]) => [k, [...v].sort()])));
   });
 
-  it('lets only the export function scan KnownHashes, and only the admin function and the scans write it', () => {
+  it('lets no route function scan KnownHashes, and only the admin function and the scans write it', () => {
     const grantees = (action: string) =>
       [...stack.functions.keys()].filter((id) =>
         statementsOfRole(template, logicalId(stack.functions.get(id)!.executionRole)).some(
           (s) => refersTo(s, targets.knownHashes) && actionsOf([s]).includes(action),
         ),
       );
-    expect(grantees('dynamodb:Scan')).toEqual(['export']);
+    // Only the export builder scans, outside the route table (test/infra/export-builder.test.ts).
+    expect(grantees('dynamodb:Scan')).toEqual([]);
     expect(grantees('dynamodb:BatchWriteItem').sort()).toEqual(['admin', 'scan-inline', 'scan-object']);
     expect(grantees('dynamodb:PutItem').sort()).toEqual(['admin', 'scan-inline', 'scan-object']);
   });
