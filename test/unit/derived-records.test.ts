@@ -195,3 +195,18 @@ describe('describeDerivation', () => {
     expect(describeDerivation(MEMBER_RECORD)).toBe('');
   });
 });
+
+describe('the command line showing a match', () => {
+  it('says a container record is derived and names the member it contains', async () => {
+    const { describeMatch } = await import('../../cli/output.js');
+    const view = { fileName: 'setup.dmg', platform: 'macos', version: '1', kind: 'container' as const, stage: 's', campaign: 'c', confidence: 'high', sources: ['x'],
+      derived: { member: { path: ['App.app/libffmpeg.dylib'], sha256: MEMBER.sha256, sha1: MEMBER.sha1, md5: MEMBER.md5 }, memberRecord: { fileName: 'libffmpeg.dylib', campaign: 'c', kind: 'library' as const }, at: NOW.toISOString(), scan: 'request r' } };
+    expect(describeMatch(view)).toBe('setup.dmg (container, derived: contains App.app/libffmpeg.dylib, macos, 1; c)');
+  });
+
+  it('takes a derived match from the service as a whole record, keeping its provenance', async () => {
+    const { toKnownRecord } = await import('../../cli/answers.js');
+    const view = { ...MEMBER_RECORD, kind: 'container' as const, derived: { member: { path: ['m'], sha256: MEMBER.sha256, sha1: MEMBER.sha1, md5: MEMBER.md5 }, memberRecord: { fileName: 'm', campaign: 'c', kind: 'library' as const }, at: NOW.toISOString(), scan: 'request r' } };
+    expect(toKnownRecord(view, 'lookup')).toEqual(view);
+  });
+});
