@@ -97,7 +97,7 @@ export class AnswerBucket extends Construct {
       ],
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'answer-bucket/',
-      cors: origins.length > 0 ? [readRule(origins)] : undefined,
+      cors: origins.length > 0 ? [answerReadCorsRule(origins)] : undefined,
       removalPolicy,
     });
   }
@@ -123,11 +123,11 @@ export class AnswerBucket extends Construct {
 }
 
 /**
- * Pages may GET an answer, from the allowed origins and from `null` (a redirected request's origin).
- * A redirected request keeps the headers of the first one (the API key): the preflight allows any, since
- * the presigned signature ignores them.
+ * The bucket's CORS rule: pages may GET an answer, from the allowed origins and from `null` (a redirected
+ * request's origin). A redirected request keeps the headers of the first one (the API key): the preflight
+ * allows any, since the presigned signature ignores them.
  */
-function readRule(origins: readonly string[]): CorsRule {
+export function answerReadCorsRule(origins: readonly string[]): CorsRule {
   return {
     id: 'read-answers',
     allowedOrigins: ['null', ...origins],
