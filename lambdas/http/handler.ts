@@ -169,6 +169,9 @@ export function makeHttpHandler(
   };
 }
 
+/** More than the status and headers of any answer take in a function's result. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
 /** The bytes of a function's result as Lambda counts them: the result serialised as JSON, the body's escapes included. */
 export function resultBytes(result: APIGatewayProxyResult): number {
   return Buffer.byteLength(JSON.stringify(result));
@@ -186,9 +189,13 @@ async function redirectIfLarge(
   requestId: string,
   cors: Readonly<Record<string, string>>,
 ): Promise<APIGatewayProxyResult> {
-  if (result.statusCode !== 200 || result.isBase64Encoded || resultBytes(result) <= LARGE_ANSWER_BYTES) return result;
+  if (result.statusCode !== 200 || result.isBase64Encoded) return result;
+  const bytes = Buffer.byteLength(result.body);
+  // Escaping grows a body at most sixfold (a control character becomes \u0001): most answers are known to
+  // fit without serialising the result a second time.
+  if (6 * bytes + MAX_HEADER_BYTES <= LARGE_ANSWER_BYTES || resultBytes(result) <= LARGE_ANSWER_BYTES) return result;
   const contentType = String(result.headers?.['content-type'] ?? 'application/json; charset=utf-8');
   const { location } = await store.put(result.body, contentType);
-  const moved: LargeAnswer = { answer: location, bytes: Buffer.byteLength(result.body) };
+  const moved: LargeAnswer = { answer: location, bytes };
   return toResult({ statusCode: 303, json: moved, headers: { location } }, requestId, cors);
 }

@@ -16,7 +16,7 @@ import { largeAnswerSchema, type FileVerdict, type KnownRecord } from '../../lam
 import type { ScanRecord, ScanStore } from '../../lambdas/core/uploads.js';
 import { makeLookupHandler } from '../../lambdas/handlers/lookup.js';
 import { makeUploadStatusHandler } from '../../lambdas/handlers/upload-status.js';
-import { resultBytes, type LargeAnswerStore } from '../../lambdas/http/handler.js';
+import { makeHttpHandler, resultBytes, type LargeAnswerStore } from '../../lambdas/http/handler.js';
 import { buildOpenApiDocument } from '../../lambdas/http/openapi.js';
 import { fixtureEvent, getHashEvent, lookupEvent, memoryLog } from '../support/events.js';
 import { checkSchema } from '../support/json-schema.js';
@@ -157,6 +157,20 @@ describe('answers too large for a function result', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it('measures an answer as Lambda does, escapes included: 2.5 MiB of quotes is a 5 MiB result', async () => {
+    const store = counting(answers);
+    const quotes = '"'.repeat(2.5 * 1024 * 1024);
+    const handler = makeHttpHandler({ 'GET /v1/exports/{format}': async () => ({ statusCode: 200, text: quotes, contentType: 'text/plain' }) }, { log: memoryLog(), largeAnswers: store });
+
+    const result = await handler(fixtureEvent('api-gateway-get-hash', { resource: '/v1/exports/{format}', path: '/v1/exports/quotes' }));
+
+    expect(result.statusCode).toBe(303);
+    expect(store.stored).toEqual([quotes]);
+    const followed = await fetch(result.headers!['location'] as string);
+    expect(followed.headers.get('content-type')).toBe('text/plain');
+    expect(await followed.text()).toBe(quotes);
   });
 
   it('sends small answers as they are, storing nothing', async () => {
