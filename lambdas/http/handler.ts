@@ -136,7 +136,8 @@ export function requireUtf8Text(event: APIGatewayProxyEvent): void {
  * body: same status and headers), refuse text bodies that are not UTF-8, map every error through the one error
  * table, log failures without bodies. The Lambda context, when the runtime gives one, goes to the logger
  * first, so every line of the invocation carries its request id and cold start. Configuration (the CORS
- * origin) is read through `readConfig` here, when the handler is made.
+ * origin) is read through `readConfig` here, when the handler is made. With `largeAnswers` (deployed), a
+ * successful answer too large for a function's result is stored there and answered `303 See Other`.
  */
 export function makeHttpHandler(
   routes: Partial<Record<RouteKey, RouteHandler>>,
@@ -158,7 +159,10 @@ export function makeHttpHandler(
       if (!route) throw new NotFoundError(`No route ${event.httpMethod} ${event.path}.`);
       requireUtf8Text(event);
       const answered = answer(await route(event, { requestId }));
-      return deps.largeAnswers ? await redirectIfLarge(answered, deps.largeAnswers, requestId, cors) : answered;
+      if (!deps.largeAnswers) return answered;
+      const redirected = await redirectIfLarge(answered, deps.largeAnswers, requestId, cors);
+      if (redirected !== answered) deps.log.info('answer too large for the result: stored and redirected', { route: key, requestId, bytes: Buffer.byteLength(answered.body) });
+      return redirected;
     } catch (error) {
       const mapped = mapError(error, requestId);
       const fields = { route: key, requestId, status: mapped.statusCode, code: mapped.body.error.code };
