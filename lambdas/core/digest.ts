@@ -190,6 +190,8 @@ const WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024;
 const SLOT_BYTES = 1024 * 1024;
 /** Slots in flight per pass: enough to ride out jitter between the threads, small enough to keep memory flat. */
 const RING_SLOTS = 8;
+/** Rings kept for reuse between passes: enough for the passes a process runs side by side. */
+const SPARE_RINGS = 4;
 
 /**
  * Holds the first bytes back (as copies: a source may reuse its buffers) until the source proves large
@@ -301,11 +303,22 @@ class Md5Worker {
   private worker: Worker | undefined;
   private readonly jobs = new Map<number, WorkerMd5>();
   private nextJob = 1;
+  /**
+   * Rings of passes that ended with their digest, for the next passes: a ring is shared with the worker,
+   * so a new one per pass is only freed once both threads collect it, and a scan of many large members
+   * piled them up by the hundred megabytes.
+   */
+  private readonly spareRings: SharedArrayBuffer[] = [];
 
   open(): WorkerMd5 {
     const worker = this.ensureWorker();
     const id = this.nextJob++;
-    const job = new WorkerMd5(id, (message) => worker.postMessage(message), () => this.release(id));
+    const ring = this.spareRings.pop() ?? new SharedArrayBuffer(SLOT_BYTES * RING_SLOTS);
+    const job = new WorkerMd5(id, ring, (message) => worker.postMessage(message), (reusable) => {
+      // Every slot is back once the digest is: the worker no longer reads the ring.
+      if (reusable && this.spareRings.length < SPARE_RINGS) this.spareRings.push(ring);
+      this.release(id);
+    });
     // A pass in progress must keep the process alive until the digest comes back; an idle worker must not.
     if (this.jobs.size === 0) worker.ref();
     this.jobs.set(id, job);
@@ -346,8 +359,7 @@ function md5Worker(): Md5Worker {
  * sequence however the source chunked it, and the message count stays one per MiB.
  */
 class WorkerMd5 implements Md5Sink {
-  private readonly ring = new SharedArrayBuffer(SLOT_BYTES * RING_SLOTS);
-  private readonly bytes = new Uint8Array(this.ring);
+  private readonly bytes: Uint8Array;
   private readonly free: number[] = Array.from({ length: RING_SLOTS }, (_, slot) => slot);
   private slot: number | undefined;
   private filled = 0;
@@ -358,10 +370,12 @@ class WorkerMd5 implements Md5Sink {
 
   constructor(
     private readonly id: number,
+    ring: SharedArrayBuffer,
     private readonly post: (message: ToWorker) => void,
-    private readonly release: () => void,
+    private readonly release: (reusable: boolean) => void,
   ) {
-    post({ op: 'open', job: id, ring: this.ring });
+    this.bytes = new Uint8Array(ring);
+    post({ op: 'open', job: id, ring });
   }
 
   update(chunk: Uint8Array): Promise<void> | undefined {
@@ -394,7 +408,7 @@ class WorkerMd5 implements Md5Sink {
     if (this.done) return;
     this.done = true;
     this.post({ op: 'close', job: this.id });
-    this.release();
+    this.release(false);
   }
 
   receive(message: FromWorker): void {
@@ -406,7 +420,7 @@ class WorkerMd5 implements Md5Sink {
         break;
       case 'digest':
         this.done = true;
-        this.release();
+        this.release(true);
         this.result?.resolve(message.md5);
         break;
       case 'error':
@@ -418,7 +432,7 @@ class WorkerMd5 implements Md5Sink {
   fail(error: Error): void {
     this.failure ??= error;
     this.done = true;
-    this.release();
+    this.release(false);
     this.waiting?.reject(error);
     this.waiting = undefined;
     this.result?.reject(error);
