@@ -174,8 +174,10 @@ export function makeLocalExports(deps: LocalExportsDeps): LocalExports {
     } finally {
       await Promise.all([rm(scratch, { recursive: true, force: true }), rm(plainTemp, { force: true }), rm(gzipTemp, { force: true })]);
     }
-    // Older versions go once this one can be served; a file still being sent stays readable until closed.
-    for (const older of (await exportedVersions()).filter((v) => v < version)) {
+    // Older versions go once this one can be served; a file still being sent stays readable until closed,
+    // and a version still being written is left to the write (its requests are answered from it).
+    const inFlight = new Set([...building.keys()].map((key) => Number(key.split('/')[0])));
+    for (const older of (await exportedVersions()).filter((v) => v < version && !inFlight.has(v))) {
       await rm(versionDir(older), { recursive: true, force: true });
     }
   };
@@ -209,7 +211,12 @@ export function makeLocalExports(deps: LocalExportsDeps): LocalExports {
       } catch (error) {
         // Missing: not written yet, or removed as a newer version completed; write the current one.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 2) throw error;
-        await ensureBuilt(version, format);
+        try {
+          await ensureBuilt(version, format);
+        } catch (buildError) {
+          // A version the list has moved past may be removed under its write: export the current one instead.
+          if (deps.store.listVersion() === version || attempt >= 2) throw buildError;
+        }
         continue;
       }
       try {

@@ -38,6 +38,8 @@ class FakeStore {
   version = 0;
   reads = 0;
   failing = false;
+  /** While set, every read of the records waits for it. */
+  gate: Promise<void> | undefined;
   private readonly byKey = new Map<string, KnownRecord>();
   readonly hashes = {
     records: () => this.records(),
@@ -54,6 +56,7 @@ class FakeStore {
   }
   private async *records(): AsyncGenerator<KnownRecord> {
     this.reads++;
+    await this.gate;
     if (this.failing) throw new UpstreamUnavailableError('The known-bad list could not be read; try again shortly.');
     for (const key of [...this.byKey.keys()].sort()) yield this.byKey.get(key)!;
   }
@@ -175,6 +178,24 @@ describe('makeLocalExports', () => {
     expect(new Set(answers.map((a) => a.body.toString())).size).toBe(1);
     // iocs.json reads the list twice: once to count, once to write.
     expect(store.reads - before).toBe(2);
+  });
+
+  it('finishes writing a version the list has moved past while a newer one is written and served', async () => {
+    let release = () => {};
+    store.gate = new Promise((resolve) => (release = resolve));
+    const reads = store.reads;
+    const older = raw('/v1/exports/sha1.txt');
+    for (const deadline = Date.now() + 10_000; store.reads === reads; ) {
+      if (Date.now() > deadline) throw new Error('the export of the older version never started');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    store.gate = undefined;
+    store.put(record(50));
+    expect((await raw('/v1/exports/sha256.txt')).status).toBe(200);
+    release();
+    const answer = await older;
+    expect(answer.status).toBe(200);
+    expect(answer.body.toString()).toMatch(/^# hashcheck known-bad list: SHA-1/);
   });
 
   it('gzips for a client that takes gzip, to the same bytes, with the same ETag', async () => {
