@@ -1,0 +1,511 @@
+import { open as openFile, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { chunk } from '../lambdas/core/chunk.js';
+import { UpstreamUnavailableError } from '../lambdas/core/errors.js';
+import type { ListedRecords, RecordLister } from '../lambdas/core/exports.js';
+import type { HashHex } from '../lambdas/core/hashes.js';
+import type { RecordStore } from '../lambdas/core/import.js';
+import { recordDigests, type KnownRecord } from '../lambdas/core/records.js';
+// The schema every record is written through (seed list, imports, the admin API) is the one it is read back with.
+import { describeIssues, recordInputSchema, revocationSchema } from '../lambdas/core/schemas.js';
+import type { ScanRecord, ScanStore } from '../lambdas/core/uploads.js';
+import { makeFilesPrivate, preparePrivateFolder } from './embedded-folder.js';
+import { readScan, toStoredScan, type StoredScan } from './embedded-scans.js';
+import { claimOwnership, currentOwner, releaseOwnership, StoreInUseError } from './embedded-owner.js';
+
+export { DataFolderError, preparePrivateFolder } from './embedded-folder.js';
+export { StoreInUseError } from './embedded-owner.js';
+
+/** The database file in the data folder; LMDB keeps its reader table beside it (`-lock`). */
+export const DATABASE_FILE = 'hashcheck.mdb';
+/** The file naming the server that has the data folder's store open. */
+export const OWNER_FILE = 'server.lock';
+
+/** Keys read between two checks of the read deadline, and between two turns of the event loop. */
+const READ_SLICE = 2048;
+/** How often expired scans are removed. */
+const SCAN_PRUNE_INTERVAL_MS = 3600_000;
+
+/** The known-bad list in the embedded database. */
+export interface EmbeddedHashStore extends RecordStore, RecordLister {
+  /** Distinct records on the list (not digests), revoked ones left out, as `DynamoDbHashStore.countRecords`. */
+  countRecords(): Promise<number>;
+  /** Every record once, in the order of its primary digest, revoked ones left out, read lazily (a million records never held at once). */
+  records(): AsyncIterable<KnownRecord>;
+}
+
+/** The embedded database of the single-machine service, in one private data folder. */
+export interface EmbeddedStore {
+  readonly dataDir: string;
+  readonly hashes: EmbeddedHashStore;
+  readonly scans: ScanStore;
+  /** Bumped in the same transaction as every write of records (putRecords); starts at 0 for an empty list, survives restarts. */
+  listVersion(): number;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedStoreOptions {
+  /**
+   * Milliseconds a lookup may read for before it fails with UpstreamUnavailableError rather than keep
+   * the caller waiting (a disk that stalls). @default 10000
+   */
+  readonly readDeadlineMs?: number;
+  /** The clock, passed in so the times a list was written are known in tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Keys of the `meta` database. */
+const META = {
+  version: 'listVersion',
+  activeRecords: 'activeRecords',
+  updatedAt: 'updatedAt',
+} as const;
+
+/** Data folders with a store open in this process: LMDB would share one environment between two opens. */
+const openInThisProcess = new Set<string>();
+
+/** A record as stored: its fields with nothing undefined, so what is read back is exactly what was written. */
+function toStoredRecord(record: KnownRecord): Record<string, unknown> {
+  const stored: Record<string, unknown> = {};
+  for (const key in record) {
+    const value = record[key as keyof KnownRecord];
+    if (value !== undefined) stored[key] = value;
+  }
+  return stored;
+}
+
+function isActive(stored: unknown): boolean {
+  return stored !== undefined && (stored as { revoked?: unknown }).revoked === undefined;
+}
+
+/**
+ * Reads a stored value back into a record, validated against the record schema that every write went
+ * through: a value that is not a valid record is refused rather than answered in a shape nobody wrote.
+ * @throws UpstreamUnavailableError naming the digest and what is wrong with the value.
+ */
+function readRecord(hash: string, stored: unknown): KnownRecord {
+  const { revoked, ...fields } = (typeof stored === 'object' && stored !== null ? stored : { value: stored }) as Record<string, unknown>;
+  const record = recordInputSchema.safeParse(fields);
+  const revocation = revoked === undefined ? undefined : revocationSchema.safeParse(revoked);
+  if (!record.success || revocation?.success === false) {
+    const error = record.error ?? revocation?.error;
+    throw new UpstreamUnavailableError(
+      `The known-bad list holds an item for ${hash} that is not a valid record (${describeIssues(error ?? { issues: [] }, 'record')}); it was not used.`,
+      { cause: error },
+    );
+  }
+  return { ...record.data, ...(revocation?.data && { revoked: revocation.data }) };
+}
+
+/** The databases of one open store and whether it is still open. */
+interface Handles {
+  readonly root: RootDatabase;
+  /** Primary digest (the record's strongest) to the whole record, revocation included. */
+  readonly records: Database<unknown, string>;
+  /** Every other digest of a record to its primary digest. */
+  readonly digests: Database<string, string>;
+  readonly meta: Database<unknown, string>;
+  readonly scans: Database<StoredScan, string>;
+  /** The writes of this server, one after another: each reads what the one before committed. */
+  readonly writes: WriteQueue;
+  /** Listings under way: their cursors end before the database closes under them. */
+  readonly listings: Set<() => void>;
+  closed: boolean;
+}
+
+/** Runs tasks one after another, each once the one before has settled. */
+class WriteQueue {
+  private last: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.last.then(task);
+    this.last = result.catch(() => {});
+    return result;
+  }
+
+  /** Settles once every task queued so far has. */
+  idle(): Promise<unknown> {
+    return this.last;
+  }
+}
+
+/** Runs `read` on the open store; a closed store, or a database that fails to read, is an UpstreamUnavailableError. */
+function readFrom<T>(handles: Handles, read: () => T): T {
+  if (handles.closed) throw new UpstreamUnavailableError('The known-bad list is closed; the server is stopping.');
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof UpstreamUnavailableError) throw error;
+    throw new UpstreamUnavailableError('The known-bad list could not be read; try again shortly.', { cause: error });
+  }
+}
+
+/** One record as `putRecords` writes it. */
+interface RecordWrite {
+  readonly primary: string;
+  readonly others: readonly string[];
+  readonly value: Record<string, unknown>;
+}
+
+/** What one `putRecords` changes: keys to their new values, `undefined` for a key removed. */
+interface PlannedChanges {
+  readonly records: Map<string, unknown>;
+  readonly digests: Map<string, string | undefined>;
+  /** Records on the list after the change, revoked ones left out. */
+  readonly active: number;
+}
+
+/**
+ * Works out the changes of writing `writes`, reading the stored list through the changes planned so far,
+ * so records of one call that share digests end as if written one after another.
+ */
+function planRecordWrites(
+  byPrimary: Database<unknown, string>,
+  digests: Database<string, string>,
+  writes: readonly RecordWrite[],
+  activeBefore: number,
+): PlannedChanges {
+  const records = new Map<string, unknown>();
+  const pointers = new Map<string, string | undefined>();
+  const recordAt = (key: string): unknown =>
+    records.has(key) ? records.get(key) : byPrimary.getBinaryFast(key) === undefined ? undefined : byPrimary.get(key);
+  const pointerAt = (key: string): string | undefined => (pointers.has(key) ? pointers.get(key) : digests.get(key));
+  let active = activeBefore;
+  for (const { primary, others, value } of writes) {
+    const previous = recordAt(primary);
+    if (previous !== undefined) {
+      active -= Number(isActive(previous));
+      // Digests the record no longer has stop naming it.
+      for (const { hash } of recordDigests(readRecord(primary, previous))) {
+        if (hash !== primary && !others.includes(hash) && pointerAt(hash) === primary) pointers.set(hash, undefined);
+      }
+    }
+    if (pointerAt(primary) !== undefined) pointers.set(primary, undefined);
+    for (const other of others) {
+      // A digest that was another record's primary now belongs to this one, as a DynamoDB item is overwritten.
+      const taken = recordAt(other);
+      if (taken !== undefined) {
+        active -= Number(isActive(taken));
+        records.set(other, undefined);
+      }
+      pointers.set(other, primary);
+    }
+    records.set(primary, value);
+    active += Number(isActive(value));
+  }
+  return { records, digests: pointers, active };
+}
+
+/**
+ * The known-bad list in LMDB. A record is stored once under its primary digest; each of its other digests
+ * points to it, so any digest finds the whole record. One `putRecords` is one transaction: a crash leaves
+ * each call's records either all written, every digest of them, or none.
+ */
+class LmdbHashStore implements EmbeddedHashStore {
+  constructor(
+    private readonly handles: Handles,
+    private readonly readDeadlineMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async getMany(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
+    const stored = await this.getStored(hashes);
+    return new Map([...stored].filter(([, record]) => !record.revoked));
+  }
+
+  /**
+   * Reads in slices with a turn of the event loop between them, so a lookup of many hashes does not hold
+   * up other requests, and fails once the read deadline is past instead of answering late.
+   */
+  async getStored(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
+    const found = new Map<HashHex, KnownRecord>();
+    const deadline = this.now() + this.readDeadlineMs;
+    const slices = chunk(hashes, READ_SLICE);
+    for (const [index, slice] of slices.entries()) {
+      if (index > 0) {
+        await nextTurn();
+        if (this.now() > deadline) {
+          throw new UpstreamUnavailableError(`The known-bad list did not answer within ${this.readDeadlineMs} ms; try again shortly.`);
+        }
+      }
+      readFrom(this.handles, () => {
+        for (const hash of slice) {
+          const record = this.readByDigest(hash);
+          if (record) found.set(hash, record);
+        }
+      });
+    }
+    return found;
+  }
+
+  private readByDigest(hash: HashHex): KnownRecord | undefined {
+    const { records, digests } = this.handles;
+    const direct = records.get(hash);
+    if (direct !== undefined) return readRecord(hash, direct);
+    const primary = digests.get(hash);
+    if (primary === undefined) return undefined;
+    const stored = records.get(primary);
+    if (stored === undefined) return undefined;
+    const record = readRecord(primary, stored);
+    // A digest another record took over since: it no longer names this record.
+    return recordDigests(record).some((d) => d.hash === hash) ? record : undefined;
+  }
+
+  async putRecords(records: readonly KnownRecord[]): Promise<void> {
+    if (this.handles.closed) throw new UpstreamUnavailableError('The known-bad list could not be written: the server is stopping.');
+    const writtenAt = new Date(this.now()).toISOString();
+    const writes = records.map((record) => {
+      const digests = recordDigests(record).map((d) => d.hash);
+      return { primary: digests[0]!, others: digests.slice(1), value: toStoredRecord(record) };
+    });
+    // The list is dated by its latest change: this write, or a later time a record says it was added or revoked.
+    let latest = Date.parse(writtenAt);
+    for (const { value } of writes) {
+      for (const stamp of [value['addedAt'], (value['revoked'] as { at?: unknown } | undefined)?.at]) {
+        const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
+        if (time > latest) latest = time;
+      }
+    }
+    await this.handles.writes.run(async () => {
+      const { root, records: byPrimary, digests, meta } = this.handles;
+      let batch: Promise<unknown>;
+      try {
+        // Every earlier write has committed (writes run one after another), so what is read here is the list
+        // this call changes. Everything is read and checked first; then the changes are queued whole in this
+        // turn of the event loop, and LMDB commits them in one transaction with the version bump, or none.
+        const changes = planRecordWrites(byPrimary, digests, writes, Number(meta.get(META.activeRecords) ?? 0));
+        const updatedAt = meta.get(META.updatedAt);
+        const version = Number(meta.get(META.version) ?? 0) + 1;
+        batch = root.batch(() => {
+          for (const [key, value] of changes.records) {
+            if (value === undefined) byPrimary.remove(key);
+            else byPrimary.put(key, value);
+          }
+          for (const [key, value] of changes.digests) {
+            if (value === undefined) digests.remove(key);
+            else digests.put(key, value);
+          }
+          meta.put(META.version, version);
+          meta.put(META.activeRecords, changes.active);
+          if (typeof updatedAt !== 'string' || !(Date.parse(updatedAt) >= latest)) meta.put(META.updatedAt, new Date(latest).toISOString());
+        });
+      } catch (error) {
+        if (error instanceof UpstreamUnavailableError) throw error;
+        throw new UpstreamUnavailableError('The known-bad list could not be written.', { cause: error });
+      }
+      try {
+        await batch;
+      } catch (error) {
+        throw new UpstreamUnavailableError('The known-bad list could not be written.', { cause: error });
+      }
+    });
+  }
+
+  async countRecords(): Promise<number> {
+    return readFrom(this.handles, () => Number(this.handles.meta.get(META.activeRecords) ?? 0));
+  }
+
+  async *records(): AsyncIterable<KnownRecord> {
+    // One snapshot for the whole iteration, so a write meanwhile is seen whole or not at all.
+    const entries = readFrom(this.handles, () => this.handles.records.getRange({ snapshot: true })[Symbol.iterator]());
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      entries.return?.();
+    };
+    this.handles.listings.add(end);
+    try {
+      for (let read = 1; ; read++) {
+        const next = readFrom(this.handles, () => entries.next());
+        if (next.done) return;
+        const { key, value } = next.value;
+        if (!isActive(value)) continue;
+        yield readRecord(key, value);
+        if (read % READ_SLICE === 0) await nextTurn();
+      }
+    } finally {
+      this.handles.listings.delete(end);
+      if (!this.handles.closed) end();
+    }
+  }
+
+  async listRecords(): Promise<ListedRecords> {
+    const records: KnownRecord[] = [];
+    for await (const record of this.records()) records.push(record);
+    const updatedAt = readFrom(this.handles, () => this.handles.meta.get(META.updatedAt));
+    return { records, updatedAt: typeof updatedAt === 'string' ? updatedAt : undefined };
+  }
+}
+
+/** Scans in LMDB, with DynamoDbScanStore's semantics: a finish only replaces a pending scan. */
+class LmdbScanStore implements ScanStore {
+  private nextPruneAt = 0;
+
+  constructor(
+    private readonly handles: Handles,
+    private readonly now: () => number,
+  ) {}
+
+  /** Records a scan; at most once an hour, scans past their expiry go with it (DynamoDB's TTL does this deployed). */
+  async put(record: ScanRecord): Promise<void> {
+    if (this.handles.closed) throw new UpstreamUnavailableError('The scan could not be recorded; try again shortly.');
+    const now = this.now();
+    const { root, scans } = this.handles;
+    await this.handles.writes.run(async () => {
+      try {
+        await root.batch(() => {
+          if (now >= this.nextPruneAt) {
+            this.nextPruneAt = now + SCAN_PRUNE_INTERVAL_MS;
+            for (const { key, value } of scans.getRange()) {
+              if (typeof value?.expiresAt === 'number' && value.expiresAt * 1000 <= now) scans.remove(key);
+            }
+          }
+          scans.put(record.uploadId, toStoredScan(record));
+        });
+      } catch (error) {
+        throw new UpstreamUnavailableError('The scan could not be recorded; try again shortly.', { cause: error });
+      }
+    });
+  }
+
+  async finish(record: ScanRecord): Promise<boolean> {
+    if (this.handles.closed) throw new UpstreamUnavailableError('The scan result could not be written; the server is stopping.');
+    const { scans } = this.handles;
+    // Writes run one after another: no other write of this server lands between the read and the write.
+    return this.handles.writes.run(async () => {
+      try {
+        if (scans.get(record.uploadId)?.status !== 'pending') return false;
+        await scans.put(record.uploadId, toStoredScan(record));
+        return true;
+      } catch (error) {
+        throw new UpstreamUnavailableError('The scan result could not be written; try again shortly.', { cause: error });
+      }
+    });
+  }
+
+  async get(uploadId: string): Promise<ScanRecord | undefined> {
+    if (this.handles.closed) throw new UpstreamUnavailableError('The scan result could not be read; the server is stopping.');
+    let stored: StoredScan | undefined;
+    try {
+      stored = this.handles.scans.get(uploadId);
+    } catch (error) {
+      throw new UpstreamUnavailableError('The scan result could not be read; try again shortly.', { cause: error });
+    }
+    return stored === undefined ? undefined : readScan(uploadId, stored);
+  }
+}
+
+/** LMDB's meta pages: a page flagged P_META whose header is followed by the magic number. */
+const META_PAGE_FLAG = 0x08;
+const LMDB_MAGIC = 0xbeefc0de;
+const PAGE_HEADER_BYTES = 24;
+
+/**
+ * Checks that an existing data file starts with LMDB's two meta pages before LMDB maps it: LMDB trusts
+ * the header of a file it opens, and a file that is not a database at all can bring the process down
+ * instead of being refused.
+ * @returns why the file is not a database, or `undefined` for a file that is one (or is new).
+ */
+async function whyNotADatabase(path: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await openFile(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return (error as Error).message;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return undefined;
+    const header = Buffer.alloc(64);
+    const isMeta = async (offset: number) => {
+      const { bytesRead } = await handle.read(header, 0, header.length, offset);
+      return bytesRead === header.length && (header.readUInt16LE(18) & META_PAGE_FLAG) !== 0 && header.readUInt32LE(PAGE_HEADER_BYTES) === LMDB_MAGIC;
+    };
+    if (!(await isMeta(0))) return 'it does not start with a database header';
+    // The page size is kept in the first meta page (the free-page database's first field).
+    const pageSize = header.readUInt32LE(48);
+    if (pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0 || !(await isMeta(pageSize))) {
+      return 'its second database header is damaged';
+    }
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Opens the embedded store in `dataDir`, creating the folder private to this user (0700, its files 0600).
+ * One server at a time: another process (or another open in this one) with the folder's store open makes
+ * this fail with StoreInUseError; a server that was killed leaves nothing that blocks the next start.
+ * @throws DataFolderError when the folder cannot be made private.
+ * @throws StoreInUseError when another hashcheck server is using the folder.
+ * @throws UpstreamUnavailableError when the database cannot be opened (unreadable or not a database).
+ */
+export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
+  const folder = await realpath(await preparePrivateFolder(dataDir));
+  if (openInThisProcess.has(folder)) throw new StoreInUseError(folder, undefined);
+  const databaseFile = join(folder, DATABASE_FILE);
+  const ownerFile = join(folder, OWNER_FILE);
+  openInThisProcess.add(folder);
+  let root: RootDatabase | undefined;
+  try {
+    const damage = await whyNotADatabase(databaseFile);
+    if (damage) {
+      throw new UpstreamUnavailableError(
+        `The known-bad list in ${databaseFile} could not be opened: ${damage}. Restore the data folder from a backup or move it aside.`,
+      );
+    }
+    try {
+      root = open({ path: databaseFile, maxDbs: 8 });
+    } catch (error) {
+      throw new UpstreamUnavailableError(
+        `The known-bad list in ${databaseFile} could not be opened (${(error as Error).message}); restore the data folder from a backup or move it aside.`,
+        { cause: error },
+      );
+    }
+    await makeFilesPrivate([databaseFile, `${databaseFile}-lock`]);
+    const opened = root;
+    const handles: Handles = {
+      root: opened,
+      records: opened.openDB<unknown, string>({ name: 'records' }),
+      digests: opened.openDB<string, string>({ name: 'digests' }),
+      meta: opened.openDB<unknown, string>({ name: 'meta' }),
+      scans: opened.openDB<StoredScan, string>({ name: 'scans' }),
+      writes: new WriteQueue(),
+      listings: new Set(),
+      closed: false,
+    };
+    const me = currentOwner();
+    // Under the database's write lock, which every opener takes: two servers starting at once cannot both win.
+    opened.transactionSync(() => claimOwnership(folder, ownerFile, me));
+    const hashes = new LmdbHashStore(handles, options.readDeadlineMs ?? 10_000, options.now ?? Date.now);
+    const scans = new LmdbScanStore(handles, options.now ?? Date.now);
+    return {
+      dataDir: folder,
+      hashes,
+      scans,
+      listVersion: () => readFrom(handles, () => Number(handles.meta.get(META.version) ?? 0)),
+      async close() {
+        if (handles.closed) return;
+        handles.closed = true;
+        try {
+          await handles.writes.idle();
+          for (const end of handles.listings) end();
+          handles.listings.clear();
+          opened.transactionSync(() => releaseOwnership(ownerFile, me));
+          await opened.close();
+        } finally {
+          openInThisProcess.delete(folder);
+        }
+      },
+    };
+  } catch (error) {
+    openInThisProcess.delete(folder);
+    await root?.close().catch(() => {});
+    throw error;
+  }
+}
