@@ -25,6 +25,16 @@ export const OWNER_FILE = 'server.lock';
 
 /** Keys read between two checks of the read deadline, and between two turns of the event loop. */
 const READ_SLICE = 2048;
+/**
+ * The address space the database is mapped into (not disk: the file grows with the data). Large enough for
+ * lists of many millions of records, so the map is never moved and re-made while the server runs.
+ */
+const MAP_SIZE = 2 ** 38;
+/**
+ * Lookups read single pages at random: reading ahead would only fill memory with pages nobody asked for.
+ * (An option lmdb passes to LMDB that its type declarations leave out.)
+ */
+const LOOKUP_TUNING = { noReadAhead: true };
 /** How often expired scans are removed. */
 const SCAN_PRUNE_INTERVAL_MS = 3600_000;
 
@@ -54,6 +64,14 @@ export interface EmbeddedStoreOptions {
   readonly readDeadlineMs?: number;
   /** The clock, passed in so the times a list was written are known in tests. @default Date.now */
   readonly now?: () => number;
+}
+
+/**
+ * A digest as a key: its bytes, half the size of its hex form. Bytes sort as their hex forms do, so the
+ * records are kept in the order of their primary digests.
+ */
+function digestKey(hash: string): Buffer {
+  return Buffer.from(hash, 'hex');
 }
 
 /** Keys of the `meta` database. */
@@ -86,7 +104,14 @@ function isActive(stored: unknown): boolean {
  * @throws UpstreamUnavailableError naming the digest and what is wrong with the value.
  */
 function readRecord(hash: string, stored: unknown): KnownRecord {
-  const { revoked, ...fields } = (typeof stored === 'object' && stored !== null ? stored : { value: stored }) as Record<string, unknown>;
+  const value = (typeof stored === 'object' && stored !== null ? stored : { value: stored }) as Record<string, unknown>;
+  const revoked = value['revoked'];
+  // Most records were never revoked: they are checked as they are, without a copy.
+  let fields = value;
+  if (revoked !== undefined) {
+    const { revoked: _revocation, ...rest } = value;
+    fields = rest;
+  }
   const record = recordInputSchema.safeParse(fields);
   const revocation = revoked === undefined ? undefined : revocationSchema.safeParse(revoked);
   if (!record.success || revocation?.success === false) {
@@ -102,10 +127,10 @@ function readRecord(hash: string, stored: unknown): KnownRecord {
 /** The databases of one open store and whether it is still open. */
 interface Handles {
   readonly root: RootDatabase;
-  /** Primary digest (the record's strongest) to the whole record, revocation included. */
-  readonly records: Database<unknown, string>;
-  /** Every other digest of a record to its primary digest. */
-  readonly digests: Database<string, string>;
+  /** Primary digest (the record's strongest), as bytes, to the whole record, revocation included. */
+  readonly records: Database<unknown, Buffer>;
+  /** Every other digest of a record to its primary digest, both as bytes. */
+  readonly digests: Database<Buffer, Buffer>;
   readonly meta: Database<unknown, string>;
   readonly scans: Database<StoredScan, string>;
   /** The writes of this server, one after another: each reads what the one before committed. */
@@ -162,16 +187,16 @@ interface PlannedChanges {
  * so records of one call that share digests end as if written one after another.
  */
 function planRecordWrites(
-  byPrimary: Database<unknown, string>,
-  digests: Database<string, string>,
+  byPrimary: Database<unknown, Buffer>,
+  digests: Database<Buffer, Buffer>,
   writes: readonly RecordWrite[],
   activeBefore: number,
 ): PlannedChanges {
   const records = new Map<string, unknown>();
   const pointers = new Map<string, string | undefined>();
   const recordAt = (key: string): unknown =>
-    records.has(key) ? records.get(key) : byPrimary.getBinaryFast(key) === undefined ? undefined : byPrimary.get(key);
-  const pointerAt = (key: string): string | undefined => (pointers.has(key) ? pointers.get(key) : digests.get(key));
+    records.has(key) ? records.get(key) : byPrimary.getBinaryFast(digestKey(key)) === undefined ? undefined : byPrimary.get(digestKey(key));
+  const pointerAt = (key: string): string | undefined => (pointers.has(key) ? pointers.get(key) : digests.get(digestKey(key))?.toString('hex'));
   let active = activeBefore;
   for (const { primary, others, value } of writes) {
     const previous = recordAt(primary);
@@ -211,8 +236,9 @@ class LmdbHashStore implements EmbeddedHashStore {
   ) {}
 
   async getMany(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
-    const stored = await this.getStored(hashes);
-    return new Map([...stored].filter(([, record]) => !record.revoked));
+    const found = new Map<HashHex, KnownRecord>();
+    for (const [hash, record] of await this.getStored(hashes)) if (!record.revoked) found.set(hash, record);
+    return found;
   }
 
   /**
@@ -242,13 +268,14 @@ class LmdbHashStore implements EmbeddedHashStore {
 
   private readByDigest(hash: HashHex): KnownRecord | undefined {
     const { records, digests } = this.handles;
-    const direct = records.get(hash);
+    const key = digestKey(hash);
+    const direct = records.get(key);
     if (direct !== undefined) return readRecord(hash, direct);
-    const primary = digests.get(hash);
+    const primary = digests.get(key);
     if (primary === undefined) return undefined;
     const stored = records.get(primary);
     if (stored === undefined) return undefined;
-    const record = readRecord(primary, stored);
+    const record = readRecord(primary.toString('hex'), stored);
     // A digest another record took over since: it no longer names this record.
     return recordDigests(record).some((d) => d.hash === hash) ? record : undefined;
   }
@@ -280,12 +307,12 @@ class LmdbHashStore implements EmbeddedHashStore {
         const version = Number(meta.get(META.version) ?? 0) + 1;
         batch = root.batch(() => {
           for (const [key, value] of changes.records) {
-            if (value === undefined) byPrimary.remove(key);
-            else byPrimary.put(key, value);
+            if (value === undefined) byPrimary.remove(digestKey(key));
+            else byPrimary.put(digestKey(key), value);
           }
           for (const [key, value] of changes.digests) {
-            if (value === undefined) digests.remove(key);
-            else digests.put(key, value);
+            if (value === undefined) digests.remove(digestKey(key));
+            else digests.put(digestKey(key), digestKey(value));
           }
           meta.put(META.version, version);
           meta.put(META.activeRecords, changes.active);
@@ -323,7 +350,7 @@ class LmdbHashStore implements EmbeddedHashStore {
         if (next.done) return;
         const { key, value } = next.value;
         if (!isActive(value)) continue;
-        yield readRecord(key, value);
+        yield readRecord(key.toString('hex'), value);
         if (read % READ_SLICE === 0) await nextTurn();
       }
     } finally {
@@ -460,7 +487,13 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
       );
     }
     try {
-      root = open({ path: databaseFile, maxDbs: 8 });
+      root = open({
+        path: databaseFile,
+        maxDbs: 8,
+        // Windows sizes the file to the map; elsewhere the map is only address space.
+        ...(process.platform !== 'win32' && { mapSize: MAP_SIZE }),
+        ...LOOKUP_TUNING,
+      });
     } catch (error) {
       throw new UpstreamUnavailableError(
         `The known-bad list in ${databaseFile} could not be opened (${(error as Error).message}); restore the data folder from a backup or move it aside.`,
@@ -471,8 +504,8 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
     const opened = root;
     const handles: Handles = {
       root: opened,
-      records: opened.openDB<unknown, string>({ name: 'records' }),
-      digests: opened.openDB<string, string>({ name: 'digests' }),
+      records: opened.openDB<unknown, Buffer>({ name: 'records', keyEncoding: 'binary' }),
+      digests: opened.openDB<Buffer, Buffer>({ name: 'digests', keyEncoding: 'binary', encoding: 'binary' }),
       meta: opened.openDB<unknown, string>({ name: 'meta' }),
       scans: opened.openDB<StoredScan, string>({ name: 'scans' }),
       writes: new WriteQueue(),

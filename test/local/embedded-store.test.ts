@@ -157,7 +157,7 @@ describe('EmbeddedHashStore', () => {
     await store.hashes.putRecords([record, other]);
     await store.close();
     const raw = open({ path: join(dataDir, DATABASE_FILE), maxDbs: 8 });
-    await raw.openDB({ name: 'records' }).put(record.sha256!, { ...record, kind: 'worm' });
+    await raw.openDB({ name: 'records', keyEncoding: 'binary' }).put(Buffer.from(record.sha256!, 'hex'), { ...record, kind: 'worm' });
     await raw.close();
 
     const { hashes } = await openStore();
