@@ -282,6 +282,8 @@ class LmdbHashStore implements EmbeddedHashStore {
 
   async putRecords(records: readonly KnownRecord[]): Promise<void> {
     if (this.handles.closed) throw new UpstreamUnavailableError('The known-bad list could not be written: the server is stopping.');
+    // Nothing to write is no change: the list keeps its version, and exports built for it stay current.
+    if (records.length === 0) return;
     const writtenAt = new Date(this.now()).toISOString();
     const writes = records.map((record) => {
       const digests = recordDigests(record).map((d) => d.hash);

@@ -130,6 +130,9 @@ describe('EmbeddedHashStore', () => {
     await store.hashes.putRecords([record, makeRecord(2)]);
     await store.hashes.putRecords([{ ...record, revoked: revocation }]);
     expect(store.listVersion()).toBe(2);
+    // Nothing to write is no change of the list.
+    await store.hashes.putRecords([]);
+    expect(store.listVersion()).toBe(2);
     await store.close();
     const reopened = await openStore();
     expect(reopened.listVersion()).toBe(2);
