@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { chunk } from '../lambdas/core/chunk.js';
+import type { ContainerSightings, RecordsAndContainers, Sighting } from '../lambdas/core/derived.js';
 import { UpstreamUnavailableError } from '../lambdas/core/errors.js';
 import type { ListedRecords, RecordLister } from '../lambdas/core/exports.js';
 import type { HashHex } from '../lambdas/core/hashes.js';
@@ -13,6 +14,7 @@ import { describeIssues, recordInputSchema, revocationSchema } from '../lambdas/
 import type { ScanRecord, ScanStore } from '../lambdas/core/uploads.js';
 import { makeFilesPrivate, preparePrivateFolder } from './embedded-folder.js';
 import { readScan, toStoredScan, type StoredScan } from './embedded-scans.js';
+import { addSightings, readSightings, SIGHTINGS_DATABASE } from './embedded-sightings.js';
 import { claimOwnership, currentOwner, releaseOwnership, StoreInUseError } from './embedded-owner.js';
 
 export { DataFolderError, preparePrivateFolder } from './embedded-folder.js';
@@ -39,7 +41,7 @@ const LOOKUP_TUNING = { noReadAhead: true };
 const SCAN_PRUNE_INTERVAL_MS = 3600_000;
 
 /** The known-bad list in the embedded database. */
-export interface EmbeddedHashStore extends RecordStore, RecordLister {
+export interface EmbeddedHashStore extends RecordStore, RecordLister, ContainerSightings {
   /** Distinct records on the list (not digests), revoked ones left out, as `DynamoDbHashStore.countRecords`. */
   countRecords(): Promise<number>;
   /** Every record once, in the order of its primary digest, revoked ones left out, read lazily (a million records never held at once). */
@@ -133,6 +135,8 @@ interface Handles {
   readonly digests: Database<Buffer, Buffer>;
   readonly meta: Database<unknown, string>;
   readonly scans: Database<StoredScan, string>;
+  /** Member digest to the containers it was found in (`containedIn`); not part of the list. */
+  readonly sightings: Database<unknown, string>;
   /** The writes of this server, one after another: each reads what the one before committed. */
   readonly writes: WriteQueue;
   /** Listings under way: their cursors end before the database closes under them. */
@@ -332,6 +336,18 @@ class LmdbHashStore implements EmbeddedHashStore {
     });
   }
 
+  /** The records of `hashes` and the containers each was found in, read together. */
+  async getManyWithContainers(hashes: readonly HashHex[]): Promise<RecordsAndContainers> {
+    const records = await this.getMany(hashes);
+    return { records, containedIn: readFrom(this.handles, () => readSightings(this.handles.sightings, hashes)) };
+  }
+
+  /** Adds containers to their members' `containedIn`, in the write queue; the list's version stays. */
+  async addSightings(sightings: readonly Sighting[]): Promise<void> {
+    if (this.handles.closed) throw new UpstreamUnavailableError('The containers a file was found in could not be written: the server is stopping.');
+    await this.handles.writes.run(() => addSightings(this.handles.root, this.handles.sightings, sightings));
+  }
+
   async countRecords(): Promise<number> {
     return readFrom(this.handles, () => Number(this.handles.meta.get(META.activeRecords) ?? 0));
   }
@@ -510,6 +526,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
       digests: opened.openDB<Buffer, Buffer>({ name: 'digests', keyEncoding: 'binary', encoding: 'binary' }),
       meta: opened.openDB<unknown, string>({ name: 'meta' }),
       scans: opened.openDB<StoredScan, string>({ name: 'scans' }),
+      sightings: opened.openDB<unknown, string>({ name: SIGHTINGS_DATABASE }),
       writes: new WriteQueue(),
       listings: new Set(),
       closed: false,

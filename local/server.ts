@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { readConfig, readInsideLimits, readRememberContainers } from '../lambdas/adapters/config.js';
 import { readRecordFile } from '../lambdas/adapters/seed-file.js';
 import { SevenZipLookInside } from '../lambdas/adapters/sevenzip-inside.js';
-import type { ContainerMemory } from '../lambdas/core/derived.js';
+import type { ContainerMemory, ContainerSightings } from '../lambdas/core/derived.js';
 import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../lambdas/core/errors.js';
 import type { LookInside } from '../lambdas/core/inside/look-inside.js';
 import type { RecordLister } from '../lambdas/core/exports.js';
@@ -77,8 +77,11 @@ const REQUEST_TIMEOUT_MS = 300_000;
 /** Every method the server answers somewhere, for `OPTIONS *`. */
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
 
-/** The known-bad list as the service reads and changes it. */
-export interface LocalHashStore extends RecordStore, RecordLister {
+/**
+ * The known-bad list as the service reads and changes it; with the containers members were found in
+ * (`containedIn`), which the embedded store keeps.
+ */
+export interface LocalHashStore extends RecordStore, RecordLister, Partial<ContainerSightings> {
   /** Distinct known-bad records. */
   countRecords(): Promise<number>;
   /** Every record once, in the order of its primary digest, revoked ones left out, read lazily. */

@@ -45,6 +45,15 @@ export function faultyStores(target: LocalStores): { stores: LocalStores; faults
   const hashes: LocalHashStore = {
     getMany: async (hashes) => (gate('getMany'), current.hashes.getMany(hashes)),
     getStored: async (hashes) => (gate('getStored'), current.hashes.getStored(hashes)),
+    // A lookup reads records and containedIn together: the same read as getMany, counted as one.
+    getManyWithContainers: async (hashes) => {
+      gate('getMany');
+      const { getManyWithContainers } = current.hashes;
+      return getManyWithContainers
+        ? getManyWithContainers.call(current.hashes, hashes)
+        : { records: await current.hashes.getMany(hashes), containedIn: new Map() };
+    },
+    addSightings: async (sightings) => (gate('addSightings'), current.hashes.addSightings?.(sightings)),
     putRecords: async (records) => (gate('putRecords'), current.hashes.putRecords(records)),
     listRecords: async () => (gate('listRecords'), current.hashes.listRecords()),
     countRecords: async () => (gate('countRecords'), current.hashes.countRecords()),

@@ -206,7 +206,7 @@ describe('the command line showing a match', () => {
 
   it('takes a derived match from the service as a whole record, keeping its provenance', async () => {
     const { toKnownRecord } = await import('../../cli/answers.js');
-    const view = { ...MEMBER_RECORD, kind: 'container' as const, derived: { member: { path: ['m'], sha256: MEMBER.sha256, sha1: MEMBER.sha1, md5: MEMBER.md5 }, memberRecord: { fileName: 'm', campaign: 'c', kind: 'library' as const }, at: NOW.toISOString(), scan: 'request r' } };
+    const view = { ...MEMBER_RECORD, sources: [...MEMBER_RECORD.sources], kind: 'container' as const, derived: { member: { path: ['m'], sha256: MEMBER.sha256, sha1: MEMBER.sha1, md5: MEMBER.md5 }, memberRecord: { fileName: 'm', campaign: 'c', kind: 'library' as const }, at: NOW.toISOString(), scan: 'request r' } };
     expect(toKnownRecord(view, 'lookup')).toEqual(view);
   });
 });
