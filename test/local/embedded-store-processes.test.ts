@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { watch } from 'node:fs';
+import { statSync, watch } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -76,9 +76,13 @@ describe('EmbeddedStore crash safety', () => {
   it('keeps each write whole when the server is killed in the middle of an import', async () => {
     const importer = startChild('import');
     await pollUntil(() => (/^begin 1$/m.test(importer.output()) ? true : undefined), 120_000, 'the second batch to start');
-    // Killed the moment LMDB starts writing the pages of the next transaction to the file, before it commits.
+    // Killed while LMDB writes the pages of the next batch: once the file has grown by a few megabytes more
+    // (a batch writes several times that), so a store committing a batch in parts would have committed some.
+    const file = join(dataDir, DATABASE_FILE);
+    const grown = statSync(file).size + 4 * 1024 * 1024;
     await new Promise<void>((resolve) => {
-      const watcher = watch(join(dataDir, DATABASE_FILE), () => {
+      const watcher = watch(file, () => {
+        if (statSync(file).size < grown) return;
         watcher.close();
         importer.child.kill('SIGKILL');
         resolve();
