@@ -128,7 +128,8 @@ export function clientErrorAnswer(error: ParserError, limits: EdgeLimits): EdgeE
 export function makeClientErrorListener(limits: EdgeLimits): (error: Error, socket: Duplex) => void {
   return (error, socket) => {
     const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-    const answering = pending !== undefined && (pending.headersSent || pending.req.complete);
+    // Node detaches a finished answer from its socket by setting this to null.
+    const answering = pending != null && (pending.headersSent || pending.req?.complete === true);
     const code = (error as ParserError).code;
     if (!socket.writable || answering || code === 'ECONNRESET' || code === 'EPIPE') {
       socket.destroy();
