@@ -57,6 +57,10 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 /** Backoff without a Retry-After: doubling from here, up to the cap, with jitter. */
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;
+/** Redirects followed by GET: 303 always, 301 and 302 only after a GET (307 and 308 would resend a body). */
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303]);
+const MAX_REDIRECTS = 3;
+
 /** A Retry-After longer than this is not waited for: the command fails and says when to come back. */
 const MAX_RETRY_AFTER_MS = 60_000;
 
@@ -101,7 +105,7 @@ export class ServiceClient {
           // Streamed bodies must say so; undici refuses them otherwise.
           init.duplex = 'half';
         }
-        response = await fetch(url, init);
+        response = await this.fetchFollowing(url, init, headers.accept!);
         text = await response.text();
       } catch (error) {
         request.signal?.throwIfAborted();
@@ -126,6 +130,28 @@ export class ServiceClient {
       }
       throw new ServiceError(this.statusMessage(url, request, response, text, attempt));
     }
+  }
+
+  /**
+   * Sends one attempt, following the service's `303 See Other` (an answer too large for a function, stored
+   * apart) and other redirects of a GET by hand, so the API key goes to the service's own origin and never to
+   * the storage a redirect points at. A 307 or 308 (which would resend the body) is not followed.
+   */
+  private async fetchFollowing(url: URL, init: RequestInit, accept: string): Promise<Response> {
+    let response = await fetch(url, { ...init, redirect: 'manual' });
+    let from = url;
+    for (let hops = 0; hops < MAX_REDIRECTS && REDIRECTS.has(response.status); hops++) {
+      const location = response.headers.get('location');
+      if (location === null) break;
+      if (response.status !== 303 && init.method !== 'GET') break;
+      await response.body?.cancel();
+      const next = new URL(location, from);
+      const headers: Record<string, string> = { accept };
+      if (next.origin === this.options.url.origin && this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
+      response = await fetch(next, { method: 'GET', headers, redirect: 'manual', ...(init.signal && { signal: init.signal }) });
+      from = next;
+    }
+    return response;
   }
 
   private resolve(target: string | URL): URL {
