@@ -1,13 +1,11 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type CorsRule } from 'aws-cdk-lib/aws-s3';
+import { Bucket, HttpMethods, type CorsRule } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { RESOURCE_VARIABLES } from '../lambdas/adapters/config.js';
 import { ANSWER_KEY_PREFIX } from '../lambdas/adapters/s3-answer-store.js';
 import type { Permissions } from '../lambdas/http/routes.js';
-import { AccessLogBucket } from './access-log-bucket.js';
-import { logicalIdToken } from './nag-ids.js';
+import { bindObjectPrefix, privateBucketWithLogs } from './private-bucket.js';
 
 /** The access a function gets to the answers bucket, as the route table names it. */
 export type AnswersAccess = NonNullable<Permissions['answers']>;
@@ -76,17 +74,11 @@ export class AnswerBucket extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const origins = props.allowedOrigins ?? [];
-    this.accessLogBucket = new AccessLogBucket(this, 'AccessLogs', {
+    ({ bucket: this.bucket, accessLogBucket: this.accessLogBucket } = privateBucketWithLogs(this, {
       logsOf: 'the answers bucket',
-      retention: props.accessLogRetention,
+      logPrefix: 'answer-bucket/',
+      accessLogRetention: props.accessLogRetention,
       removalPolicy,
-    });
-    this.bucket = new Bucket(this, 'Bucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: false,
       lifecycleRules: [
         {
           id: 'expire-answers',
@@ -95,11 +87,8 @@ export class AnswerBucket extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'answer-bucket/',
       cors: origins.length > 0 ? [answerReadCorsRule(origins)] : undefined,
-      removalPolicy,
-    });
+    }));
   }
 
   /**
@@ -107,18 +96,12 @@ export class AnswerBucket extends Construct {
    * `ANSWER_BUCKET` (the name `readConfig` reads) on it.
    */
   public bindBucket(fn: LambdaFunction, access: AnswersAccess): void {
-    Grant.addToPrincipal({
-      grantee: fn,
-      actions: [...ANSWERS_ACTIONS[access]],
-      resourceArns: [this.bucket.arnForObjects(`${ANSWER_KEY_PREFIX}*`)],
+    bindObjectPrefix(fn, this.bucket, {
+      prefix: ANSWER_KEY_PREFIX,
+      actions: ANSWERS_ACTIONS[access],
+      variable: RESOURCE_VARIABLES.answerBucket,
+      why: `Object keys of large answers are '${ANSWER_KEY_PREFIX}' plus a random name chosen per answer`,
     });
-    fn.addEnvironment(RESOURCE_VARIABLES.answerBucket, this.bucket.bucketName);
-    if (fn.role) {
-      Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalIdToken(this.bucket)}.Arn>/${ANSWER_KEY_PREFIX}*]`,
-        reason: `Object keys of large answers are '${ANSWER_KEY_PREFIX}' plus a random name chosen per answer, so the grant (${ANSWERS_ACTIONS[access].join(', ')}) names the answers prefix, not single objects.`,
-      });
-    }
   }
 }
 

@@ -1,11 +1,9 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EXPORT_BUCKET_VARIABLE, EXPORT_KEY_PREFIX } from '../lambdas/adapters/export-objects.js';
-import { AccessLogBucket } from './access-log-bucket.js';
-import { logicalIdToken } from './nag-ids.js';
+import { bindObjectPrefix, privateBucketWithLogs } from './private-bucket.js';
 
 /** The access a function gets to the exports: `read` to answer the export route, `write` to rebuild them. */
 export type ExportsAccess = 'read' | 'write';
@@ -59,22 +57,13 @@ export class ExportBucket extends Construct {
   constructor(scope: Construct, id: string, props: ExportBucketProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.accessLogBucket = new AccessLogBucket(this, 'AccessLogs', {
+    ({ bucket: this.bucket, accessLogBucket: this.accessLogBucket } = privateBucketWithLogs(this, {
       logsOf: 'the exports bucket',
-      retention: props.accessLogRetention,
+      logPrefix: 'exports-bucket/',
+      accessLogRetention: props.accessLogRetention,
       removalPolicy,
-    });
-    this.bucket = new Bucket(this, 'Bucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: false,
       lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'exports-bucket/',
-      removalPolicy,
-    });
+    }));
   }
 
   /**
@@ -82,17 +71,11 @@ export class ExportBucket extends Construct {
    * `EXPORT_BUCKET` on it.
    */
   public bindBucket(fn: LambdaFunction, access: ExportsAccess): void {
-    Grant.addToPrincipal({
-      grantee: fn,
-      actions: [...EXPORTS_ACTIONS[access]],
-      resourceArns: [this.bucket.arnForObjects(`${EXPORT_KEY_PREFIX}*`)],
+    bindObjectPrefix(fn, this.bucket, {
+      prefix: EXPORT_KEY_PREFIX,
+      actions: EXPORTS_ACTIONS[access],
+      variable: EXPORT_BUCKET_VARIABLE,
+      why: `Export object keys are '${EXPORT_KEY_PREFIX}' plus the list version and the format, new at every rebuild`,
     });
-    fn.addEnvironment(EXPORT_BUCKET_VARIABLE, this.bucket.bucketName);
-    if (fn.role) {
-      Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalIdToken(this.bucket)}.Arn>/${EXPORT_KEY_PREFIX}*]`,
-        reason: `Export object keys are '${EXPORT_KEY_PREFIX}' plus the list version and the format, new at every rebuild, so the grant (${EXPORTS_ACTIONS[access].join(', ')}) names the exports prefix, not single objects.`,
-      });
-    }
   }
 }

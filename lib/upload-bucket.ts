@@ -1,14 +1,13 @@
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
-import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption, EventType, HttpMethods, type CorsRule } from 'aws-cdk-lib/aws-s3';
+import { Bucket, EventType, HttpMethods, type CorsRule } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { RESOURCE_VARIABLES } from '../lambdas/adapters/config.js';
 import { uploadKey } from '../lambdas/core/uploads.js';
 import type { Permissions } from '../lambdas/http/routes.js';
-import { AccessLogBucket } from './access-log-bucket.js';
-import { logicalIdToken } from './nag-ids.js';
+import { bindObjectPrefix, privateBucketWithLogs } from './private-bucket.js';
 
 /** The access a function gets to the upload bucket, as the route table names it. */
 export type UploadsAccess = NonNullable<Permissions['uploads']>;
@@ -102,18 +101,11 @@ export class UploadBucket extends Construct {
         "The CDK's bucket-notifications handler attaches this policy to its role whatever role it is given; it runs only during deployments, to write the notification configuration, and its one other permission is s3:PutBucketNotification on the upload bucket.",
     });
 
-    this.accessLogBucket = new AccessLogBucket(this, 'AccessLogs', {
+    ({ bucket: this.bucket, accessLogBucket: this.accessLogBucket } = privateBucketWithLogs(this, {
       logsOf: 'the upload bucket',
-      retention: props.accessLogRetention,
+      logPrefix: 'upload-bucket/',
+      accessLogRetention: props.accessLogRetention,
       removalPolicy,
-    });
-
-    this.bucket = new Bucket(this, 'Bucket', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: false,
       lifecycleRules: [
         {
           id: 'expire-leftover-uploads',
@@ -123,12 +115,9 @@ export class UploadBucket extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'upload-bucket/',
       cors: origins.length > 0 ? [corsRule(origins)] : undefined,
-      removalPolicy,
       notificationsHandlerRole: this.notificationsHandlerRole,
-    });
+    }));
   }
 
   /**
@@ -136,18 +125,12 @@ export class UploadBucket extends Construct {
    * `UPLOAD_BUCKET` (the name `readConfig` reads) on it.
    */
   public bindBucket(fn: LambdaFunction, access: UploadsAccess): void {
-    Grant.addToPrincipal({
-      grantee: fn,
-      actions: [...UPLOADS_ACTIONS[access]],
-      resourceArns: [this.bucket.arnForObjects(`${UPLOAD_KEY_PREFIX}*`)],
+    bindObjectPrefix(fn, this.bucket, {
+      prefix: UPLOAD_KEY_PREFIX,
+      actions: UPLOADS_ACTIONS[access],
+      variable: RESOURCE_VARIABLES.uploadBucket,
+      why: `Object keys of uploads are '${UPLOAD_KEY_PREFIX}' plus a random upload id chosen per request`,
     });
-    fn.addEnvironment(RESOURCE_VARIABLES.uploadBucket, this.bucket.bucketName);
-    if (fn.role) {
-      Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalIdToken(this.bucket)}.Arn>/${UPLOAD_KEY_PREFIX}*]`,
-        reason: `Object keys of uploads are '${UPLOAD_KEY_PREFIX}' plus a random upload id chosen per request, so the grant (${UPLOADS_ACTIONS[access].join(', ')}) names the upload prefix, not single objects.`,
-      });
-    }
   }
 
   /**
