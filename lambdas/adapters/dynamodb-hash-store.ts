@@ -29,14 +29,24 @@ const WRITE_BATCH = 25;
 
 export interface DynamoDbHashStoreOptions {
   readonly tableName: string;
-  /** Batch calls in flight at once for one lookup. @default 4 */
+  /** Batch calls in flight at once for one lookup (BatchGetItem). @default 4 */
   readonly concurrency?: number;
+  /**
+   * BatchWriteItem calls in flight at once for one write. An import writes far more items than a lookup
+   * reads, and each call waits on the table's write capacity, so more of them in flight keep it busy.
+   * @default `concurrency`
+   */
+  readonly writeConcurrency?: number;
   /**
    * Milliseconds a lookup may take in all: every GetItem and BatchGetItem call is aborted when they are
    * up, and retries of unprocessed keys stop before them. @default 3000
    */
   readonly readDeadlineMs?: number;
-  /** Milliseconds a write may spend retrying unprocessed items. @default 60000 */
+  /**
+   * Milliseconds a write may take in all: unprocessed items are retried until then, and every BatchWriteItem
+   * call still running when they are up is aborted, so a write never outlasts it by the SDK's own retries.
+   * @default 60000
+   */
   readonly writeDeadlineMs?: number;
   /** First backoff step in milliseconds; each retry doubles it, up to 1 s, with full jitter. @default 20 */
   readonly backoffBaseMs?: number;
@@ -160,6 +170,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
 export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSightings {
   private readonly tableName: string;
   private readonly concurrency: number;
+  private readonly writeConcurrency: number;
   private readonly readDeadlineMs: number;
   private readonly writeDeadlineMs: number;
   private readonly backoffBaseMs: number;
@@ -173,6 +184,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
   ) {
     this.tableName = options.tableName;
     this.concurrency = options.concurrency ?? 4;
+    this.writeConcurrency = options.writeConcurrency ?? this.concurrency;
     this.readDeadlineMs = options.readDeadlineMs ?? 3000;
     this.writeDeadlineMs = options.writeDeadlineMs ?? 60_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 20;
@@ -236,7 +248,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
     if (hashes.length === 0) return found;
     const deadline = this.now() + this.readDeadlineMs;
     if (hashes.length === 1) {
-      const item = await this.readBy(deadline, (abortSignal) =>
+      const item = await this.callBy('read', deadline, (abortSignal) =>
         this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall({ [KNOWN_HASHES_KEY]: hashes[0]! }) }), {
           abortSignal,
         }),
@@ -249,7 +261,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
       for (let attempt = 0; pending?.Keys?.length; attempt++) {
         if (attempt > 0) await this.backoff('read', attempt, deadline, `${pending.Keys.length} keys stayed unprocessed`);
         const request: KeysAndAttributes = pending;
-        const output = await this.readBy(deadline, (abortSignal) =>
+        const output = await this.callBy('read', deadline, (abortSignal) =>
           this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } }), { abortSignal }),
         );
         for (const item of output.Responses?.[this.tableName] ?? []) {
@@ -273,13 +285,13 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
   /** Writes every request in batches of 25, retrying unprocessed items until the write deadline. */
   private async writeAll(requests: readonly WriteRequest[]): Promise<void> {
     const deadline = this.now() + this.writeDeadlineMs;
-    await forEachLimited(chunk(requests, WRITE_BATCH), this.concurrency, async (batch) => {
+    await forEachLimited(chunk(requests, WRITE_BATCH), this.writeConcurrency, async (batch) => {
       let pending: WriteRequest[] | undefined = batch;
       for (let attempt = 0; pending?.length; attempt++) {
         if (attempt > 0) await this.backoff('write', attempt, deadline, `${pending.length} writes stayed unprocessed`);
         const request: WriteRequest[] = pending;
-        const output = await this.call('write', () =>
-          this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: request } })),
+        const output = await this.callBy('write', deadline, (abortSignal) =>
+          this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: request } }), { abortSignal }),
         );
         pending = output.UnprocessedItems?.[this.tableName];
       }
@@ -343,23 +355,23 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
   }
 
   /**
-   * One read that must be answered by `deadline`. The SDK client alone would allow each call its request
-   * timeout once per attempt, stacked up; here the call is aborted when the lookup's time is up, and
-   * the lookup answers then whatever the SDK is still doing (waiting between retries included).
+   * One call that must be answered by `deadline`. The SDK client alone would allow each call its request
+   * timeout once per attempt, stacked up; here the call is aborted when the lookup's (or the write's) time
+   * is up, and the caller answers then whatever the SDK is still doing (waiting between retries included).
    */
-  private async readBy<T>(deadline: number, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  private async callBy<T>(kind: 'read' | 'write', deadline: number, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const remaining = deadline - this.now();
-    if (remaining <= 0) throw this.lateError();
+    if (remaining <= 0) throw this.lateError(kind);
     const signal = AbortSignal.timeout(remaining);
     let onAbort = () => {};
     const timedOut = new Promise<never>((_resolve, reject) => {
-      onAbort = () => reject(this.lateError());
+      onAbort = () => reject(this.lateError(kind));
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
       return await Promise.race([
-        this.call('read', () => send(signal)).catch((error: unknown) => {
-          throw signal.aborted ? this.lateError(error) : error;
+        this.call(kind, () => send(signal)).catch((error: unknown) => {
+          throw signal.aborted ? this.lateError(kind, error) : error;
         }),
         timedOut,
       ]);
@@ -368,11 +380,12 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
     }
   }
 
-  private lateError(cause?: unknown): UpstreamUnavailableError {
-    return new UpstreamUnavailableError(
-      `The known-bad list did not answer within ${this.readDeadlineMs} ms; try again shortly.`,
-      cause === undefined ? undefined : { cause },
-    );
+  private lateError(kind: 'read' | 'write', cause?: unknown): UpstreamUnavailableError {
+    const message =
+      kind === 'read'
+        ? `The known-bad list did not answer within ${this.readDeadlineMs} ms; try again shortly.`
+        : `The known-bad list could not be written within ${this.writeDeadlineMs} ms; some records may be in, and writing the same ones again is safe.`;
+    return new UpstreamUnavailableError(message, cause === undefined ? undefined : { cause });
   }
 
   /** Translates every SDK failure into the domain error, keeping the cause for the log. */

@@ -1,8 +1,14 @@
+import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ADMIN_STORE_BUDGET_MS, ADMIN_STORE_OPTIONS, makeAdminHashStore } from '../../lambdas/adapters/admin-hash-store.js';
 import { DynamoDbHashStore } from '../../lambdas/adapters/dynamodb-hash-store.js';
 import { UpstreamUnavailableError } from '../../lambdas/core/errors.js';
+import type { HashHex } from '../../lambdas/core/hashes.js';
 import type { KnownRecord } from '../../lambdas/core/records.js';
+import { makeAdminHandler } from '../../lambdas/handlers/admin.js';
 import { makeRecord, randomHex as hex, useProxiedDynamoDb } from '../support/dynamodb.js';
+import { fixtureEvent, memoryLog } from '../support/events.js';
 
 /** Milliseconds `work` took to settle, and how it settled. */
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
@@ -93,5 +99,87 @@ describe('DynamoDbHashStore under store faults', () => {
     // Unhurried, so a busy machine answering 100 batches slowly still shows the recovery.
     const recovered = new DynamoDbHashStore(dynamo.client, { tableName: dynamo.tableName, readDeadlineMs: 30_000 });
     expect((await recovered.getMany(asked)).size).toBe(50);
+  });
+});
+
+/** A `POST /v1/admin/imports` event as API Gateway hands it to the admin function: a plain list of hashes. */
+function importEvent(hashes: readonly string[]): APIGatewayProxyEvent {
+  const event = fixtureEvent('api-gateway-post-lookup');
+  return {
+    ...event,
+    resource: '/v1/admin/imports',
+    path: '/v1/admin/imports',
+    body: `${hashes.join('\n')}\n`,
+    isBase64Encoded: false,
+    headers: { ...event.headers, 'Content-Type': 'text/plain' },
+    multiValueHeaders: { ...event.multiValueHeaders, 'Content-Type': ['text/plain'] },
+    queryStringParameters: { campaign: 'Vendor feed', source: 'https://vendor.example/feed' },
+  };
+}
+
+/** The proxy's client, counting the BatchWriteItem calls it has in flight at once. */
+function countingWrites(client: DynamoDBClient): { client: DynamoDBClient; mostInFlight: () => number } {
+  let inFlight = 0;
+  let most = 0;
+  const counting = {
+    send: async (command: { constructor: { name: string } }, options?: unknown) => {
+      const write = command instanceof BatchWriteItemCommand;
+      if (write) most = Math.max(most, ++inFlight);
+      try {
+        return await (client.send as (command: unknown, options?: unknown) => Promise<unknown>)(command, options);
+      } finally {
+        if (write) inFlight--;
+      }
+    },
+  } as unknown as DynamoDBClient;
+  return { client: counting, mostInFlight: () => most };
+}
+
+describe('the admin function on a table that leaves writes unprocessed', () => {
+  it('imports a chunk whose BatchWriteItem calls come back unprocessed by retrying them until every record is in, 16 calls in flight', async () => {
+    const hashes = Array.from({ length: 2_000 }, () => hex(32));
+    const { client, mostInFlight } = countingWrites(dynamo.client);
+    // No real pauses between retries: the test is about what is retried, not how long it waits.
+    const store = makeAdminHashStore(client, dynamo.tableName, { sleep: async () => {} });
+    const handler = makeAdminHandler({ store, now: () => new Date(), log: memoryLog() });
+    // Two BatchWriteItem calls in three answer with all their items unprocessed, as a throttled table does.
+    dynamo.proxy.onRequest = (operation, count) => {
+      dynamo.proxy.mode = operation === 'BatchWriteItem' && count % 3 !== 0 ? 'unprocessed' : 'pass';
+    };
+
+    const result = await handler(importEvent(hashes));
+
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toMatchObject({ format: 'plain', total: 2_000, added: 2_000, rejected: [] });
+    // 80 batches of 25, each retried at least once.
+    expect(dynamo.proxy.calls.get('BatchWriteItem')!).toBeGreaterThanOrEqual(160);
+    expect(mostInFlight()).toBe(ADMIN_STORE_OPTIONS.writeConcurrency);
+    dynamo.proxy.onRequest = undefined;
+    dynamo.proxy.mode = 'pass';
+    const stored = await new DynamoDbHashStore(dynamo.client, { tableName: dynamo.tableName, readDeadlineMs: 30_000 }).getStored(hashes as HashHex[]);
+    expect(stored.size).toBe(2_000);
+  });
+
+  it('answers 503 upstream_unavailable, well inside API Gateway\'s 29 s, when the table takes no write', async () => {
+    // The store's own clock, moved on by every pause between retries: the backoff is what runs the time out.
+    let clock = Date.now();
+    const store = makeAdminHashStore(dynamo.client, dynamo.tableName, {
+      now: () => clock,
+      sleep: async (ms) => void (clock += ms),
+      random: () => 1,
+    });
+    const handler = makeAdminHandler({ store, now: () => new Date(clock), log: memoryLog() });
+    const started = clock;
+    dynamo.proxy.onRequest = (operation) => {
+      dynamo.proxy.mode = operation === 'BatchWriteItem' ? 'unprocessed' : 'pass';
+    };
+
+    const result = await handler(importEvent(Array.from({ length: 100 }, () => hex(32))));
+
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body).error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('could not be written') });
+    expect(clock - started).toBeLessThanOrEqual(ADMIN_STORE_OPTIONS.writeDeadlineMs);
+    // Reading, writing and parsing a chunk all fit in API Gateway's 29 s with room to spare.
+    expect(ADMIN_STORE_BUDGET_MS).toBeLessThanOrEqual(25_000);
   });
 });
