@@ -67,7 +67,6 @@ type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer };
 /** The limits the edge applies, for the messages that name them. */
 export interface EdgeLimits {
   readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
   readonly maxHeaderBytes: number;
 }
 
@@ -103,7 +102,7 @@ export function clientErrorAnswer(error: ParserError, limits: EdgeLimits): EdgeE
     return {
       status: 408,
       code: 'invalid_request',
-      message: `The request did not arrive in time: headers within ${limits.headersTimeoutMs / 1000} s, the whole request within ${limits.requestTimeoutMs / 1000} s.`,
+      message: `The request did not arrive in time: headers within ${limits.headersTimeoutMs / 1000} s.`,
     };
   }
   if (error.code === 'HPE_HEADER_OVERFLOW') {
@@ -178,4 +177,54 @@ export function readRequestBody(
     req.on('data', onData).on('end', onEnd).on('error', onAborted).on('aborted', onAborted).on('timeout', onIdle);
     req.setTimeout(idleMs);
   });
+}
+
+/** The time a request's body may take in all, and the words the 408 answer says it with. */
+export interface BodyDeadline {
+  readonly ms: number;
+  /** The message of the 408 answer, e.g. `The request body did not arrive within 60 s.` */
+  readonly message: string;
+}
+
+/** A request's whole-body deadline, counted from its headers; a route that takes longer bodies moves it. */
+export interface RequestDeadline {
+  /** Puts the deadline `deadline.ms` after the request's headers arrived, in place of the one before. */
+  set(deadline: BodyDeadline): void;
+}
+
+/**
+ * Gives a request's body a deadline of its own, counted from its headers: a body still arriving when it
+ * passes is answered 408 (connection closed), or, when an answer went out already (the body was not
+ * wanted), the connection is closed. A request whose body is in by then is left alone. Node's own
+ * whole-request timeout is one figure for every route; this lets an upload of gigabytes take its time while
+ * the API's bodies of a few MiB may not.
+ */
+export function startBodyDeadline(req: IncomingMessage, res: ServerResponse, requestId: string, initial: BodyDeadline): RequestDeadline {
+  const started = Date.now();
+  const socket = req.socket;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    clearTimeout(timer);
+    socket.off('close', stop);
+  };
+  const expire = (deadline: BodyDeadline) => {
+    stop();
+    if (req.complete || socket.destroyed) return;
+    if (!res.headersSent && res.writable) {
+      res.setHeader('connection', 'close');
+      sendEdgeError(res, { status: 408, code: 'invalid_request', message: deadline.message }, requestId);
+    } else {
+      socket.destroy();
+    }
+  };
+  const set = (deadline: BodyDeadline) => {
+    clearTimeout(timer);
+    if (req.complete || socket.destroyed) return stop();
+    timer = setTimeout(() => expire(deadline), Math.max(0, started + deadline.ms - Date.now()));
+  };
+  // A body read to its end, or one left unread (Node reads it off the wire after the answer), ends here.
+  req.once('end', stop);
+  socket.once('close', stop);
+  set(initial);
+  return { set };
 }

@@ -40,13 +40,14 @@ import { authorize, readAllowedHosts, readLocalKeys, type LocalKeys } from './au
 import { ALLOWED_HOSTS_VARIABLE, allowedHostsFor, isAllowedHost, parseHost, type HostEntry } from './allowed-hosts.js';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded-store.js';
 import { makeLocalExports } from './exports.js';
-import { makeLocalUploads } from './uploads.js';
+import { makeLocalUploads, type UploadDeadline } from './uploads.js';
 import {
   makeClientErrorListener,
   parseRequestTarget,
   rawErrorAnswer,
   readRequestBody,
   sendEdgeError,
+  startBodyDeadline,
   edgeErrorHeaders,
   type EdgeError,
   type RequestTarget,
@@ -71,8 +72,8 @@ type LocalFunction =
   /** Deployed, API Gateway asks it for the key of a request; here the server checks keys itself (local/auth.ts). */
   | { readonly trigger: 'api-authorizer' };
 
-/** A whole request (headers and body) must arrive within this time: Node's own default, named. */
-const REQUEST_TIMEOUT_MS = 300_000;
+/** An API request's body (at most a few MiB) must arrive within this time of its headers. */
+const BODY_DEADLINE_MS = 60_000;
 
 /** Every method the server answers somewhere, for `OPTIONS *`. */
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
@@ -120,6 +121,17 @@ export interface LocalServerOptions {
   readonly headersTimeoutMs?: number;
   /** How long a request body may go without a byte before it is answered 408 and cut off. @default 30_000 */
   readonly bodyIdleTimeoutMs?: number;
+  /**
+   * How long the body of a request to the API (at most a few MiB) may take in all, counted from its headers,
+   * before it is answered 408 and cut off. Uploads to the server's upload URLs have `uploadDeadline` instead.
+   * @default 60_000
+   */
+  readonly bodyDeadlineMs?: number;
+  /**
+   * How long an upload's body may take in all, by its declared size: a slow link still sends 5 GiB.
+   * @default 60 s plus the size at 1 MiB/s, at most 2 h
+   */
+  readonly uploadDeadline?: UploadDeadline;
   /** Connections open at once; a connection past the cap is closed as it arrives. @default 256 */
   readonly maxConnections?: number;
   /**
@@ -197,6 +209,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       remember,
       now,
       log,
+      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
+      uploadDeadline: options.uploadDeadline,
     });
     const functions = localFunctions({ stores, log, now, inside, remember, uploads: uploads.signer });
     const handlers = new Map<FunctionId, HttpHandler>();
@@ -211,6 +225,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const listenHost = options.host ?? '127.0.0.1';
     const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
     const bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? 30_000;
+    const bodyDeadlineMs = options.bodyDeadlineMs ?? BODY_DEADLINE_MS;
+    const bodyDeadline = { ms: bodyDeadlineMs, message: `The request body did not arrive within ${bodyDeadlineMs / 1000} s.` };
     // The page calls its own origin only: the API and the upload URLs are both on this server.
     const webForm = makeLocalWebForm();
     // Exports are files of the data folder, written once per list version, served before route matching.
@@ -221,12 +237,15 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         // A missing Host is answered by the router, in the error shape, rather than by Node's bare 400.
         requireHostHeader: false,
         headersTimeout: headersTimeoutMs,
-        requestTimeout: Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs),
-        // Node checks the two timeouts above every this often (30 s by default, too coarse for 10 s).
+        // No deadline for a whole request: each body gets its own (startBodyDeadline), an upload's by its size.
+        requestTimeout: 0,
+        // Node checks the headers timeout every this often (30 s by default, too coarse for 10 s).
         connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
       },
       (req, res) => {
         const requestId = randomUUID();
+        // Every body has a deadline, an API body's unless the upload URL it goes to sets a later one.
+        const deadline = startBodyDeadline(req, res, requestId, bodyDeadline);
         allowedHosts ??= allowedHostsFor(listenHost, (server.address() as AddressInfo).port, configuredHosts);
         const target = checkTarget(req, allowedHosts);
         if (!('path' in target)) {
@@ -234,7 +253,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
           return sendEdgeError(res, target, requestId);
         }
         if (webForm.serve(req, res, target.path)) return;
-        if (uploads.handle(req, res, target, requestId)) return;
+        if (uploads.handle(req, res, target, requestId, deadline)) return;
         const answer = async () => {
           // A GET or HEAD that declares a body is refused (413) by the route table's size check, as on every route.
           const declaresBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -261,7 +280,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       const message = 'CONNECT is not allowed: this is not a proxy. See GET /v1/openapi.json for the API.';
       socket.end(rawErrorAnswer({ status: 405, code: 'method_not_allowed', message }, randomUUID()));
     });
-    server.on('clientError', makeClientErrorListener({ headersTimeoutMs, requestTimeoutMs: server.requestTimeout, maxHeaderBytes: maxHeaderSize }));
+    server.on('clientError', makeClientErrorListener({ headersTimeoutMs, maxHeaderBytes: maxHeaderSize }));
     await listen(server, options.port ?? 3000, listenHost);
     const { port } = server.address() as AddressInfo;
     url = `http://${listenHost}:${port}`;

@@ -13,7 +13,7 @@ import { digestFile, judgeFiles, type DigestedFile } from '../lambdas/core/scan.
 import { uploadIdOfKey, type PresignedUpload, type ScanRecord, type ScanStore, type UploadSigner } from '../lambdas/core/uploads.js';
 import { mapError } from '../lambdas/http/errors.js';
 import { BASE_HEADERS, type Log } from '../lambdas/http/handler.js';
-import { sendEdgeError, type EdgeError, type RequestTarget } from './http-edge.js';
+import { sendEdgeError, startBodyDeadline, type EdgeError, type RequestDeadline, type RequestTarget } from './http-edge.js';
 import { grantQuery, loadUploadKey, verifyGrant, type UploadGrant } from './upload-signing.js';
 
 /** Where upload URLs point on the server: `/uploads/{uploadId}`, outside the API's `/v1` routes. */
@@ -27,12 +27,35 @@ const SCAN_RETRY_DELAYS_MS = [200, 1000];
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ALLOW = 'PUT, POST, OPTIONS';
 
+/**
+ * How long an upload's body may take in all, counted from its headers: `baseMs` plus its declared size at
+ * `bytesPerSecond`, at most `maxMs`. A slow link keeps sending as long as it is that fast on average (and no
+ * gap reaches the idle limit); a client holding a connection open with a trickle is cut off.
+ */
+export interface UploadDeadline {
+  readonly baseMs: number;
+  readonly bytesPerSecond: number;
+  readonly maxMs: number;
+}
+
+/** A minute, plus the declared size at 1 MiB/s, at most two hours: 5 GiB may take 86 minutes. */
+export const DEFAULT_UPLOAD_DEADLINE: UploadDeadline = { baseMs: 60_000, bytesPerSecond: 1024 * 1024, maxMs: 2 * 60 * 60 * 1000 };
+
+/** The time an upload of `size` bytes (as its URL declares) may take in all. */
+export function uploadDeadlineMs(size: number, deadline: UploadDeadline = DEFAULT_UPLOAD_DEADLINE): number {
+  return Math.min(deadline.maxMs, deadline.baseMs + Math.ceil((size / deadline.bytesPerSecond) * 1000));
+}
+
 /** The local server's own upload URLs: signing them, and receiving and scanning what is sent to them. */
 export interface LocalUploads {
   /** Signs URLs on the server itself; passed to makeCreateUploadHandler as `objects`. */
   readonly signer: UploadSigner;
-  /** Answers a request to an upload URL and returns true; false (touching nothing) for any other path. */
-  handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string): boolean;
+  /**
+   * Answers a request to an upload URL and returns true; false (touching nothing) for any other path. The
+   * request's body deadline (the server's, for API bodies) is moved to the upload's own once its URL is
+   * checked; without one, the upload gets a deadline of its own.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string, deadline?: RequestDeadline): boolean;
   /**
    * Runs `answer` (the API's answer to a request whose Host the server has accepted) so that the upload
    * URLs signed meanwhile name the host and port the client used (`localhost:3000`, a name of
@@ -62,6 +85,8 @@ export interface LocalUploadsDeps {
    * @default 30_000
    */
   readonly bodyIdleTimeoutMs?: number;
+  /** How long an upload's body may take in all, by its declared size. @default DEFAULT_UPLOAD_DEADLINE */
+  readonly uploadDeadline?: UploadDeadline;
 }
 
 /** An upload refused before its body was in: answered, nothing kept, the scan left pending. */
@@ -105,6 +130,10 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
   const taken = new Map<string, number>();
   const remember = loggingFailures(deps.remember, deps.log);
   const idleMs = deps.bodyIdleTimeoutMs ?? 30_000;
+  const deadlineOf = (size: number): { ms: number; message: string } => {
+    const ms = uploadDeadlineMs(size, deps.uploadDeadline);
+    return { ms, message: `The upload did not arrive in time: ${size} bytes may take ${Math.ceil(ms / 1000)} s.` };
+  };
 
   /** The origin the request being answered named, when it named one. */
   const requestOrigin = new AsyncLocalStorage<string>();
@@ -120,7 +149,7 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
     },
   };
 
-  async function receive(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string): Promise<void> {
+  async function receive(req: IncomingMessage, res: ServerResponse, target: RequestTarget, requestId: string, deadline: RequestDeadline): Promise<void> {
     const uploadId = target.path.slice(UPLOAD_PATH_PREFIX.length);
     const method = req.method ?? 'GET';
     if (!UPLOAD_ID.test(uploadId)) throw refusal(404, 'not_found', 'No upload URL at this path. Ask POST /v1/uploads for one.');
@@ -138,6 +167,7 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
     if (grant === 'unsigned') throw refusal(403, 'unauthorized', 'The upload URL is not signed: use the URL POST /v1/uploads answered, whole.');
     if (grant === 'forged') throw refusal(403, 'unauthorized', 'The upload URL is not signed by this server, or was changed: use the URL POST /v1/uploads answered, whole.');
     if (grant === 'expired') throw refusal(403, 'unauthorized', 'The upload URL has expired. Ask POST /v1/uploads for a new one.');
+    deadline.set(deadlineOf(grant.size));
     const lengthProblem = method === 'PUT' ? putLengthProblem(req, grant.size) : formLengthProblem(req, grant.size);
     if (lengthProblem) throw lengthProblem;
 
@@ -236,9 +266,10 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
 
   return {
     signer,
-    handle(req, res, target, requestId) {
+    handle(req, res, target, requestId, deadline) {
       if (!target.path.startsWith(UPLOAD_PATH_PREFIX)) return false;
-      receive(req, res, target, requestId).catch((error: unknown) => answerError(req, res, error, requestId, deps.log));
+      // Until its URL is checked, a request gets the time of the smallest upload.
+      receive(req, res, target, requestId, deadline ?? startBodyDeadline(req, res, requestId, deadlineOf(0))).catch((error: unknown) => answerError(req, res, error, requestId, deps.log));
       return true;
     },
     answering(req, target, answer) {
@@ -439,7 +470,8 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: unknown, 
   }
   if (error instanceof Refusal) {
     if (error.answer.status === 405) res.setHeader('allow', ALLOW);
-    if (error.close) res.setHeader('connection', 'close');
+    // A body not read is not waited for: the connection closes after the answer.
+    if (error.close || !req.complete) res.setHeader('connection', 'close');
     req.resume();
     return sendEdgeError(res, error.answer, requestId);
   }

@@ -71,7 +71,7 @@ async function serveUploads(options: {
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not an upload');
   });
-  server.on('clientError', makeClientErrorListener({ headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, maxHeaderBytes: 16 * 1024 }));
+  server.on('clientError', makeClientErrorListener({ headersTimeoutMs: 10_000, maxHeaderBytes: 16 * 1024 }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
