@@ -209,6 +209,8 @@ class SevenZipWorkspace implements InsideWorkspace {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   private nextId = 1;
+  /** Commands sent to the current worker. */
+  private commands = 0;
   private nextFolder = 1;
   private expired = false;
   private readonly timer: NodeJS.Timeout;
@@ -331,11 +333,16 @@ class SevenZipWorkspace implements InsideWorkspace {
       const reply = await this.run(['x', '-bd', '-p', '-y', '-snld-', '-sccUTF-8', `-o${this.inWorker(folder)}`, this.inWorker(file)], maxBytes, MAX_EXTRACT_LINES);
       const encrypted = reply.lines.flatMap((line) => /^ERROR: Wrong password : (.*)$/.exec(line)?.slice(1, 2) ?? []);
       const overBudget = reply.overBudget;
-      const corrupt = !overBudget && (reply.crashed || reply.tooManyLines || reply.lines.some(isDamage) || (reply.code !== 0 && encrypted.length === 0));
+      // A link leading out of the folder is refused (-snld-) and reported as an error: it is no member, and
+      // nothing was left unread for it. Any other error, or a failure that names none, is damage.
+      const otherErrors = reply.lines.some((line) => line.startsWith('ERROR:') && !/^ERROR: (Wrong password|Dangerous link path was ignored) : /.test(line));
+      const unexplained = reply.code !== 0 && !reply.lines.some((line) => line.startsWith('ERROR:'));
+      const corrupt = !overBudget && (reply.crashed || reply.tooManyLines || reply.lines.some(isDamage) || otherErrors || unexplained);
       const skipped = new Set(encrypted);
       const members: InsideFile[] = [];
       for await (const [path, size] of regularFiles(folder)) {
-        const name = relative(folder, path).split(sep).join('/');
+        // Control characters in a name are shown as `_`, as 7-Zip lists them: a name reaches terminals and logs.
+        const name = displayName(relative(folder, path).split(sep).join('/'));
         // An encrypted member is left as an empty or partial file: it is reported, never digested.
         if (skipped.has(name)) continue;
         const member: InsideFile = { name, size };
@@ -399,8 +406,21 @@ class SevenZipWorkspace implements InsideWorkspace {
     this.check();
     // Waiting for a worker counts against the time limit like any other step.
     await Promise.race([(this.slot ??= this.workers.take()), this.expiry]);
+    const fresh = this.worker === undefined || this.commands === 0;
+    const reply = await this.send(args, maxWriteBytes, maxLines);
+    if (!reply.crashed || fresh) return reply;
+    // 7-Zip's main is not made to run again and again in one process: after many commands a module may fault
+    // on a sound archive (memory access out of bounds), and a module made anew in the same thread can fault
+    // too. The command is run once more in a fresh worker; a fault there is the archive's own.
+    this.endWorker();
+    this.check();
+    return this.send(args, maxWriteBytes, maxLines);
+  }
+
+  private send(args: string[], maxWriteBytes: number, maxLines: number): Promise<Reply> {
     if (this.closed) throw new Error('The scratch folder is closed');
     const worker = this.ensureWorker();
+    this.commands += 1;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -408,18 +428,23 @@ class SevenZipWorkspace implements InsideWorkspace {
     });
   }
 
+  /** Ends the worker between commands; the next command starts a fresh one. */
+  private endWorker(): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    void worker?.terminate();
+  }
+
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.modulePath, root: this.root } });
+    this.commands = 0;
     worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       // WebAssembly memory never shrinks: a module grown by a large archive is ended rather than kept
       // beside the members being digested; the next container gets a fresh one.
-      if (reply.heapBytes > KEEP_HEAP_BYTES && this.worker === worker && this.pending.size === 0) {
-        this.worker = undefined;
-        void worker.terminate();
-      }
+      if (reply.heapBytes > KEEP_HEAP_BYTES && this.worker === worker && this.pending.size === 0) this.endWorker();
       waiting?.resolve(reply);
     });
     const fail = (error: Error) => {
@@ -479,6 +504,12 @@ async function* regularFiles(folder: string): AsyncGenerator<[string, number]> {
     if (entry.isDirectory()) yield* regularFiles(path);
     else if (entry.isFile()) yield [path, (await lstat(path)).size];
   }
+}
+
+/** A member's name as answered: control characters (a newline, an escape sequence) replaced by `_`. */
+function displayName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '_');
 }
 
 /** A file name safe to create in the scratch folder: the last part, no control characters, never `.` or `..`. */

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 
 /**
@@ -271,4 +272,102 @@ export function udifOf(volume: Buffer, partitionName = 'disk image (DOS_FAT_12 :
   koly.writeUInt32BE(1, 488); // image variant: device image
   koly.writeBigUInt64BE(BigInt(sectors), 492); // sector count
   return Buffer.concat([dataFork, xml, koly]);
+}
+
+/** test/support/hostile-zips.py: ZIPs written by Python's zipfile, their headers then made hostile (see the script). */
+const HOSTILE_ZIPS = join(dirname(fileURLToPath(import.meta.url)), 'hostile-zips.py');
+
+function hostileZip(kind: 'overlap' | 'sizelie' | 'gzsizelie' | 'names' | 'empties', ...numbers: number[]): Buffer {
+  const work = workFolder();
+  try {
+    const out = join(work.path, 'out.zip');
+    run(work.path, 'python3', [HOSTILE_ZIPS, kind, out, ...numbers.map(String)]);
+    return readFileSync(out);
+  } finally {
+    work.remove();
+  }
+}
+
+/**
+ * David Fifield's overlapping-entries zip bomb, fully overlapped: `entries` central directory entries all
+ * pointing at one member of `kernelBytes` zeros, so it unpacks to `entries × kernelBytes` without nesting.
+ */
+export function overlappingZipBomb(entries: number, kernelBytes: number): Buffer {
+  return hostileZip('overlap', entries, kernelBytes);
+}
+
+/** A ZIP whose one member, `liar.bin`, claims to be `claimed` bytes long and inflates to `realBytes`. */
+export function sizeLyingZip(claimed: number, realBytes: number): Buffer {
+  return hostileZip('sizelie', claimed, realBytes);
+}
+
+/** A gzip file of `realBytes` bytes whose trailer claims `claimed` (the size 7-Zip lists for it). */
+export function sizeLyingGzip(claimed: number, realBytes: number): Buffer {
+  return hostileZip('gzsizelie', claimed, realBytes);
+}
+
+/**
+ * A ZIP of members named with `..` climbing to /tmp, an absolute /tmp name, a NUL inside a name and control
+ * characters (newline, carriage return, escape, delete); each holds a short text naming what it is.
+ */
+export function hostileNamesZip(): Buffer {
+  return hostileZip('names');
+}
+
+/** A ZIP of `count` empty members, written by Python's zipfile (the `zip` tool would need as many files on disk). */
+export function emptyMembersZip(count: number): Buffer {
+  return hostileZip('empties', count);
+}
+
+/**
+ * A 42.zip-style nested bomb, by Info-ZIP `zip`: a ZIP of `fanout` copies of a ZIP of `fanout` copies ...
+ * (`levels` deep) of a ZIP of `baseMegabytes` MiB of zeros; it claims `fanout ** levels × baseMegabytes` MiB.
+ */
+export function nestedZipBomb(fanout: number, levels: number, baseMegabytes: number): Buffer {
+  let layer = zerosZip(baseMegabytes);
+  for (let level = 0; level < levels; level++) {
+    const copies: Record<string, Buffer> = {};
+    // Not named `.zip`: `zip` would store those as they are instead of deflating the copies together.
+    for (let i = 0; i < fanout; i++) copies[`layer-${i}`] = layer;
+    layer = zipOf(copies);
+  }
+  return layer;
+}
+
+/**
+ * A ZIP (Info-ZIP `zip -y`, which stores links as links) with a symbolic link to `/etc/passwd`, one to the
+ * folder `outside`, and a plain file beside them.
+ */
+export function symlinksZip(outside: string): Buffer {
+  const work = workFolder();
+  try {
+    const tree = join(work.path, 'tree');
+    writeTree(tree, { 'readme.txt': 'links beside me' });
+    symlinkSync('/etc/passwd', join(tree, 'passwd'));
+    symlinkSync(outside, join(tree, 'outside'));
+    run(tree, 'zip', ['-q', '-X', '-y', join(work.path, 'out.zip'), 'readme.txt', 'passwd', 'outside']);
+    return readFileSync(join(work.path, 'out.zip'));
+  } finally {
+    work.remove();
+  }
+}
+
+/**
+ * A tar (GNU tar) with a symbolic link `passwd` to `target` followed by a regular member of the same name
+ * holding EICAR, which an extractor following links would write over `target`. Tests point it at a file of
+ * their own, never at the real /etc/passwd.
+ */
+export function linkThenFileTar(target: string): Buffer {
+  const work = workFolder();
+  try {
+    const tree = join(work.path, 'tree');
+    writeTree(tree, { payload: EICAR });
+    symlinkSync(target, join(tree, 'passwd'));
+    const out = join(work.path, 'out.tar');
+    run(tree, 'tar', ['-c', '-f', out, 'passwd']);
+    run(tree, 'tar', ['-r', '-f', out, '--transform', 's|^payload$|passwd|', 'payload']);
+    return readFileSync(out);
+  } finally {
+    work.remove();
+  }
 }
