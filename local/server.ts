@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -71,6 +72,12 @@ type LocalFunction =
   | { readonly trigger: 'upload-created' }
   /** Deployed, API Gateway asks it for the key of a request; here the server checks keys itself (local/auth.ts). */
   | { readonly trigger: 'api-authorizer' };
+
+/**
+ * The folder of the data folder where files are kept while they are looked inside (uploads included, so an
+ * upload is written once, there), never the OS temporary folder: what users send stays in the data folder.
+ */
+export const SCRATCH_FOLDER = 'scratch';
 
 /** An API request's body (at most a few MiB) must arrive within this time of its headers. */
 const BODY_DEADLINE_MS = 60_000;
@@ -194,8 +201,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
     const log = options.log ?? makeLocalLogger();
     const now = () => new Date();
-    // One look-inside for every path a file enters by, so its limits hold for the server as a whole.
-    const inside = new SevenZipLookInside(readInsideLimits());
+    // One look-inside for every path a file enters by, so its limits hold for the server as a whole; its
+    // scratch folders are in the data folder, emptied of what a stopped server left there.
+    const scratchParent = join(options.dataDir, SCRATCH_FOLDER);
+    await mkdir(scratchParent, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(scratchParent)) await rm(join(scratchParent, name), { recursive: true, force: true });
+    const inside = new SevenZipLookInside(readInsideLimits(), { scratchParent });
     // Containers found bad through a member are remembered in the list, as the deployed functions do.
     const remember = readRememberContainers() ? { store: stores.hashes, now } : undefined;
     let url = '';

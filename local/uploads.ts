@@ -73,7 +73,11 @@ export interface LocalUploadsDeps {
   readonly baseUrl: () => string;
   readonly scans: ScanStore;
   readonly store: HashStore;
-  /** Opens containers, as on every other path a file enters by. */
+  /**
+   * Opens containers, as on every other path a file enters by. Its scratch space keeps the file while it is
+   * looked into, so an upload is then written there alone (give it a scratch folder in the data folder),
+   * not also to `uploads/`.
+   */
   readonly inside?: LookInside;
   readonly now: () => Date;
   readonly log: Log;
@@ -107,8 +111,9 @@ const refusal = (status: number, code: string, message: string, close = false) =
  * /v1/uploads` gets a PUT URL and a form POST URL pointing at `/uploads/{uploadId}` on this server, signed
  * with HMAC-SHA256 by a key kept in the data folder and bound to the upload id, the declared size and the
  * expiry. A request to such a URL is checked (signature, expiry, length, the upload still waiting for its
- * file and not being received already) before a byte of its body is read; the body is then written to a
- * `0600` file in the `0700` folder `uploads/` of the data folder while it is digested, in one pass, and
+ * file and not being received already) before a byte of its body is read; the body is then written once
+ * while it is digested, in one pass: into the look-inside's scratch space, or without one to a `0600` file
+ * in the `0700` folder `uploads/` of the data folder; and
  * answered (PUT 200, POST 204, as S3 does) once all the declared bytes are in. The file is then looked
  * inside, judged, its verdict recorded on the scan, and deleted; a refused or broken upload is deleted at once
  * and leaves the scan pending, so the client can send it again. File names and bytes are never logged.
@@ -203,7 +208,8 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
     let bodyIn = false;
     let digested: DigestedFile | undefined;
     try {
-      file = await open(path, 'wx', 0o600);
+      // The look-inside keeps the file in its own scratch space: a second copy here would double the writes.
+      file = deps.inside ? undefined : await open(path, 'wx', 0o600);
       const sink = file;
       const answer = () => {
         bodyIn = true;
@@ -399,19 +405,20 @@ function formBody(req: IncomingMessage): UploadBody {
 }
 
 /**
- * The body on its way to the digest: each chunk is written to the upload's file before it is passed on,
+ * The body on its way to the digest: each chunk is written to the upload's file (when it has one of its own
+ * rather than the look-inside's) before it is passed on,
  * the count is checked against the declared size, and once the request has ended with exactly that many
  * bytes the file is closed and `onIn` answers the client, before the digest and the look inside finish.
  */
 async function* recorded(
   source: AsyncIterable<Uint8Array>,
-  options: { size: number; sink: FileHandle; complete: () => Promise<void>; onIn: () => void },
+  options: { size: number; sink: FileHandle | undefined; complete: () => Promise<void>; onIn: () => void },
 ): AsyncGenerator<Uint8Array> {
   let received = 0;
   for await (const chunk of rechunk(source)) {
     if (received + chunk.byteLength > options.size) throw tooLong(options.size);
     received += chunk.byteLength;
-    for (let written = 0; written < chunk.byteLength; ) {
+    for (let written = 0; options.sink && written < chunk.byteLength; ) {
       written += (await options.sink.write(chunk, written, chunk.byteLength - written)).bytesWritten;
     }
     yield chunk;
@@ -420,7 +427,7 @@ async function* recorded(
     throw refusal(400, 'invalid_request', `The body ended after ${received} of the ${options.size} bytes declared.`, true);
   }
   await options.complete();
-  await options.sink.close();
+  await options.sink?.close();
   options.onIn();
 }
 

@@ -1,28 +1,19 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCRATCH_FOLDER } from '../../local/server.js';
 import { EICAR, zipOf } from '../support/archives.js';
 import { fetchJson, startTestServer } from '../support/local-server.js';
 import { pollUntil } from '../support/poll.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
-let scratchParent: string;
-let previousTmpDir: string | undefined;
 
 beforeAll(async () => {
-  // The scan's scratch folders are made under the OS temporary folder: a fresh one, so this file sees only its own.
-  scratchParent = mkdtempSync(join(tmpdir(), 'hashcheck-uploads-inside-'));
-  previousTmpDir = process.env['TMPDIR'];
-  process.env['TMPDIR'] = scratchParent;
   server = await startTestServer();
 });
 
 afterAll(async () => {
   await server.stop();
-  if (previousTmpDir === undefined) delete process.env['TMPDIR'];
-  else process.env['TMPDIR'] = previousTmpDir;
-  rmSync(scratchParent, { recursive: true, force: true });
 });
 
 /** Asks for an upload, sends the bytes with the presigned PUT and waits for the scan's answer. */
@@ -45,8 +36,8 @@ async function uploadAndScan(fileName: string, bytes: Buffer): Promise<any> {
   );
 }
 
-/** Scratch folders of look-insides still on disk. */
-const scratchFolders = () => readdirSync(scratchParent).filter((name) => name.startsWith('hashcheck-inside-'));
+/** Scratch folders of look-insides still on disk: the server makes them in its data folder. */
+const scratchFolders = () => readdirSync(join(server.dataDir, SCRATCH_FOLDER));
 
 describe('presigned uploads look inside archives', () => {
   it('answers an uploaded ZIP holding EICAR malicious, naming the member and its path, complete', async () => {
