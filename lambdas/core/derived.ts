@@ -1,4 +1,5 @@
 import type { HashHex } from './hashes.js';
+import type { LookedInside } from './inside/look-inside.js';
 import type { RecordStore } from './import.js';
 import { recordDigests, type KnownRecord } from './records.js';
 import { MAX_CONTAINED_IN, type ContainerSighting, type Derivation, type FileVerdict, type MemberMatch } from './schemas.js';
@@ -95,13 +96,24 @@ function derivationOf(member: MemberMatch, at: string, scan: string): Derivation
   };
 }
 
+/** A container's own identity, as a record and a sighting carry it: the outer file, or a container inside it. */
+interface ContainerFile {
+  readonly sha256: string;
+  readonly sha1: string;
+  readonly md5: string;
+  readonly size: number;
+  readonly fileName: string | null;
+}
+
 /**
- * The record of a container found bad through `member`: the container's digests, size and name, what
- * the file is (platform, version, stage, campaign, confidence) taken from the member's record.
+ * The record of a container found bad through `member` (its path taken from the container): the
+ * container's digests, size and name, what the file is (platform, version, stage, campaign, confidence)
+ * taken from the member's record. `within` says where a container inside the scanned file was found.
  */
-function containerRecordOf(file: FileVerdict, member: MemberMatch, at: string, scan: string): KnownRecord {
+function containerRecordOf(file: ContainerFile, member: MemberMatch, at: string, scan: string, within?: string): KnownRecord {
   const record = member.matches[0]!;
   const where = memberPath(member.path).join(' > ');
+  const found = within === undefined ? '' : `; found inside ${within}`;
   return {
     // A verdict's digests are the digest function's own output: lower-case hex of the right length.
     sha256: file.sha256 as HashHex,
@@ -115,54 +127,108 @@ function containerRecordOf(file: FileVerdict, member: MemberMatch, at: string, s
     stage: record.stage,
     campaign: record.campaign,
     confidence: record.confidence,
-    sources: [`hashcheck scan ${scan}: contains ${where} (${record.fileName}, on the list)`.slice(0, MAX_SOURCE)],
+    sources: [`hashcheck scan ${scan}: contains ${where} (${record.fileName}, on the list)${found}`.slice(0, MAX_SOURCE)],
     addedAt: at,
     derived: derivationOf(member, at, scan),
   };
 }
 
+/** The members digested inside one file, by their path chain; only the path and digests are read. */
+export type DigestedInside = Pick<LookedInside, 'members'>;
+
+const chainKey = (path: readonly string[]) => JSON.stringify(path);
+
+/**
+ * The containers inside a file that a matched member lies in (the ZIP inside a tar.gz inside the ZIP
+ * scanned), each with the member's path taken from it. Only those digested as members are known; one that
+ * is itself on the list is left to its own record.
+ */
+function innerContainers(file: FileVerdict, inside: DigestedInside | undefined, member: MemberMatch): { container: ContainerFile; member: MemberMatch; at: readonly string[] }[] {
+  if (!inside || member.path.length < 2) return [];
+  const listed = new Set((file.inside?.matches ?? []).map((match) => chainKey(match.path)));
+  const found: { container: ContainerFile; member: MemberMatch; at: readonly string[] }[] = [];
+  for (let depth = 1; depth < member.path.length; depth++) {
+    const at = member.path.slice(0, depth);
+    if (listed.has(chainKey(at))) continue;
+    const digested = inside.members.find((candidate) => sameChain(candidate.path, at));
+    if (!digested) continue;
+    const { sha256, sha1, md5, size } = digested.digests;
+    found.push({ container: { sha256, sha1, md5, size, fileName: at.at(-1)! }, member: { ...member, path: member.path.slice(depth) }, at });
+  }
+  return found;
+}
+
+function sameChain(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}
+
+function sightingOf(container: ContainerFile, path: readonly string[], at: string): ContainerSighting {
+  return {
+    sha256: container.sha256,
+    sha1: container.sha1,
+    md5: container.md5,
+    size: container.size,
+    fileName: containerFileName(container.fileName),
+    path: memberPath(path),
+    seenAt: at,
+  };
+}
+
 /**
  * What the verdicts of one scan teach the list: a derived record for every file malicious only through
- * members (the first member matched is its provenance), and a sighting of every file with matched members
- * under each digest of each such member. A file that came twice in the scan counts once.
+ * members (the first member matched is its provenance), and for every container inside a file that a
+ * matched member lies in (given `inside`, the members digested inside each file, in the order of `files`:
+ * a container's digests are known once it was digested as a member); and a sighting of every such
+ * container under each digest of each matched member in it. A file that came twice in the scan counts once.
  */
-export function containersOf(files: readonly FileVerdict[], scan: string, now: Date): { records: KnownRecord[]; sightings: Sighting[] } {
+export function containersOf(
+  files: readonly FileVerdict[],
+  scan: string,
+  now: Date,
+  inside: readonly (DigestedInside | undefined)[] = [],
+): { records: KnownRecord[]; sightings: Sighting[] } {
   const at = now.toISOString();
   const records = new Map<HashHex, KnownRecord>();
   const sightings = new Map<string, Sighting>();
-  for (const file of files) {
+  const sight = (member: MemberMatch, container: ContainerSighting) => {
+    for (const digest of [member.sha256, member.sha1, member.md5] as HashHex[]) {
+      const key = `${digest} ${container.sha256}`;
+      if (!sightings.has(key)) sightings.set(key, { member: digest, container });
+    }
+  };
+  files.forEach((file, index) => {
     const members = file.inside?.matches ?? [];
-    if (members.length === 0) continue;
+    if (members.length === 0) return;
     if (file.matches.length === 0 && !records.has(file.sha256 as HashHex)) records.set(file.sha256 as HashHex, containerRecordOf(file, members[0]!, at, scan));
+    const outer = containerFileName(file.fileName);
     for (const member of members) {
-      const container: ContainerSighting = {
-        sha256: file.sha256,
-        sha1: file.sha1,
-        md5: file.md5,
-        size: file.size,
-        fileName: containerFileName(file.fileName),
-        path: memberPath(member.path),
-        seenAt: at,
-      };
-      for (const digest of [member.sha256, member.sha1, member.md5] as HashHex[]) {
-        const key = `${digest} ${file.sha256}`;
-        if (!sightings.has(key)) sightings.set(key, { member: digest, container });
+      sight(member, sightingOf(file, member.path, at));
+      for (const inner of innerContainers(file, inside[index], member)) {
+        const within = `${outer} at ${memberPath(inner.at).join(' > ')}`;
+        if (!records.has(inner.container.sha256 as HashHex)) records.set(inner.container.sha256 as HashHex, containerRecordOf(inner.container, inner.member, at, scan, within));
+        sight(inner.member, sightingOf(inner.container, inner.member.path, at));
       }
     }
-  }
+  });
   return { records: [...records.values()], sightings: [...sightings.values()] };
 }
 
 /**
- * Remembers the containers of one scan's verdicts (see {@link containersOf}). A derived record is written
+ * Remembers the containers of one scan's verdicts, and of the containers inside them given `inside` (see
+ * {@link containersOf}). A derived record is written
  * only where none of its digests has a record stored, revoked ones included: a curated record is never
  * replaced, a revoked one never re-created, and a second scan of the same file writes nothing. Records
  * are written in one `putRecords` call, sightings in one `addSightings` call. Failures go to
  * `memory.failed`, and the verdicts stand.
  */
-export async function rememberContainers(files: readonly FileVerdict[], scan: string, memory: ContainerMemory): Promise<void> {
+export async function rememberContainers(
+  files: readonly FileVerdict[],
+  scan: string,
+  memory: ContainerMemory,
+  inside: readonly (DigestedInside | undefined)[] = [],
+): Promise<void> {
   try {
-    const { records, sightings } = containersOf(files, scan, memory.now());
+    const { records, sightings } = containersOf(files, scan, memory.now(), inside);
     if (records.length > 0) {
       const stored = await memory.store.getStored(records.flatMap((record) => recordDigests(record).map(({ hash }) => hash)));
       const fresh = records.filter((record) => recordDigests(record).every(({ hash }) => !stored.has(hash)));

@@ -48,7 +48,7 @@ export async function judgeFiles(files: readonly DigestedFile[], deps: JudgeDeps
   const found = new Map<HashHex, KnownRecord>();
   for (const batch of chunk(asked, MAX_BULK_HASHES)) for (const [hash, record] of await deps.store.getMany(batch)) found.set(hash, record);
   const verdicts = files.map((file) => judgeFrom(found, file));
-  if (deps.remember) await rememberContainers(verdicts, deps.scan ?? 'unnamed', deps.remember);
+  if (deps.remember) await rememberContainers(verdicts, deps.scan ?? 'unnamed', deps.remember, files.map((file) => file.inside));
   return verdicts;
 }
 
