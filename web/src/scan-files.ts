@@ -47,7 +47,8 @@ export async function checkFile(api: Api, file: File, onStage: (stage: FileStage
 
 /**
  * Sends the file with the presigned form POST. XMLHttpRequest, because fetch reports no upload progress.
- * The storage answers in XML; its error code picks the message.
+ * A refusal is read from S3's XML (deployed) or the service's JSON error (the single-machine server's own
+ * upload URL); its code picks the message, or its own message is shown.
  */
 export function postToStorage(
   post: { url: string; fields: Record<string, string> },
@@ -76,16 +77,44 @@ export function postToStorage(
   });
 }
 
-function storageProblem(status: number, body: string): ApiProblem {
-  const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
-  if (code === 'EntityTooLarge') {
+/** A refusal as the storage wrote it: S3's `<Error><Code>…<Message>…`, or `{"error":{"code","message"}}`. */
+interface StorageRefusal {
+  readonly code?: string;
+  readonly message?: string;
+}
+
+/** Reads a refusal from either shape; nothing when the body is neither. */
+export function readStorageRefusal(body: string): StorageRefusal {
+  const xmlCode = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
+  if (xmlCode !== undefined) return { code: xmlCode, message: unescapeXml(/<Message>([^<]*)<\/Message>/.exec(body)?.[1]) };
+  try {
+    const error = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    return {
+      code: typeof error?.code === 'string' ? error.code : undefined,
+      message: typeof error?.message === 'string' ? error.message : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
+function unescapeXml(text: string | undefined): string | undefined {
+  const entities: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'", '&amp;': '&' };
+  return text?.replace(/&(lt|gt|quot|apos|amp);/g, (entity) => entities[entity]!);
+}
+
+/** What the page says when storage refuses the file: a size, an expired link, or the storage's own words. */
+export function storageProblem(status: number, body: string): ApiProblem {
+  const { code, message } = readStorageRefusal(body);
+  if (code === 'EntityTooLarge' || code === 'payload_too_large') {
     return new ApiProblem('too-large', 'The file is larger than announced; it may have changed while it was being sent. Try again.', status);
   }
-  if (code === 'AccessDenied' && /expired/i.test(body)) {
+  if ((code === 'AccessDenied' || code === 'unauthorized') && /expired/i.test(message ?? body)) {
     return new ApiProblem('rejected', 'The upload link expired before the file was sent. Try again.', status);
   }
   if (status >= 500) return new ApiProblem('unavailable', 'Storage is unavailable right now. Try again in a moment.', status);
-  return new ApiProblem('rejected', `Storage refused the file${code ? ` (${code})` : ''}. Try again.`, status);
+  const said = message?.trim() ? `: ${message.trim().replace(/[.\s]*$/, '')}.` : code ? ` (${code}).` : '.';
+  return new ApiProblem('rejected', `Storage refused the file${said} Try again.`, status);
 }
 
 const FAILURE_MESSAGES: Readonly<Record<NonNullable<UploadStatus['error']>['code'], string>> = {
