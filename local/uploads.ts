@@ -477,8 +477,9 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: unknown, 
   }
   if (error instanceof Refusal) {
     if (error.answer.status === 405) res.setHeader('allow', ALLOW);
-    // A body not read is not waited for: the connection closes after the answer.
-    if (error.close || !req.complete) res.setHeader('connection', 'close');
+    // Otherwise the rest of the body is read and dropped, so a browser still sending it sees the answer; the
+    // request's deadline bounds that.
+    if (error.close) res.setHeader('connection', 'close');
     req.resume();
     return sendEdgeError(res, error.answer, requestId);
   }
