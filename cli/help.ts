@@ -171,9 +171,10 @@ Formats, detected from the content unless --format names one:
   stix    a STIX 2.1 bundle: file-hash indicators and file objects
   misp    a MISP event (md5, sha1, sha256 and filename|hash attributes, file objects)
 Imports are idempotent: importing a feed again changes nothing, and a revoked record
-stays revoked. A JSON Lines, CSV or plain file too large for one request (the service
-takes 4 MiB) is sent in parts of whole records, CSV with its header on each; a STIX
-bundle or MISP event over 4 MiB cannot be split and is refused here.
+stays revoked. A JSON Lines, CSV or plain file over 1 MiB is sent in requests of 1 MiB
+of whole records (CSV with its header on each), --concurrency at once, so that each
+ends well within a deployed API's 29 s; the report adds them up. A STIX bundle or MISP
+event over 4 MiB (the most the service takes) cannot be split and is refused here.
 
 Provenance (a plain list has none of its own; other feeds carry theirs):
   --campaign TEXT      the campaign or incident; replaces the feed's own
@@ -204,8 +205,11 @@ Options:
                        "reason"}],"requests"}; line is null for STIX and MISP inputs;
                        with --dry-run {"dryRun":true,"format","total","valid",
                        "rejected","requests"}
+  --concurrency N      requests of a split feed in flight at once (default 4); deployed,
+                       the table's write capacity, not this, sets the pace
   --timeout SECONDS    how long one request may take (default 30)
-  --retries N          retries on 429, 502, 503, 504 and connection failures (default 3)
+  --retries N          retries of a request on 429, 5xx and connection failures, with
+                       backoff (default 3); imports are idempotent, so this is safe
   -q, --quiet          no notes on standard error
   -h, --help           this help
   -V, --version        the version
@@ -214,9 +218,10 @@ Exit status:
   0  every input was imported, or was already on the list as it is
   1  some inputs were rejected (listed with their reasons); the others were imported
   2  an error: bad arguments, a file that cannot be read or is too large, the feed
-     refused as a whole, admin credentials refused, the service unreachable or a 503.
-     When a feed sent in several requests fails part way, the parts before were
-     imported; running the command again is safe.
+     refused as a whole, admin credentials refused, the service unreachable or a
+     request still failing after its retries. When a feed sent in several requests
+     stops part way, the message says how many records were written; running the
+     same command again is safe and finishes the import.
 
 Examples:
   HASHCHECK_ADMIN_KEY=... hashcheck import advisory-2024-17.stix.json

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidRequestError } from '../lambdas/core/errors.js';
 import { detectFormat, parseImport, refuseBrokenJson, type ImportDefaults, type ImportFormat, type RejectedInput } from '../lambdas/core/import-formats.js';
 import { LARGE_TEXT_BODY_BYTES, MIB } from '../lambdas/core/limits.js';
 import { authHint, authenticate, type AdminAuth } from './admin-auth.js';
+import { mapLimit } from './concurrency.js';
 import { importReportSchema, readAnswer } from './answers.js';
 import type { ImportReportAnswer } from '../lambdas/core/schemas.js';
 import { encodeQueryComponent, type AwsCredentials } from './aws-sigv4.js';
@@ -24,11 +26,20 @@ export const EXIT_REJECTED = 1;
 /** The most the service takes in one import request. */
 export const MAX_IMPORT_BYTES = LARGE_TEXT_BODY_BYTES;
 /**
- * The size line-based feeds are split into. Below the service's limit on purpose: deployed, the body
- * travels inside the Lambda event as a JSON string, where every quote of a JSON Lines or CSV feed is
- * escaped and the request's headers come along, and the whole event must stay under Lambda's 6 MB.
+ * The size line-based feeds are split into, well below the service's limit. Deployed, each request must
+ * be read and written within API Gateway's 29 s: 1 MiB is about 15,500 SHA-256 lines or 5,000 CSV rows of
+ * three digests, some 15,000 item writes, which a new on-demand table (about 4,000 writes a second at
+ * first) takes in about 4 s alone and about 16 s when four requests share it. The body also travels inside
+ * the Lambda event as a JSON string, quotes escaped, and the event must stay under Lambda's 6 MB.
  */
-export const CHUNK_BYTES = 4 * MIB;
+export const CHUNK_BYTES = 1 * MIB;
+/** Requests in flight at once unless told otherwise (`--concurrency`), as for lookups. */
+export const DEFAULT_IMPORT_CONCURRENCY = 4;
+/** Retries of a request unless told otherwise (`--retries`), as the service client's. */
+const DEFAULT_RETRIES = 3;
+/** Backoff between attempts at a request the service failed with 500: doubling from here, up to the cap. */
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 8_000;
 
 /** The media type each format is sent as; the service takes all of them for every format. */
 const CONTENT_TYPES: Readonly<Record<ImportFormat, string>> = {
@@ -60,6 +71,13 @@ export interface ImportOptions {
   readonly json: boolean;
   /** How to authenticate; not needed for a dry run, which sends nothing. */
   readonly auth?: AdminAuth;
+  /** Requests of a split feed in flight at once. @default 4 */
+  readonly concurrency?: number;
+  /**
+   * Retries of one request the service failed with 500 (the service client retries 429, 502, 503, 504
+   * and connection failures itself, as many times). @default 3
+   */
+  readonly retries?: number;
 }
 
 /** What `hashcheck import` works with. */
@@ -88,15 +106,20 @@ export interface FeedReport {
   requests: number;
 }
 
-/** Statuses that answer the import, well or not: every other one is the service client's to retry or report. */
-const ANSWERED = [200, 400, 401, 403, 413, 415];
+/**
+ * Statuses that answer the import, well or not: every other one is the service client's to retry or
+ * report. A 500 is retried here: the import is idempotent, so sending a request again is always safe.
+ */
+const ANSWERED = [200, 400, 401, 403, 413, 415, 500];
 
 /**
  * Imports a feed through `POST /v1/admin/imports` and prints the service's report. JSON Lines, CSV and
- * plain lists larger than one request may carry are sent in chunks of whole records (CSV with its header
- * on every chunk), one after the other; their reports are added up and line numbers given in the file's
- * terms. STIX bundles and MISP events are single JSON documents and are never split. With `dryRun` the feed
- * is checked here by the parser the service runs, and nothing is sent.
+ * plain lists larger than {@link CHUNK_BYTES} are sent in chunks of whole records (CSV with its header on
+ * every chunk), up to `concurrency` at once; their reports are added up, and rejected inputs listed by
+ * their line in the file. A chunk that fails for a while (429, 5xx, a dropped connection) is sent again
+ * with backoff; one that keeps failing stops the import, once the chunks in flight have been answered,
+ * saying what was written. STIX bundles and MISP events are single JSON documents and are never split.
+ * With `dryRun` the feed is checked here by the parser the service runs, and nothing is sent.
  *
  * @returns 0 when every input was imported or already there, 1 when some inputs were rejected.
  * @throws CliError (exit status 2) when the file cannot be read or is too large, or the service refuses the
@@ -115,12 +138,24 @@ export async function runImport(options: ImportOptions, deps: ImportDeps): Promi
   const chunks = chunkFeed(body, format, name);
 
   const report: FeedReport = { format, total: 0, added: 0, updated: 0, unchanged: 0, revoked: 0, rejected: [], requests: chunks.length };
-  for (const [index, chunk] of chunks.entries()) {
-    const part = options.dryRun
-      ? checkHere(chunk, format, options.defaults)
-      : await send({ chunk, index, count: chunks.length, format, name, sofar: report }, options, deps);
-    addUp(report, part, chunk);
+  if (options.dryRun) {
+    for (const chunk of chunks) addUp(report, checkHere(chunk, format, options.defaults), chunk);
+  } else {
+    let imported = 0;
+    try {
+      // The chunks in flight when one fails are not aborted (the signal is not passed on): their answers
+      // still count, so the message says exactly what was written.
+      await mapLimit(chunks, options.concurrency ?? DEFAULT_IMPORT_CONCURRENCY, async (chunk, index) => {
+        addUp(report, await send({ chunk, index, count: chunks.length, format, name }, options, deps), chunk);
+        imported += 1;
+      });
+    } catch (error) {
+      if (!(error instanceof ServiceError) || chunks.length === 1) throw error;
+      throw new ServiceError(`${error.message}${progressNote(report, imported)}`, { cause: error });
+    }
   }
+  // Chunks are answered in any order: the rejected inputs are listed in the file's.
+  report.rejected.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
 
   if (options.json) await deps.out.line(JSON.stringify(options.dryRun ? dryRunJson(report) : report));
   else for (const line of describeReport(report, { name, dryRun: options.dryRun, colour: deps.colour })) await deps.out.line(line);
@@ -190,14 +225,13 @@ function checkHere(chunk: FeedChunk, format: ImportFormat, defaults: ImportDefau
   }
 }
 
-/** One request of a feed: which part of how many, and what the parts before it did. */
+/** One request of a feed: which part of how many. */
 interface Part {
   readonly chunk: FeedChunk;
   readonly index: number;
   readonly count: number;
   readonly format: ImportFormat;
   readonly name: string;
-  readonly sofar: FeedReport;
 }
 
 async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promise<ImportReportAnswer> {
@@ -211,25 +245,33 @@ async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promi
     { method: 'POST', url, headers: { 'content-type': CONTENT_TYPES[format] }, body: chunk.body },
     deps.credentials,
   );
+  const retries = options.retries ?? DEFAULT_RETRIES;
   let answer;
-  try {
-    // Imports are idempotent, so the client's retries of a POST (on 429, 503, a dropped connection) are safe.
-    answer = await deps.client.request({ what, method: 'POST', target: url, headers, body: () => chunk.body, expect: ANSWERED });
-  } catch (error) {
-    if (!(error instanceof ServiceError)) throw error;
-    // The client's 5xx hint is about lookups; for an import, what matters is what is already in.
-    const message = error.message.replace(/; nothing was reported as unknown$/, '');
-    throw new ServiceError(`${message}${progressNote(part)}`, { cause: error });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Imports are idempotent, so the client's retries of a POST (on 429, 503, a dropped connection) are safe.
+      answer = await deps.client.request({ what, method: 'POST', target: url, headers, body: () => chunk.body, expect: ANSWERED });
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      // The client's 5xx hint is about lookups; for an import, what matters is what is already in.
+      throw new ServiceError(error.message.replace(/; nothing was reported as unknown$/, ''), { cause: error });
+    }
+    if (answer.status !== 500 || attempt > retries) break;
+    const step = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+    const delayMs = step / 2 + (Math.random() * step) / 2;
+    deps.reporter.status(`${what}: ${describeRefusal(500, answer.body)}; retrying in ${(delayMs / 1000).toFixed(1)} s (retry ${attempt} of ${retries})`);
+    await sleep(delayMs);
   }
   if (answer.status === 200) return readAnswer(importReportSchema, answer.body, what);
 
-  const refusal = `${what} failed: POST ${url.pathname} answered ${describeRefusal(answer.status, answer.body)}`;
+  const tries = answer.status === 500 && retries > 0 ? ` after ${retries + 1} attempts` : '';
+  const refusal = `${what} failed: POST ${url.pathname} answered ${describeRefusal(answer.status, answer.body)}${tries}`;
   let hint: string;
   if (answer.status === 401 || answer.status === 403) hint = `: ${authHint(auth)}`;
   else if (answer.status === 413) hint = ': the service takes less than this command sends; split the feed into smaller files';
   else if (format === 'plain' && (!options.defaults.campaign || !options.defaults.source)) hint = ': give --campaign and --source';
   else hint = '';
-  throw new ServiceError(`${refusal}${hint}${progressNote(part)}`);
+  throw new ServiceError(`${refusal}${hint}`);
 }
 
 /**
@@ -253,12 +295,19 @@ function importUrl(base: URL, format: ImportFormat, defaults: ImportDefaults): U
   return new URL(`${base.pathname.replace(/\/+$/, '')}/v1/admin/imports?${query}`, base);
 }
 
-/** After a failed request of several: what the earlier ones did, and that running again is safe. */
-function progressNote({ index, count, sofar }: Part): string {
-  if (index === 0) return '';
-  const done = `${sofar.added} added, ${sofar.updated} updated, ${sofar.unchanged} unchanged`;
-  const before = index === 1 ? `request 1 of ${count} was` : `requests 1 to ${index} of ${count} were`;
-  return `; ${before} imported (${done}): imports are idempotent, so run the command again to finish`;
+/**
+ * After a failed request of several: what the requests answered did (the records written), that the
+ * others were not imported or only in part, and that running the same import again is safe.
+ */
+function progressNote(report: FeedReport, imported: number): string {
+  const count = report.requests;
+  const done =
+    imported === 0
+      ? `none of the ${count} requests was imported`
+      : `${formatCount(imported)} of ${formatCounted(count, 'request')} ${imported === 1 ? 'was' : 'were'} imported ` +
+        `(${formatCounted(report.added + report.updated, 'record')} written: ${formatCount(report.added)} added, ` +
+        `${formatCount(report.updated)} updated; ${formatCount(report.unchanged)} unchanged)`;
+  return `; ${done}, the others not or only in part: imports are idempotent, so running the same command again is safe and finishes the import`;
 }
 
 /** `403 unauthorized (This key may not change the list.)`, from the service's or API Gateway's error body. */

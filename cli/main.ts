@@ -68,6 +68,7 @@ const IMPORT_OPTIONS = {
   platform: { type: 'string' },
   confidence: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  concurrency: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type CommonValues = { [K in keyof typeof COMMON_OPTIONS]?: (typeof COMMON_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
@@ -184,6 +185,7 @@ async function importFeed(args: readonly string[], environment: CliEnvironment, 
     : chooseAdminAuth({ url, adminKey: values['admin-key'], sigv4: values['aws-sigv4'] ?? false, region: values.region, env: environment.env });
   const timeoutMs = Math.round(readNumber(values.timeout, '--timeout', { fallback: 30, min: 0.1, max: 3600 }) * 1000);
   const retries = readNumber(values.retries, '--retries', { fallback: 3, min: 0, max: 20, integer: true });
+  const concurrency = readNumber(values.concurrency, '--concurrency', { fallback: 4, min: 1, max: 64, integer: true });
   const reporter = new Reporter(environment, { quiet: values.quiet ?? false, progress: false });
   // No API key here: admin routes take the admin key or a signature, which the command adds per request.
   const client = new ServiceClient({
@@ -209,6 +211,8 @@ async function importFeed(args: readonly string[], environment: CliEnvironment, 
       dryRun,
       json: values.json ?? false,
       ...(auth && { auth }),
+      concurrency,
+      retries,
     },
     {
       url,

@@ -33,7 +33,7 @@ describe('hashcheck import help', () => {
 
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: hashcheck import [options] FILE');
-    for (const option of ['--format', '--campaign', '--source', '--admin-key', '--aws-sigv4', '--dry-run', '--json']) expect(stdout).toContain(option);
+    for (const option of ['--format', '--campaign', '--source', '--admin-key', '--aws-sigv4', '--dry-run', '--json', '--concurrency', '--retries']) expect(stdout).toContain(option);
     expect(stdout).toContain('Exit status:');
     const examples = stdout.split('Examples:\n')[1]!.trim().split('\n');
     expect(examples.length).toBeGreaterThanOrEqual(4);
@@ -53,6 +53,7 @@ describe('hashcheck import arguments', () => {
     ['two files', ['import', 'a.json', 'b.json'], 'hashcheck: one feed at a time: give one FILE, or - for standard input (see hashcheck import --help)\n'],
     ['an unknown format', ['import', '--format', 'xml', 'a.xml'], "hashcheck: --format must be one of jsonl, csv, plain, stix, misp, got 'xml'\n"],
     ['an unknown option', ['import', '--column', 'x', 'a.csv'], "hashcheck: unknown option '--column' for hashcheck import (see hashcheck import --help)\n"],
+    ['--concurrency 0', ['import', '--concurrency', '0', 'a.csv'], "hashcheck: --concurrency must be a whole number from 1 to 64, got '0'\n"],
     [
       'both an admin key and --aws-sigv4',
       ['import', '--aws-sigv4', '--admin-key', 'k', 'a.json'],

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHUNK_BYTES } from '../../cli/import-command.js';
+import { splitFeed, type FeedChunk } from '../../cli/feed-chunks.js';
 import { startTestServer } from '../support/local-server.js';
 import { closedPort, jsonLines, runHashcheck } from './run-hashcheck.js';
 import { referenceSignature } from './sigv4-reference.js';
@@ -74,6 +76,9 @@ function bulkRecords(count: number): string[] {
     JSON.stringify({ sha256: sha256(`bulk ${i}`), fileName: `bulk-${i}.dll`, campaign: 'Bulk feed', sources: [source] }),
   );
 }
+
+/** The records of a chunk of a plain list: its lines. */
+const lineCount = (chunk: FeedChunk) => chunk.body.toString('utf8').trim().split('\n').length;
 
 function writeTmp(name: string, content: string | Buffer): string {
   const path = join(tmp, name);
@@ -187,7 +192,7 @@ describe('hashcheck import', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
-    expect(report).toEqual({ format: 'jsonl', total: lines.length, added: lines.length, updated: 0, unchanged: 0, revoked: 0, rejected: [], requests: 2 });
+    expect(report).toEqual({ format: 'jsonl', total: lines.length, added: lines.length, updated: 0, unchanged: 0, revoked: 0, rejected: [], requests: 7 });
     const last = await runHashcheck(['lookup', '--json', sha256(`bulk ${lines.length - 1}`)], { url: server.url });
     expect(jsonLines(last.stdout)).toMatchObject([{ verdict: 'malicious', match: { fileName: `bulk-${lines.length - 1}.dll` } }]);
   });
@@ -303,32 +308,138 @@ describe('hashcheck import', () => {
     }
   });
 
-  it('stops at the first failed request of a split feed, saying what the requests before it imported', async () => {
-    const lines = bulkRecords(Math.ceil((4.5 * MIB) / 1900));
-    const feed = writeTmp('half.jsonl', `${lines.join('\n')}\n`);
-    const fake = await startFakeService((request, index) => {
-      if (index > 0) return { status: 503, json: { error: { code: 'upstream_unavailable', message: 'The list could not be written.' } } };
-      return { status: 200, json: reportOf('jsonl', request.body.toString('utf8').trim().split('\n').length) };
+  it('stops when a request of a split feed keeps failing, once the others in flight are answered, saying how many records were written', async () => {
+    const hashes = Array.from({ length: 40_000 }, (_, i) => sha256(`partial ${i}`));
+    const list = `${hashes.join('\n')}\n`;
+    const chunks = splitFeed(Buffer.from(list), 'plain', CHUNK_BYTES);
+    expect(chunks).toHaveLength(3);
+    const feed = writeTmp('partial.txt', list);
+    // The second request always fails; the first and the third are imported.
+    const failing = chunks[1]!.body.subarray(0, 64).toString();
+    const fake = await startFakeService((request) => {
+      if (request.body.subarray(0, 64).toString() === failing) {
+        return { status: 503, json: { error: { code: 'upstream_unavailable', message: 'The list could not be written.' } } };
+      }
+      return { status: 200, json: reportOf('plain', request.body.toString('utf8').trim().split('\n').length) };
     });
     try {
-      const run = await runHashcheck(['import', '--retries', '0', feed], { url: fake.url, env: { HASHCHECK_ADMIN_KEY: ADMIN_KEY } });
+      const run = await runHashcheck(['import', '--retries', '1', '--campaign', 'c', '--source', 's', feed], {
+        url: fake.url,
+        env: { HASHCHECK_ADMIN_KEY: ADMIN_KEY },
+      });
 
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
-      expect(fake.requests).toHaveLength(2);
-      const [first, second] = fake.requests;
-      expect(first!.headers['content-type']).toBe('application/x-ndjson');
-      expect(first!.headers['x-api-key']).toBe(ADMIN_KEY);
-      expect(Buffer.concat([first!.body, second!.body]).toString('utf8')).toBe(`${lines.join('\n')}\n`);
-      const added = first!.body.toString('utf8').trim().split('\n').length;
+      // The failing request twice (one retry), the others once.
+      expect(fake.requests).toHaveLength(4);
+      const written = (lineCount(chunks[0]!) + lineCount(chunks[2]!)).toLocaleString('en-US');
       expect(run.stderr).toBe(
-        `hashcheck: import of ${feed} (request 2 of 2) failed: POST /v1/admin/imports answered 503 upstream_unavailable ` +
-          `(The list could not be written.); request 1 of 2 was imported (${added} added, 0 updated, 0 unchanged): imports are ` +
-          'idempotent, so run the command again to finish\n',
+        `hashcheck: import of ${feed} (request 2 of 3) failed: POST /v1/admin/imports answered 503 upstream_unavailable ` +
+          `(The list could not be written.) after 2 attempts; 2 of 3 requests were imported (${written} records written: ${written} added, ` +
+          '0 updated; 0 unchanged), the others not or only in part: imports are idempotent, so running the same command again is ' +
+          'safe and finishes the import\n',
       );
     } finally {
       await fake.close();
     }
+  });
+
+  it('sends a request again when the service fails it with 500, and the import goes on', async () => {
+    const fake = await startFakeService((_request, index) =>
+      index < 2 ? { status: 500, json: { error: { code: 'internal', message: 'Something went wrong.' } } } : { status: 200, json: reportOf('plain', 1) },
+    );
+    const list = writeTmp('flaky.txt', `${sha256('flaky')}\n`);
+    try {
+      const run = await runHashcheck(['import', '--json', '--campaign', 'c', '--source', 's', list], { url: fake.url, env: { HASHCHECK_ADMIN_KEY: ADMIN_KEY } });
+
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(fake.requests).toHaveLength(3);
+      expect(new Set(fake.requests.map((request) => request.body.toString()))).toEqual(new Set([`${sha256('flaky')}\n`]));
+      expect(JSON.parse(run.stdout)).toMatchObject({ total: 1, added: 1, requests: 1 });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('exits 2 naming the 500 and the attempts when a request keeps failing with it', async () => {
+    const fake = await startFakeService(() => ({ status: 500, json: { error: { code: 'internal', message: 'Something went wrong.' } } }));
+    const list = writeTmp('broken.txt', `${sha256('broken')}\n`);
+    try {
+      const run = await runHashcheck(['import', '--retries', '1', '--campaign', 'c', '--source', 's', list], { url: fake.url, env: { HASHCHECK_ADMIN_KEY: ADMIN_KEY } });
+
+      expect(run.code).toBe(2);
+      expect(fake.requests).toHaveLength(2);
+      expect(run.stderr).toBe(`hashcheck: import of ${list} failed: POST /v1/admin/imports answered 500 internal (Something went wrong.) after 2 attempts\n`);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('sends the requests of a split feed --concurrency at once, never more, and lists rejected lines in the file\'s order', async () => {
+    const hashes = Array.from({ length: 110_000 }, (_, i) => sha256(`parallel ${i}`));
+    const list = `${hashes.join('\n')}\n`;
+    const chunks = splitFeed(Buffer.from(list), 'plain', CHUNK_BYTES);
+    expect(chunks).toHaveLength(7);
+    const feed = writeTmp('parallel.txt', list);
+    const limit = 3;
+    // Each request is held until as many are in flight as may be (3, or what is left), then all are
+    // answered, the last one first: a command sending one at a time would never be answered. Every
+    // chunk's report rejects its first line.
+    let inFlight = 0;
+    let most = 0;
+    let answered = 0;
+    const held: (() => void)[] = [];
+    const fake = createServer(async (req, res) => {
+      const parts: Buffer[] = [];
+      for await (const part of req) parts.push(part as Buffer);
+      const lines = Buffer.concat(parts).toString('utf8').trim().split('\n').length;
+      most = Math.max(most, ++inFlight);
+      held.push(() => {
+        inFlight--;
+        answered++;
+        const report = { ...reportOf('plain', lines - 1), total: lines, rejected: [{ line: 1, input: 'x', reason: 'not a hash' }] };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+      });
+      if (held.length === Math.min(limit, chunks.length - answered)) while (held.length > 0) held.pop()!();
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      const run = await runHashcheck(['import', '--json', '--retries', '0', '--concurrency', String(limit), '--campaign', 'c', '--source', 's', feed], {
+        url,
+        env: { HASHCHECK_ADMIN_KEY: ADMIN_KEY },
+      });
+
+      expect(run.stderr).toBe('hashcheck: 7 of 110,000 inputs were rejected and not imported; the rest were imported\n');
+      expect(run.code).toBe(1);
+      expect(most).toBe(limit);
+      const report = JSON.parse(run.stdout);
+      expect(report).toMatchObject({ format: 'plain', total: 110_000, added: 110_000 - 7, requests: 7 });
+      expect(report.rejected.map((rejected: { line: number }) => rejected.line)).toEqual(chunks.map((chunk) => chunk.lineOffset + 1));
+    } finally {
+      fake.closeAllConnections();
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+    }
+  });
+
+  it('imports a list of 100,000 SHA-256 hashes in requests of 1 MiB, every record counted, and a second run finds them all unchanged', async () => {
+    const hashes = Array.from({ length: 100_000 }, (_, i) => sha256(`hundred thousand ${i}`));
+    const feed = writeTmp('100k.txt', `${hashes.join('\n')}\n`);
+    const args = ['import', '--json', '--campaign', 'Vendor feed', '--source', 'https://vendor.example/full', feed];
+
+    const first = await runHashcheck(args, admin);
+
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ format: 'plain', total: 100_000, added: 100_000, updated: 0, unchanged: 0, revoked: 0, rejected: [], requests: 7 });
+
+    const again = await runHashcheck(args, admin);
+
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ format: 'plain', total: 100_000, added: 0, updated: 0, unchanged: 100_000, revoked: 0, rejected: [], requests: 7 });
+    const middle = await runHashcheck(['lookup', '--json', hashes[50_000]!], { url: server.url });
+    expect(jsonLines(middle.stdout)).toMatchObject([{ verdict: 'malicious', match: { campaign: 'Vendor feed' } }]);
   });
 
   it('exits 2 with one line when no service listens at the URL', async () => {
