@@ -9,13 +9,22 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/v4-mini';
 import { UpstreamUnavailableError } from '../core/errors.js';
 import { describeIssues, fileVerdictSchema, scanFailureReasonSchema, scanStatusSchema } from '../core/schemas.js';
+import { verdictWithin } from '../core/inside/stored-verdict.js';
 import type { ScanRecord, ScanStore } from '../core/uploads.js';
 import { SCANS_KEY } from './table-schemas.js';
 
 type Item = Record<string, AttributeValue>;
 
+/**
+ * The most bytes of a verdict a row keeps: DynamoDB refuses items over 400 KB, and the row's other
+ * attributes (the upload's name among them) need a little room. A larger verdict is cut (`verdictWithin`):
+ * a scan never fails because the file it found bad holds thousands of bad members.
+ */
+export const MAX_STORED_VERDICT_BYTES = 350 * 1024;
+
 function toItem(record: ScanRecord): Item {
-  const { uploadId, file, failure, ...fields } = record;
+  const { uploadId, file: whole, failure, ...fields } = record;
+  const file = whole && verdictWithin(whole, MAX_STORED_VERDICT_BYTES);
   return marshall(
     {
       ...fields,

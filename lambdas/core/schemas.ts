@@ -280,6 +280,15 @@ export const insideSchema = documented(
     }),
     reasons: z.array(z.object({ reason: incompleteReasonSchema, path: memberPathSchema })),
     matches: documented(z.array(memberMatchSchema), { description: 'The members on the list, each with its path; the file is then `malicious`.' }),
+    matchesLeftOut: z.optional(
+      documented(count(), {
+        description:
+          'A presigned upload\'s scan only, when its answer was larger than a scan keeps: how many member matches after those listed were left out. The verdict and the counts are whole.',
+      }),
+    ),
+    reasonsLeftOut: z.optional(
+      documented(count(), { description: 'As `matchesLeftOut`, for the reasons: how many after those listed were left out.' }),
+    ),
   }),
   {
     id: 'Inside',
