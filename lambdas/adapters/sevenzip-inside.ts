@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FILE_CHUNK_BYTES } from '../core/digest.js';
 import { readFileChunks } from './file-source.js';
-import type { ContainerFormat } from '../core/inside/formats.js';
+import { containerFormat, HEAD_BYTES, TAIL_BYTES, type ContainerFormat } from '../core/inside/formats.js';
 import {
   InsideTimeLimitError,
   type Extraction,
@@ -290,6 +290,36 @@ class SevenZipWorkspace implements InsideWorkspace {
     }
   }
 
+  /**
+   * Whether the bytes of `file` from `offset` on, past any zeros, are a container: data after an archive's
+   * end is padding (a volume's spare sectors) or a second archive appended. Reads the zeros in 1 MiB chunks.
+   */
+  private async containerAt(file: InsideFile, offset: number): Promise<boolean> {
+    const handle = await open(this.pathOf(file), 'r');
+    try {
+      const chunk = Buffer.alloc(FILE_CHUNK_BYTES);
+      let at = offset;
+      for (;;) {
+        this.check();
+        const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, file.size - at), at);
+        if (bytesRead === 0) return false;
+        const nonZero = chunk.subarray(0, bytesRead).findIndex((byte) => byte !== 0);
+        if (nonZero >= 0) {
+          at += nonZero;
+          break;
+        }
+        at += bytesRead;
+      }
+      const head = Buffer.alloc(Math.min(HEAD_BYTES, file.size - at));
+      await handle.read(head, 0, head.length, at);
+      const tail = Buffer.alloc(file.size - at >= TAIL_BYTES ? TAIL_BYTES : 0);
+      await handle.read(tail, 0, tail.length, file.size - tail.length);
+      return containerFormat(head, tail) !== null;
+    } finally {
+      await handle.close();
+    }
+  }
+
   async ends(file: InsideFile, headBytes: number, tailBytes: number): Promise<{ head: Uint8Array; tail: Uint8Array }> {
     this.check();
     const handle = await open(this.pathOf(file), 'r');
@@ -320,8 +350,10 @@ class SevenZipWorkspace implements InsideWorkspace {
     if (reply.code !== 0 && (reply.lines.some((line) => /Can ?not open encrypted archive/i.test(line)) || (await this.hasEncryptedHeader(file)))) {
       return { problem: 'encrypted' };
     }
-    if (reply.crashed || reply.code !== 0 || reply.lines.some(isDamage)) return { problem: 'corrupt' };
-    return { entries: parseListing(reply.lines) };
+    if (reply.crashed || (reply.code !== 0 && !onlyTrailing(reply)) || reply.lines.some(isDamage)) return { problem: 'corrupt' };
+    const end = physicalSize(reply.lines);
+    const trailingContainer = end !== null && end < file.size && (await this.containerAt(file, end));
+    return { entries: parseListing(reply.lines), ...(trailingContainer && { trailingContainer }) };
   }
 
   async extract(file: InsideFile, maxBytes: number): Promise<Extraction> {
@@ -336,7 +368,7 @@ class SevenZipWorkspace implements InsideWorkspace {
       // A link leading out of the folder is refused (-snld-) and reported as an error: it is no member, and
       // nothing was left unread for it. Any other error, or a failure that names none, is damage.
       const otherErrors = reply.lines.some((line) => line.startsWith('ERROR:') && !/^ERROR: (Wrong password|Dangerous link path was ignored) : /.test(line));
-      const unexplained = reply.code !== 0 && !reply.lines.some((line) => line.startsWith('ERROR:'));
+      const unexplained = reply.code !== 0 && !reply.lines.some((line) => line.startsWith('ERROR:')) && !onlyTrailing(reply);
       const corrupt = !overBudget && (reply.crashed || reply.tooManyLines || reply.lines.some(isDamage) || otherErrors || unexplained);
       const skipped = new Set(encrypted);
       const members: InsideFile[] = [];
@@ -466,7 +498,26 @@ const SEVEN_ZIP_SIGNATURE = Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]);
 const AES_METHOD_ID = Buffer.from([0x06, 0xf1, 0x07, 0x01]);
 
 function isDamage(line: string): boolean {
-  return /Unexpected end of (archive|data)|Headers Error|Data Error|CRC Failed|Cannot open the file as archive|There are data after the end|Is not archive|Unsupported Method/i.test(line);
+  return /Unexpected end of (archive|data)|Headers Error|Data Error|CRC Failed|Cannot open the file as archive|Is not archive|Unsupported Method/i.test(line);
+}
+
+/** 7-Zip's warning for bytes after an archive's end: no damage, but a look at what they are (`containerAt`). */
+const TRAILING_WARNING = 'There are data after the end of archive';
+
+/** Whether 7-Zip ended with warnings (exit code 1) whose only one is data after the end. */
+function onlyTrailing(reply: Reply): boolean {
+  if (reply.code !== 1 || reply.crashed || !reply.lines.includes(TRAILING_WARNING)) return false;
+  return !reply.lines.some((line) => line.startsWith('ERROR') || (/warning|error/i.test(line) && !/^(WARNINGS:|Warnings: \d+)$/.test(line)));
+}
+
+/** Where the archive 7-Zip listed ends (its `Physical Size`), or `null` when the listing does not say. */
+function physicalSize(lines: readonly string[]): number | null {
+  const start = lines.indexOf('----------');
+  for (const line of start < 0 ? lines : lines.slice(0, start)) {
+    const match = /^Physical Size = (\d+)$/.exec(line);
+    if (match) return Number(match[1]);
+  }
+  return null;
 }
 
 /** The entries of `7zz l -slt`: blocks of `Key = Value` lines after the `----------` line. */

@@ -254,7 +254,7 @@ export const bulkLookupBodySchema = documented(z.strictObject({ hashes: z.array(
 /** Why a look inside a file was not complete (the same names as the limits and failures of look-inside). */
 export const incompleteReasonSchema = documented(z.enum(INCOMPLETE_REASONS), {
   description:
-    'A limit reached (`depth`, `members`, `bytes`, `ratio`, `time`), or a member that could not be read (`encrypted`, `corrupt`, `unsupported`).',
+    'A limit reached (`depth`, `members`, `bytes`, `ratio`, `time`), a member that could not be read (`encrypted`, `corrupt`, `unsupported`), or another container after a container\'s end, not opened (`trailing`).',
 });
 
 const memberPathSchema = documented(z.array(z.string()), {

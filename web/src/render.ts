@@ -26,6 +26,7 @@ export const INCOMPLETE_REASON_WORDS: Readonly<Record<Inside['reasons'][number][
   bytes: 'unpacks to more data than the limit allows',
   ratio: 'unpacks to far more than its own size, as an archive bomb does',
   time: 'took longer to open than the time limit allows',
+  trailing: 'followed by another archive after its end, which was not opened',
 };
 
 /** A member's place: its path chain from the checked file, `tools → eicar.com`; `[]` is the file itself. */

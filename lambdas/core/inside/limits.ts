@@ -3,8 +3,13 @@
  * before everything inside was read. Free of Node, so every entry point (inline, upload, CLI) shares them.
  */
 
-/** Why a look-inside was not complete; the names are the API's (`inside.reasons[].reason`). */
-export const INCOMPLETE_REASONS = ['depth', 'members', 'bytes', 'ratio', 'time', 'encrypted', 'corrupt', 'unsupported'] as const;
+/**
+ * Why a look-inside was not complete; the names are the API's (`inside.reasons[].reason`). `trailing`: a
+ * container is followed by another container after its own end (a second archive appended, a place to
+ * hide one), which is not opened; padding after the end (zeros, or anything that is no container) is not
+ * reported, its bytes being digested with the file's.
+ */
+export const INCOMPLETE_REASONS = ['depth', 'members', 'bytes', 'ratio', 'time', 'encrypted', 'corrupt', 'unsupported', 'trailing'] as const;
 export type IncompleteReason = (typeof INCOMPLETE_REASONS)[number];
 
 /** The limits of one file's look-inside; each has its variable ({@link INSIDE_LIMIT_VARIABLES}). */

@@ -26,7 +26,13 @@ export interface ListedEntry {
 }
 
 /** A container's index, or why it could not be read (`members`: it has more entries than were asked for). */
-export type Listing = { readonly entries: readonly ListedEntry[] } | { readonly problem: 'corrupt' | 'unsupported' | 'members' | 'encrypted' };
+export type Listing =
+  | {
+      readonly entries: readonly ListedEntry[];
+      /** After the container's own end come the bytes of another container (see `trailing` in `INCOMPLETE_REASONS`). */
+      readonly trailingContainer?: boolean;
+    }
+  | { readonly problem: 'corrupt' | 'unsupported' | 'members' | 'encrypted' };
 
 /** The members a container was extracted to, and what went wrong on the way. */
 export interface Extraction {
@@ -209,6 +215,7 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
     // A container that would pass a limit is left closed; the members already out are still checked.
     if ('problem' in listing) return report(listing.problem, path), 'go';
     const entries = listing.entries;
+    if (listing.trailingContainer) report('trailing', path);
     if (members.length + entries.length > limits.maxMembers) return report('members', path), 'go';
     const claimed = entries.reduce((sum, entry) => sum + (entry.size ?? 0), 0);
     if (bytes + claimed > limits.maxBytes) return report('bytes', path), 'go';
