@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { bulkBenchmark } from './benchmarks/bulk.js';
 import { coldstartBenchmark } from './benchmarks/coldstart.js';
 import { digestBenchmark } from './benchmarks/digest.js';
+import { importBenchmark } from './benchmarks/import.js';
 import { loadBenchmark } from './benchmarks/load.js';
 import { membersBenchmark } from './benchmarks/members.js';
 import { memoryBenchmark } from './benchmarks/memory.js';
@@ -27,6 +28,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   digestBenchmark,
   memoryBenchmark,
   bulkBenchmark,
+  importBenchmark,
   coldstartBenchmark,
   treeBenchmark,
   parsersBenchmark,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** The outcome of a finished command. */
@@ -15,8 +15,11 @@ export interface CommandResult {
 export interface RunOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** Where stdout goes: kept in memory (default) or dropped, for commands that print a line per file. */
-  readonly stdout?: 'keep' | 'ignore';
+  /**
+   * Where stdout goes: kept in memory (default), dropped (commands that print a line per file), or
+   * written to a file (large outputs, as `command > FILE` would).
+   */
+  readonly stdout?: 'keep' | 'ignore' | { readonly file: string };
   /** Exit codes that count as success. @default [0] */
   readonly okCodes?: readonly number[];
 }
@@ -27,13 +30,15 @@ export interface RunOptions {
  */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
   const okCodes = options.okCodes ?? [0];
+  const toFile = typeof options.stdout === 'object' ? openSync(options.stdout.file, 'w') : undefined;
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['ignore', options.stdout === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
+      stdio: ['ignore', toFile ?? (options.stdout === 'ignore' ? 'ignore' : 'pipe'), 'pipe'],
     });
+    if (toFile !== undefined) closeSync(toFile);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
