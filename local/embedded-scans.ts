@@ -3,8 +3,17 @@ import { UpstreamUnavailableError } from '../lambdas/core/errors.js';
 import { describeIssues, fileVerdictSchema, scanFailureReasonSchema, scanStatusSchema } from '../lambdas/core/schemas.js';
 import type { ScanRecord } from '../lambdas/core/uploads.js';
 
+/**
+ * A scan as the single-machine server keeps it: with the mark of an upload whose file is being received (or
+ * was, when the server stopped), so that its upload URL takes no other file, also after a restart.
+ */
+export interface LocalScanRecord extends ScanRecord {
+  /** When the server began to receive the file; absent once the file was refused (its URL may be used again) or scanned. */
+  receivingSince?: string;
+}
+
 /** A scan as the embedded store keeps it: the record without its key, nothing undefined. */
-export type StoredScan = Omit<ScanRecord, 'uploadId'>;
+export type StoredScan = Omit<LocalScanRecord, 'uploadId'>;
 
 /** A stored scan, checked with the schemas of the API's answers it was written from. */
 const storedScanSchema = z.strictObject({
@@ -16,9 +25,10 @@ const storedScanSchema = z.strictObject({
   expiresAt: z.int(),
   file: z.optional(fileVerdictSchema),
   failure: z.optional(z.object({ reason: scanFailureReasonSchema, message: z.string() })),
+  receivingSince: z.optional(z.string()),
 });
 
-export function toStoredScan(record: ScanRecord): StoredScan {
+export function toStoredScan(record: LocalScanRecord): StoredScan {
   const { uploadId: _key, ...fields } = record;
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as StoredScan;
 }
@@ -28,7 +38,7 @@ export function toStoredScan(record: ScanRecord): StoredScan {
  * than answered in a shape nobody wrote.
  * @throws UpstreamUnavailableError naming the upload and what is wrong with it.
  */
-export function readScan(uploadId: string, stored: unknown): ScanRecord {
+export function readScan(uploadId: string, stored: unknown): LocalScanRecord {
   const parsed = storedScanSchema.safeParse(stored);
   if (!parsed.success) {
     throw new UpstreamUnavailableError(

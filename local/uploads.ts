@@ -13,6 +13,7 @@ import { digestFile, judgeFiles, type DigestedFile } from '../lambdas/core/scan.
 import { uploadIdOfKey, type PresignedUpload, type ScanRecord, type ScanStore, type UploadSigner } from '../lambdas/core/uploads.js';
 import { mapError } from '../lambdas/http/errors.js';
 import { BASE_HEADERS, type Log } from '../lambdas/http/handler.js';
+import type { LocalScanRecord } from './embedded-scans.js';
 import { sendEdgeError, startBodyDeadline, type EdgeError, type RequestDeadline, type RequestTarget } from './http-edge.js';
 import { grantQuery, loadUploadKey, verifyGrant, type UploadGrant } from './upload-signing.js';
 
@@ -131,8 +132,12 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
   const folder = join(deps.dataDir, UPLOADS_FOLDER);
   await mkdir(folder, { recursive: true, mode: 0o700 });
   for (const name of await readdir(folder)) await rm(join(folder, name), { recursive: true, force: true });
-  /** Uploads received or being received, with the time their URL expires: each URL takes one file. */
-  const taken = new Map<string, number>();
+  /**
+   * Uploads whose request is being checked or received here. Each URL takes one file: the scan is marked
+   * `receivingSince` in the store before a byte is read, so the mark outlives this process; this set only
+   * covers the moment before the mark is written.
+   */
+  const taken = new Set<string>();
   const remember = loggingFailures(deps.remember, deps.log);
   const idleMs = deps.bodyIdleTimeoutMs ?? 30_000;
   const deadlineOf = (size: number): { ms: number; message: string } => {
@@ -176,19 +181,34 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
     const lengthProblem = method === 'PUT' ? putLengthProblem(req, grant.size) : formLengthProblem(req, grant.size);
     if (lengthProblem) throw lengthProblem;
 
-    for (const [id, expiresMs] of taken) if (expiresMs <= nowMs) taken.delete(id);
     if (taken.has(uploadId)) throw usedAlready();
     // Claimed before anything is awaited, so a second request for the same URL is refused even meanwhile.
-    taken.set(uploadId, grant.expires * 1000);
+    taken.add(uploadId);
+    let marked: LocalScanRecord | undefined;
     let received = false;
     try {
-      const record = await deps.scans.get(uploadId);
+      const record: LocalScanRecord | undefined = await deps.scans.get(uploadId);
       if (!record || record.expiresAt * 1000 <= nowMs) throw refusal(404, 'not_found', `No upload ${uploadId}: its scan has expired.`);
-      if (record.status !== 'pending') throw usedAlready();
+      // A file is being received for it, or was when the server stopped: that one counts.
+      if (record.status !== 'pending' || record.receivingSince !== undefined) throw usedAlready();
       if (record.declaredSize !== grant.size) throw refusal(403, 'unauthorized', 'The upload URL does not match the upload it names.');
+      const marking: LocalScanRecord = { ...record, receivingSince: deps.now().toISOString() };
+      await deps.scans.put(marking);
+      marked = record;
+      // The verdict replaces the marked row with `record` and its outcome: the mark goes with it.
       received = await receiveBody(req, res, { uploadId, method, size: grant.size, record, requestId });
     } finally {
-      if (!received) taken.delete(uploadId);
+      taken.delete(uploadId);
+      // A refused or broken upload leaves the scan waiting for its file: the URL may be used again.
+      if (marked && !received) await unmark(marked);
+    }
+  }
+
+  async function unmark(record: LocalScanRecord): Promise<void> {
+    try {
+      await deps.scans.put(record);
+    } catch (error) {
+      deps.log.warn('upload mark could not be removed: its URL takes no other file', { uploadId: record.uploadId, error: describe(error) });
     }
   }
 
