@@ -15,11 +15,16 @@ export interface FeedChunk {
   readonly lineOffset: number;
 }
 
-/** One record: its bytes `[start, end)`, line ending included, and the file line it starts on. */
-interface RecordSpan {
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
+/**
+ * Reads a feed's records one at a time into its own fields (no object per record, so a file of a
+ * million rows costs no more memory than its bytes): `next()` moves to the next record and says whether
+ * there was one; `start`/`end` are its bytes, line ending included, and `line` the file line it starts on.
+ */
+interface RecordReader {
+  start: number;
+  end: number;
+  line: number;
+  next(): boolean;
 }
 
 const LF = 0x0a;
@@ -34,7 +39,8 @@ const COMMA = 0x2c;
  * Chunks of nothing but blank lines are dropped, since the service refuses an empty import.
  *
  * Works on bytes: the characters that end a record or a field are ASCII, and no byte of a multi-byte UTF-8
- * character is ever ASCII, so a split never cuts a character.
+ * character is ever ASCII, so a split never cuts a character. Chunks are views of `body`, not copies
+ * (but for CSV, whose chunks carry the header in front).
  * @throws InputError when one record alone is larger than a chunk may be.
  */
 export function splitFeed(body: Buffer, format: LineFormat, maxBytes: number): FeedChunk[] {
@@ -42,103 +48,132 @@ export function splitFeed(body: Buffer, format: LineFormat, maxBytes: number): F
   const records = format === 'csv' ? csvRecords(body) : lineRecords(body);
   let header: Buffer = Buffer.alloc(0);
   let headerLines = 0;
-  let first = 0;
+  let more = records.next();
   if (format === 'csv') {
     // The header is the first row with a value in it, as the service reads it; blank lines before it go along.
-    const index = records.findIndex((record) => !isBlank(body.subarray(record.start, record.end), true));
-    if (index >= 0) {
-      const next = records[index + 1];
-      header = body.subarray(0, records[index]!.end);
-      headerLines = next ? next.line - 1 : 0;
-      first = index + 1;
+    while (more && isBlank(body.subarray(records.start, records.end), true)) more = records.next();
+    if (more) {
+      header = body.subarray(0, records.end);
+      more = records.next();
+      headerLines = more ? records.line - 1 : 0;
     }
   }
 
   const chunks: FeedChunk[] = [];
-  let start = first;
-  let bytes = header.length;
-  const close = (end: number) => {
-    if (end === start) return;
-    const slice = body.subarray(records[start]!.start, records[end - 1]!.end);
+  let chunkStart = records.start;
+  let chunkLine = records.line;
+  let chunkEnd = chunkStart;
+  const close = () => {
+    if (chunkEnd === chunkStart) return;
+    const slice = body.subarray(chunkStart, chunkEnd);
     if (!isBlank(slice, format === 'csv')) {
-      chunks.push({ body: header.length > 0 ? Buffer.concat([header, slice]) : slice, lineOffset: records[start]!.line - 1 - headerLines });
+      chunks.push({ body: header.length > 0 ? Buffer.concat([header, slice]) : slice, lineOffset: chunkLine - 1 - headerLines });
     }
   };
-  for (let i = first; i < records.length; i++) {
-    const record = records[i]!;
-    const size = record.end - record.start;
+  for (; more; more = records.next()) {
+    const size = records.end - records.start;
     if (header.length + size > maxBytes) {
       const what = format === 'csv' ? 'the row starting on line' : 'line';
       const withHeader = header.length > 0 ? ' with the header row' : '';
       throw new InputError(
-        `${what} ${record.line} is ${formatBytes(size)}${withHeader}, more than the ${formatBytes(maxBytes)} one request may carry`,
+        `${what} ${records.line} is ${formatBytes(size)}${withHeader}, more than the ${formatBytes(maxBytes)} one request may carry`,
       );
     }
-    if (bytes + size > maxBytes) {
-      close(i);
-      start = i;
-      bytes = header.length;
+    if (header.length + (records.end - chunkStart) > maxBytes) {
+      close();
+      chunkStart = records.start;
+      chunkLine = records.line;
     }
-    bytes += size;
+    chunkEnd = records.end;
   }
-  close(records.length);
+  close();
   return chunks;
 }
 
 /** Lines, split at LF as the service splits them (a CR before it stays part of the line). */
-function lineRecords(body: Buffer): RecordSpan[] {
-  const records: RecordSpan[] = [];
-  let start = 0;
-  let line = 1;
-  while (start < body.length) {
-    const newline = body.indexOf(LF, start);
-    const end = newline === -1 ? body.length : newline + 1;
-    records.push({ start, end, line });
-    start = end;
-    line++;
-  }
-  return records;
+function lineRecords(body: Buffer): RecordReader {
+  const reader: RecordReader = {
+    start: 0,
+    end: 0,
+    line: 0,
+    next() {
+      if (reader.end >= body.length) return false;
+      reader.start = reader.end;
+      reader.line += 1;
+      const newline = body.indexOf(LF, reader.start);
+      reader.end = newline === -1 ? body.length : newline + 1;
+      return true;
+    },
+  };
+  return reader;
 }
 
 /**
  * CSV rows, read the way the service's CSV parser reads them: a quote opens a quoted field only at the
  * start of a field; inside one, `""` is a quote and line breaks are data; outside, CRLF, LF or a lone CR
- * ends the row. Line numbers count line breaks as that parser does, so they match its reports.
+ * ends the row. Line numbers count line breaks as that parser does, so they match its reports. A row with
+ * no quote and no lone CR (most rows of most feeds) is found by searching for its line feed.
  */
-function csvRecords(body: Buffer): RecordSpan[] {
-  const records: RecordSpan[] = [];
-  let quoted = false;
-  let fieldStart = true;
+function csvRecords(body: Buffer): RecordReader {
+  // Where the next quote and CR are, found once and searched again only when passed (-1: none left).
+  let quoteAt = body.indexOf(QUOTE);
+  let crAt = body.indexOf(CR);
   let line = 1;
-  let start = 0;
-  let startLine = 1;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (quoted) {
-      if (c === QUOTE) {
-        if (body[i + 1] === QUOTE) i++;
-        else quoted = false;
-      } else if (c === LF) line++;
-      continue;
+  const reader: RecordReader = {
+    start: 0,
+    end: 0,
+    line: 1,
+    next() {
+      const start = reader.end;
+      if (start >= body.length) return false;
+      reader.start = start;
+      reader.line = line;
+      if (quoteAt !== -1 && quoteAt < start) quoteAt = body.indexOf(QUOTE, start);
+      if (crAt !== -1 && crAt < start) crAt = body.indexOf(CR, start);
+      const newline = body.indexOf(LF, start);
+      const rowEnd = newline === -1 ? body.length : newline;
+      // No quote in the row, and no CR but the one of a CRLF ending it: the row ends at its line feed (or,
+      // the last row without one, at the end of the file).
+      const quoteFree = quoteAt === -1 || quoteAt >= rowEnd;
+      const crFree = crAt === -1 || crAt >= rowEnd || (newline !== -1 && crAt === rowEnd - 1);
+      if (quoteFree && crFree) {
+        reader.end = newline === -1 ? body.length : newline + 1;
+        if (newline !== -1) line += 1;
+        return true;
+      }
+      reader.end = scanRow(start);
+      return true;
+    },
+  };
+  /** The end of the row at `start`, byte by byte, counting the line breaks it holds. */
+  const scanRow = (start: number): number => {
+    let quoted = false;
+    let fieldStart = true;
+    for (let i = start; i < body.length; i++) {
+      const c = body[i]!;
+      if (quoted) {
+        if (c === QUOTE) {
+          if (body[i + 1] === QUOTE) i++;
+          else quoted = false;
+        } else if (c === LF) line++;
+        continue;
+      }
+      if (c === QUOTE && fieldStart) {
+        quoted = true;
+        fieldStart = false;
+      } else if (c === COMMA) {
+        fieldStart = true;
+      } else if (c === LF || c === CR) {
+        if (c === CR && body[i + 1] === LF) i++;
+        line++;
+        return i + 1;
+      } else {
+        fieldStart = false;
+      }
     }
-    if (c === QUOTE && fieldStart) {
-      quoted = true;
-      fieldStart = false;
-    } else if (c === COMMA) {
-      fieldStart = true;
-    } else if (c === LF || c === CR) {
-      if (c === CR && body[i + 1] === LF) i++;
-      records.push({ start, end: i + 1, line: startLine });
-      line++;
-      start = i + 1;
-      startLine = line;
-      fieldStart = true;
-    } else {
-      fieldStart = false;
-    }
-  }
-  if (start < body.length) records.push({ start, end: body.length, line: startLine });
-  return records;
+    return body.length;
+  };
+  return reader;
 }
 
 /**

@@ -3,7 +3,7 @@ import { DynamoDbHashStore, type DynamoDbHashStoreOptions } from './dynamodb-has
 
 /**
  * How the admin function reads and writes the KnownHashes table: sized for one import request of the
- * command line (1 MiB of feed, about 15,500 SHA-256 records or 5,000 CSV rows of three digests: some 15,000
+ * command line (1 MiB of feed, about 16,000 SHA-256 records or 5,000 CSV rows of three digests: 15,000–16,000
  * items either way) and timed to end inside API Gateway's 29 s, not the function's 60 s. A request that
  * API Gateway cuts off answers 504 while the function writes on unseen; one that runs out of these
  * deadlines answers 503 `upstream_unavailable`, which the command line retries (imports are idempotent).

@@ -97,6 +97,21 @@ describe('splitFeed', () => {
     expect(seen).toEqual(rows);
   });
 
+  it('ends CSV rows at LF, CRLF and a lone CR, not at those inside quotes, and keeps a last row with no line end, as the service does', () => {
+    const ends = ['\n', '\r\n', '\r'];
+    const rows = Array.from({ length: 120 }, (_, i) => {
+      const name = i % 4 === 0 ? `"line\rbreak\r\n${i}.exe"` : i % 6 === 0 ? `a 3.5" disk-${i}.img` : `plain-${i}.exe`;
+      return `${i % 13 === 0 ? 'zz' : sha256(String(i))},${name},c,s`;
+    });
+    const text = `sha256,file_name,campaign,sources\n${rows.map((row, i) => `${row}${i === rows.length - 1 ? '' : ends[i % 3]}`).join('')}`;
+    const chunks = splitFeed(Buffer.from(text), 'csv', 1024);
+
+    expect(chunks.length).toBeGreaterThan(5);
+    const seen = chunks.flatMap((chunk) => parseCsv(chunk.body.toString('utf8')).slice(1).map((row) => ({ ...row, line: row.line + chunk.lineOffset })));
+    expect(seen).toEqual(parseCsv(text).slice(1));
+    expect(seen).toHaveLength(120);
+  });
+
   it('drops chunks of nothing but blank lines, which the service would refuse as empty', () => {
     const text = `${sha256('a')}\n${'\n'.repeat(5000)}${sha256('b')}\n`;
 
