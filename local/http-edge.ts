@@ -221,6 +221,8 @@ export function startBodyDeadline(req: IncomingMessage, res: ServerResponse, req
     clearTimeout(timer);
     if (req.complete || socket.destroyed) return stop();
     timer = setTimeout(() => expire(deadline), Math.max(0, started + deadline.ms - Date.now()));
+    // The server's own handle keeps the process up while it listens; a deadline alone does not.
+    timer.unref();
   };
   // A body read to its end, or one left unread (Node reads it off the wire after the answer), ends here.
   req.once('end', stop);
