@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/local-server.js';
-import { EICAR, zipOf } from '../support/archives.js';
+import { EICAR, fatVolumeOf, hasTool, udifOf, zipOf } from '../support/archives.js';
 import { expectNoWcagViolations } from './accessibility.js';
 import { RUN_BROWSER_TESTS, screenshot, suiteTitle, useWebFormPage } from './browser.js';
 
@@ -57,6 +57,28 @@ describe.skipIf(!RUN_BROWSER_TESTS)(suiteTitle('the web form in Chromium, lookin
     await expectNoWcagViolations(page, 'a file malicious through a member');
     expect(problems).toEqual([]);
   });
+
+  it.skipIf(!(hasTool('mkfs.fat') && hasTool('mcopy')))(
+    'shows a disk image built like the 3CX macOS installer as malicious, naming libffmpeg.dylib at its app-bundle path, meeting WCAG 2.1 A and AA',
+    async () => {
+      // The trojanized 18.12.402/407 DMGs have no published hash; what gives them away is the library inside.
+      const dylib = '3CX Desktop App.app/Contents/Frameworks/Electron Framework.framework/Versions/A/Libraries/libffmpeg.dylib';
+      const dmg = udifOf(fatVolumeOf({ [dylib]: EICAR, '3CX Desktop App.app/Contents/Info.plist': '<plist/>' }));
+      await page.setInputFiles('#file-input', archive('3CXDesktopApp-18.12.416.dmg', dmg));
+
+      const result = card('3CXDesktopApp-18.12.416.dmg');
+      await result.locator('.verdict-malicious').waitFor();
+      expect(await result.locator('.verdict-title').textContent()).toBe('Malicious: a file inside it is on the known-bad list');
+      const member = result.locator('.inside-matches .member-match');
+      expect(await member.count()).toBe(1);
+      expect(await member.locator('.member-path').textContent()).toBe(`Inside: ${dylib}`);
+      expect(await result.locator('.inside-incomplete').count()).toBe(0);
+
+      await screenshot(page, 'inside-3cx-disk-image');
+      await expectNoWcagViolations(page, 'a 3CX-shaped disk image malicious through its library');
+      expect(problems).toEqual([]);
+    },
+  );
 
   it('shows an encrypted ZIP as could not be fully checked, naming encrypted and where, not as a plain unknown, meeting WCAG 2.1 A and AA', async () => {
     const path = archive('locked.zip', zipOf({ 'payroll.xlsx': 'quarterly figures\n' }, { password: 'hunter2' }));
