@@ -1,5 +1,6 @@
 import { INLINE_UPLOAD_BYTES } from '../../lambdas/core/limits.js';
 import { ApiProblem, type Api } from './api.js';
+import { describeStorageRefusal } from './storage-refusal.js';
 import type { FileVerdict, UploadStatus } from './types.js';
 
 /**
@@ -77,44 +78,10 @@ export function postToStorage(
   });
 }
 
-/** A refusal as the storage wrote it: S3's `<Error><Code>…<Message>…`, or `{"error":{"code","message"}}`. */
-interface StorageRefusal {
-  readonly code?: string;
-  readonly message?: string;
-}
-
-/** Reads a refusal from either shape; nothing when the body is neither. */
-export function readStorageRefusal(body: string): StorageRefusal {
-  const xmlCode = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
-  if (xmlCode !== undefined) return { code: xmlCode, message: unescapeXml(/<Message>([^<]*)<\/Message>/.exec(body)?.[1]) };
-  try {
-    const error = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    return {
-      code: typeof error?.code === 'string' ? error.code : undefined,
-      message: typeof error?.message === 'string' ? error.message : undefined,
-    };
-  } catch {
-    return {};
-  }
-}
-
-function unescapeXml(text: string | undefined): string | undefined {
-  const entities: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'", '&amp;': '&' };
-  return text?.replace(/&(lt|gt|quot|apos|amp);/g, (entity) => entities[entity]!);
-}
-
-/** What the page says when storage refuses the file: a size, an expired link, or the storage's own words. */
-export function storageProblem(status: number, body: string): ApiProblem {
-  const { code, message } = readStorageRefusal(body);
-  if (code === 'EntityTooLarge' || code === 'payload_too_large') {
-    return new ApiProblem('too-large', 'The file is larger than announced; it may have changed while it was being sent. Try again.', status);
-  }
-  if ((code === 'AccessDenied' || code === 'unauthorized') && /expired/i.test(message ?? body)) {
-    return new ApiProblem('rejected', 'The upload link expired before the file was sent. Try again.', status);
-  }
-  if (status >= 500) return new ApiProblem('unavailable', 'Storage is unavailable right now. Try again in a moment.', status);
-  const said = message?.trim() ? `: ${message.trim().replace(/[.\s]*$/, '')}.` : code ? ` (${code}).` : '.';
-  return new ApiProblem('rejected', `Storage refused the file${said} Try again.`, status);
+/** What the page says when storage refuses the file, as a problem of its kind. */
+function storageProblem(status: number, body: string): ApiProblem {
+  const { kind, message } = describeStorageRefusal(status, body);
+  return new ApiProblem(kind, message, status);
 }
 
 const FAILURE_MESSAGES: Readonly<Record<NonNullable<UploadStatus['error']>['code'], string>> = {

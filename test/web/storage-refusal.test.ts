@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readStorageRefusal, storageProblem } from '../../web/src/scan-files.js';
+import { describeStorageRefusal as storageProblem, readStorageRefusal } from '../../web/src/storage-refusal.js';
 
 const s3 = (code: string, message: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 const json = (code: string, message: string) => JSON.stringify({ error: { code, message, requestId: 'r' } });
@@ -25,7 +25,7 @@ describe('a refusal from storage', () => {
     );
     expect(storageProblem(403, s3('SignatureDoesNotMatch', '')).message).toBe('Storage refused the file (SignatureDoesNotMatch). Try again.');
     expect(storageProblem(403, 'Forbidden').message).toBe('Storage refused the file. Try again.');
-    expect(storageProblem(503, s3('SlowDown', 'Please reduce your request rate.'))).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect(storageProblem(503, s3('SlowDown', 'Please reduce your request rate.'))).toMatchObject({ kind: 'unavailable' });
   });
 
   it('names an expired link and a file larger than announced in either shape', () => {
