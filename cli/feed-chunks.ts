@@ -6,7 +6,10 @@ export type LineFormat = 'jsonl' | 'csv' | 'plain';
 
 /** One request's worth of a feed: whole records, with the CSV header in front of every chunk. */
 export interface FeedChunk {
-  /** The request body. */
+  /**
+   * The request body: a view of the feed, or for CSV its header and rows put together on each read (so
+   * the chunks of a large CSV file do not hold a second copy of it while they wait to be sent).
+   */
   readonly body: Buffer;
   /**
    * Added to a line number the service reports for this chunk, it gives the line in the whole file. The
@@ -39,8 +42,7 @@ const COMMA = 0x2c;
  * Chunks of nothing but blank lines are dropped, since the service refuses an empty import.
  *
  * Works on bytes: the characters that end a record or a field are ASCII, and no byte of a multi-byte UTF-8
- * character is ever ASCII, so a split never cuts a character. Chunks are views of `body`, not copies
- * (but for CSV, whose chunks carry the header in front).
+ * character is ever ASCII, so a split never cuts a character. Chunks are views of `body`, not copies.
  * @throws InputError when one record alone is larger than a chunk may be.
  */
 export function splitFeed(body: Buffer, format: LineFormat, maxBytes: number): FeedChunk[] {
@@ -67,7 +69,8 @@ export function splitFeed(body: Buffer, format: LineFormat, maxBytes: number): F
     if (chunkEnd === chunkStart) return;
     const slice = body.subarray(chunkStart, chunkEnd);
     if (!isBlank(slice, format === 'csv')) {
-      chunks.push({ body: header.length > 0 ? Buffer.concat([header, slice]) : slice, lineOffset: chunkLine - 1 - headerLines });
+      const lineOffset = chunkLine - 1 - headerLines;
+      chunks.push(header.length > 0 ? withHeader(header, slice, lineOffset) : { body: slice, lineOffset });
     }
   };
   for (; more; more = records.next()) {
@@ -88,6 +91,16 @@ export function splitFeed(body: Buffer, format: LineFormat, maxBytes: number): F
   }
   close();
   return chunks;
+}
+
+/** A CSV chunk: the header row and the chunk's rows, joined only when the body is read. */
+function withHeader(header: Buffer, rows: Buffer, lineOffset: number): FeedChunk {
+  return {
+    lineOffset,
+    get body() {
+      return Buffer.concat([header, rows]);
+    },
+  };
 }
 
 /** Lines, split at LF as the service splits them (a CR before it stays part of the line). */

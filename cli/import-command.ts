@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -173,16 +174,35 @@ function describeRejection(rejected: number, total: number, dryRun: boolean): st
 
 /**
  * The feed as it is sent, UTF-8 whatever the file was (UTF-16 exports, a byte-order mark), and its format.
- * The file's bytes and its text are let go once the body is made: a feed of a million rows is held once.
+ * A file already in UTF-8 that starts like a list or a CSV (most large feeds) is sent as it was read, and
+ * only its first line decoded to tell the format, so a feed of a million rows is held in memory once.
  */
 async function readFeed(options: ImportOptions, environment: CliEnvironment, name: string): Promise<{ format: ImportFormat; body: Buffer }> {
-  const text = decodeInput(await readInput(options.file, environment));
+  const bytes = await readInput(options.file, environment);
+  const asRead = lineFeedAsRead(bytes);
+  if (asRead !== undefined) return { format: options.format ?? detectFormat(asRead.firstLine), body: asRead.body };
+  const text = decodeInput(bytes);
   if (text.trim() === '') throw new InputError(`${name} is empty: nothing to import`);
   const format = options.format ?? detectFormat(text);
   // A JSON document cut short must not be sent line by line as JSON Lines (its whole lines would be
   // imported): refused here, as the service refuses it, before anything is sent.
   if (options.format === undefined && format === 'jsonl') refuseCutShortJson(text, name);
   return { format, body: Buffer.from(text, 'utf8') };
+}
+
+/**
+ * A feed that needs no decoding and no look beyond its first line: valid UTF-8 whose first character
+ * other than ASCII white space is ASCII and opens no JSON (a byte-order mark, a UTF-16 file or any other
+ * start takes the decoding path). Its first line then tells the format as the whole text would.
+ */
+function lineFeedAsRead(bytes: Uint8Array): { body: Buffer; firstLine: string } | undefined {
+  let start = 0;
+  while (start < bytes.length && (bytes[start] === 0x20 || (bytes[start]! >= 0x09 && bytes[start]! <= 0x0d))) start++;
+  const first = bytes[start];
+  if (first === undefined || first >= 0x80 || first === 0x7b || first === 0x5b || !isUtf8(bytes)) return undefined;
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = body.indexOf(0x0a, start);
+  return { body, firstLine: body.toString('utf8', start, end === -1 ? body.length : end) };
 }
 
 async function readInput(file: string, environment: CliEnvironment): Promise<Uint8Array> {
@@ -243,13 +263,15 @@ interface Part {
 
 async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promise<ImportReportAnswer> {
   const { chunk, index, count, format, name } = part;
+  // Made once per request: a CSV chunk's body is its header and its rows put together on demand.
+  const body = chunk.body;
   const auth = options.auth;
   if (!auth) throw new UsageError('no admin credentials: give --admin-key or --aws-sigv4');
   const what = count > 1 ? `import of ${name} (request ${index + 1} of ${count})` : `import of ${name}`;
   const url = importUrl(deps.url, format, options.defaults);
   const headers = await authenticate(
     auth,
-    { method: 'POST', url, headers: { 'content-type': CONTENT_TYPES[format] }, body: chunk.body },
+    { method: 'POST', url, headers: { 'content-type': CONTENT_TYPES[format] }, body },
     deps.credentials,
   );
   const retries = options.retries ?? DEFAULT_RETRIES;
@@ -257,7 +279,7 @@ async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promi
   for (let attempt = 1; ; attempt++) {
     try {
       // Imports are idempotent, so the client's retries of a POST (on 429, 503, a dropped connection) are safe.
-      answer = await deps.client.request({ what, method: 'POST', target: url, headers, body: () => chunk.body, expect: ANSWERED });
+      answer = await deps.client.request({ what, method: 'POST', target: url, headers, body: () => body, expect: ANSWERED });
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
       // The client's 5xx hint is about lookups; for an import, what matters is what is already in.
