@@ -242,7 +242,8 @@ export async function makeLocalUploads(deps: LocalUploadsDeps): Promise<LocalUpl
       };
       digested = await digestFile(
         recorded(withIdleLimit(await body.file, idleMs), { size: upload.size, sink, complete: body.complete, onIn: answer }),
-        { fileName: upload.record.fileName, maxBytes: upload.size },
+        // The upload arrives at the client's pace, within its own deadline; the look-inside's time starts once it is in.
+        { fileName: upload.record.fileName, maxBytes: upload.size, readingMs: uploadDeadlineMs(upload.size, deps.uploadDeadline) },
         deps,
       );
     } catch (error) {

@@ -109,11 +109,13 @@ function vendoredSevenZip(): string | null {
 }
 
 /**
- * The formats handed to 7-Zip: those its tests open here (test/unit/inside-archives.test.ts). RAR, xar, and
- * HFS+ or APFS volumes met on their own are recognised but answered `unsupported` until tests show them
- * opened; inside a DMG, 7-Zip reads the volume itself.
+ * The formats handed to 7-Zip: those its tests open here (test/unit/inside-archives.test.ts, and
+ * test/unit/inside-packages.test.ts for macOS flat packages and cpio). RAR, and HFS+ or APFS volumes met
+ * on their own are recognised but answered `unsupported` until tests show them opened; inside a DMG,
+ * 7-Zip reads the volume itself. So is a `pbzx` payload: 7-Zip has no reader for its chunks (it finds
+ * only the first chunk's XZ stream, the first 16 MiB), so it is never passed off as read.
  */
-const OPENED: ReadonlySet<ContainerFormat> = new Set(['zip', '7z', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cab', 'ole', 'iso', 'dmg', 'fat']);
+const OPENED: ReadonlySet<ContainerFormat> = new Set(['zip', '7z', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cpio', 'cab', 'ole', 'iso', 'dmg', 'xar', 'fat']);
 
 /** Lines of `7zz l -slt` before the first entry, and at most per entry (ZIP's are the longest, about 20). */
 const LISTING_HEADER_LINES = 64;
@@ -213,7 +215,7 @@ class SevenZipWorkspace implements InsideWorkspace {
   private commands = 0;
   private nextFolder = 1;
   private expired = false;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   /** Where each file of this scratch folder is on disk. */
   private readonly paths = new WeakMap<InsideFile, string>();
   /** The scratch folder, created (mode 0700, failing if the name exists) on first use. */
@@ -236,6 +238,13 @@ class SevenZipWorkspace implements InsideWorkspace {
   ) {
     this.expiry = new Promise<never>((_, reject) => (this.reachedLimit = reject));
     this.expiry.catch(() => undefined);
+    this.timer = setTimeout(() => this.expire(), timeMs);
+    this.timer.unref();
+  }
+
+  startClock(timeMs: number): void {
+    if (this.expired || this.closed) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => this.expire(), timeMs);
     this.timer.unref();
   }
@@ -528,7 +537,8 @@ export function parseListing(lines: readonly string[]): ListedEntry[] {
   let block = new Map<string, string>();
   const flush = () => {
     const name = block.get('Path');
-    const isFolder = block.get('Folder') === '+' || (block.get('Attributes') ?? '').startsWith('D');
+    // xar lists no `Folder`: its folders are known by their mode.
+    const isFolder = block.get('Folder') === '+' || (block.get('Attributes') ?? '').startsWith('D') || (block.get('Mode') ?? '').startsWith('d');
     const isLink = (block.get('Symbolic Link') ?? '') !== '' || (block.get('Mode') ?? '').startsWith('l');
     if (name !== undefined && !isFolder && !isLink) {
       const size = Number.parseInt(block.get('Size') ?? '', 10);

@@ -102,11 +102,12 @@ function insideAnswer(found: ReadonlyMap<HashHex, KnownRecord>, inside: LookedIn
 /**
  * Digests a file in one streaming pass, with a byte cap; with `inside`, the file is also kept in a scratch
  * space and opened when it is a container (see {@link digestAndLookInside}), within what is left of
- * `deadline` when the file shares one with the other files of its request. Returns the file ready to judge.
+ * `deadline` when the file shares one with the other files of its request, or from its last byte with
+ * `readingMs` (the most its reading may take). Returns the file ready to judge.
  */
 export async function digestFile(
   source: AsyncIterable<Uint8Array>,
-  options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline },
+  options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline; readingMs?: number },
   deps: { inside?: LookInside },
 ): Promise<DigestedFile> {
   if (!deps.inside) return { digests: await digestStream(source, { maxBytes: options.maxBytes }), fileName: options.fileName };

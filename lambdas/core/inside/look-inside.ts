@@ -71,6 +71,8 @@ export interface InsideWorkspace {
   /** Extracts every member, writing at most `maxBytes` bytes whatever the index claimed. */
   extract(file: InsideFile, maxBytes: number): Promise<Extraction>;
   read(file: InsideFile): AsyncIterable<Uint8Array>;
+  /** Starts the time limit again, from now, with `timeMs` (when it should count from the file's last byte). */
+  startClock?(timeMs: number): void;
   close(): Promise<void>;
 }
 
@@ -119,17 +121,21 @@ export const NOTHING_INSIDE: LookedInside = { members: [], containers: 0, reason
  * Digests a file while keeping it in a fresh scratch space, then looks inside it. The scratch space is
  * closed (its files deleted, its engine ended) before this returns or throws. Under a `deadline` shared
  * with other files, the file gets what is left of it: a container reached after the deadline is judged by
- * its own digests, `time` at its own path, and is never opened.
+ * its own digests, `time` at its own path, and is never opened. With `readingMs` (a file that arrives at a
+ * client's pace, with a deadline of its own), the file may take that long to read, and the time limit starts
+ * at its last byte.
  * @throws PayloadTooLargeError when the file itself is larger than `maxBytes`.
  */
 export async function digestAndLookInside(
   source: AsyncIterable<Uint8Array>,
-  options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline },
+  options: { fileName: string | null; maxBytes: number; deadline?: InsideDeadline; readingMs?: number },
   inside: LookInside,
 ): Promise<{ digests: FileDigests; inside: LookedInside }> {
   const limits = options.deadline ? limitsBefore(inside.limits, options.deadline) : inside.limits;
   if (limits.timeMs <= 0) return digestPastDeadline(source, options.maxBytes);
-  const workspace = inside.open(limits);
+  // With `readingMs`, reading the file has a time of its own, and the time limit counts from its last byte.
+  const reading = options.readingMs;
+  const workspace = inside.open(reading === undefined ? limits : { ...limits, timeMs: reading });
   try {
     const sink = workspace.create(options.fileName ?? 'file');
     /** The time limit was reached while the file was still being read: it is digested, but no longer kept. */
@@ -150,6 +156,7 @@ export async function digestAndLookInside(
     const digests = await digestStream(kept(), { maxBytes: options.maxBytes });
     if (cut) return { digests, inside: TIME_AT_FILE };
     const file = await sink.close();
+    if (reading !== undefined) workspace.startClock?.(limits.timeMs);
     return { digests, inside: await lookInside(file, workspace, limits) };
   } finally {
     await workspace.close();
