@@ -298,7 +298,7 @@ async function send(part: Part, options: ImportOptions, deps: ImportDeps): Promi
   let hint: string;
   if (answer.status === 401 || answer.status === 403) hint = `: ${authHint(auth)}`;
   else if (answer.status === 413) hint = ': the service takes less than this command sends; split the feed into smaller files';
-  else if (format === 'plain' && (!options.defaults.campaign || !options.defaults.source)) hint = ': give --campaign and --source';
+  else if (answer.status !== 500 && format === 'plain' && (!options.defaults.campaign || !options.defaults.source)) hint = ': give --campaign and --source';
   else hint = '';
   throw new ServiceError(`${refusal}${hint}`);
 }
