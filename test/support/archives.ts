@@ -99,7 +99,7 @@ export function zerosZip(megabytes: number): Buffer {
 }
 
 /**
- * Whether a tool is installed. Tests of formats built by `7zz`, `gcab`, `msibuild`, `genisoimage`, `zstd` or `mkfs.fat` skip
+ * Whether a tool is installed. Tests of formats built by `7zz`, `gcab`, `msibuild`, `genisoimage`, `zstd`, `mkfs.fat`, `bsdtar` or `cpio` skip
  * without it on a developer's machine; in CI (`CI=true`, where `.ci/run` installs them) they run and fail.
  */
 export function hasTool(name: string): boolean {
@@ -370,4 +370,57 @@ export function linkThenFileTar(target: string): Buffer {
   } finally {
     work.remove();
   }
+}
+
+/**
+ * A cpio archive of the given files by GNU `cpio -o`, in one of its header formats: `odc` (portable ASCII,
+ * `070707`), `newc` (`070701`), `crc` (`070702`) or `bin` (old binary, 0x71C7 in this machine's byte order).
+ * Names are listed as `find .` lists them, folders first and with the `./` macOS payloads carry.
+ */
+export function cpioOf(files: Record<string, string | Buffer>, format: 'odc' | 'newc' | 'crc' | 'bin' = 'odc'): Buffer {
+  return built(files, 'out.cpio', (tree, out) => {
+    const names = execFileSync('find', ['.'], { cwd: tree, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    execFileSync('sh', ['-c', `cpio -o --quiet -H ${format} > "$1"`, 'sh', out], { cwd: tree, input: names.join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
+  });
+}
+
+/**
+ * A `pbzx` stream, the chunked payload of newer macOS flat packages, around `data`: the magic `pbzx` and the
+ * chunk size (64-bit big-endian), then per chunk of at most that size its length, the length of its XZ stream
+ * and the stream, each compressed by the real `xz`. No free tool here writes pbzx, so only this framing is
+ * written by hand, as open-source pbzx readers read it; every compressed byte is `xz`'s.
+ */
+export function pbzxOf(data: Buffer, chunkBytes = 16 * 1024 * 1024): Buffer {
+  const header = Buffer.alloc(12);
+  header.write('pbzx', 0, 'latin1');
+  header.writeBigUInt64BE(BigInt(chunkBytes), 4);
+  const parts = [header];
+  for (let at = 0; at < Math.max(data.length, 1); at += chunkBytes) {
+    const chunk = data.subarray(at, at + chunkBytes);
+    const xz = execFileSync('xz', ['-c', '-q'], { input: chunk, maxBuffer: 2 * chunkBytes + 1024 * 1024 });
+    const sizes = Buffer.alloc(16);
+    sizes.writeBigUInt64BE(BigInt(chunk.length), 0);
+    sizes.writeBigUInt64BE(BigInt(xz.length), 8);
+    parts.push(sizes, xz);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * A macOS flat package (`.pkg`) built like `productbuild`'s, by libarchive's `bsdtar --format xar`: a
+ * `Distribution`, and one component `<component>.pkg` with its `Bom`, `PackageInfo` and `Payload`, the files
+ * to install as an odc cpio (as `pkgbuild` writes it), gzip'd by `gzip` or wrapped in {@link pbzxOf} as newer
+ * packages carry it. The `Bom` holds a placeholder: no free tool here writes Apple's bill of materials.
+ */
+export function flatPackageOf(payloadFiles: Record<string, string | Buffer>, options: { payload?: 'gzip' | 'pbzx'; component?: string } = {}): Buffer {
+  const cpio = cpioOf(payloadFiles, 'odc');
+  const payload = options.payload === 'pbzx' ? pbzxOf(cpio) : execFileSync('gzip', ['-c', '-n'], { input: cpio });
+  const component = `${options.component ?? 'app'}.pkg`;
+  const files = {
+    Distribution: `<?xml version="1.0" encoding="utf-8"?>\n<installer-gui-script minSpecVersion="1"><pkg-ref id="com.example.${options.component ?? 'app'}">#${component}</pkg-ref></installer-gui-script>\n`,
+    [`${component}/PackageInfo`]: `<?xml version="1.0" encoding="utf-8"?>\n<pkg-info format-version="2" identifier="com.example.${options.component ?? 'app'}" version="1.0" install-location="/"/>\n`,
+    [`${component}/Bom`]: 'BOMStore',
+    [`${component}/Payload`]: payload,
+  };
+  return built(files, 'out.pkg', (tree, out) => run(tree, 'bsdtar', ['--format', 'xar', '-cf', out, 'Distribution', component]));
 }
