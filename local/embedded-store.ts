@@ -28,6 +28,18 @@ export const OWNER_FILE = 'server.lock';
 /** Keys read between two checks of the read deadline, and between two turns of the event loop. */
 const READ_SLICE = 2048;
 /**
+ * Records written in one transaction at most. LMDB holds every page a transaction changes in memory until
+ * it commits, and keeps buffers for as many pages as its largest transaction changed: records spread over a
+ * large list change about a page each, so this bounds a write's memory near 16 MiB, whatever the call's size.
+ */
+const TRANSACTION_RECORDS = 4096;
+/**
+ * Records written after which the data file is closed and opened again, between two transactions of a
+ * large call, to give back the memory its writes and reads leave mapped (see `release`). A call that wrote
+ * a transaction's worth or more does the same once it is done.
+ */
+const RELEASE_AFTER_RECORDS = 50_000;
+/**
  * The address space the database is mapped into (not disk: the file grows with the data). Large enough for
  * lists of many millions of records, so the map is never moved and re-made while the server runs.
  */
@@ -86,12 +98,20 @@ const META = {
 /** Data folders with a store open in this process: LMDB would share one environment between two opens. */
 const openInThisProcess = new Set<string>();
 
-/** A record as stored: its fields with nothing undefined, so what is read back is exactly what was written. */
-function toStoredRecord(record: KnownRecord): Record<string, unknown> {
+/** The algorithm of a digest by its length in hex: the key of a record tells which field it fills. */
+const ALGORITHM_BY_HEX_LENGTH: Readonly<Record<number, 'sha256' | 'sha1' | 'md5'>> = { 64: 'sha256', 40: 'sha1', 32: 'md5' };
+const DIGEST_FIELDS = ['sha256', 'sha1', 'md5'] as const;
+
+/**
+ * A record as stored under its primary digest: its fields with nothing undefined, so what is read back is
+ * exactly what was written, less the primary digest, which is the key (a third of a plain list's record).
+ */
+function toStoredRecord(record: KnownRecord, primary: string): Record<string, unknown> {
+  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
   const stored: Record<string, unknown> = {};
   for (const key in record) {
     const value = record[key as keyof KnownRecord];
-    if (value !== undefined) stored[key] = value;
+    if (value !== undefined && key !== keyField) stored[key] = value;
   }
   return stored;
 }
@@ -100,36 +120,44 @@ function isActive(stored: unknown): boolean {
   return stored !== undefined && (stored as { revoked?: unknown }).revoked === undefined;
 }
 
+/** The digests of a stored record, its primary first, read without checking the rest of it. */
+function storedDigests(primary: string, stored: unknown): string[] {
+  const digests = [primary];
+  if (typeof stored !== 'object' || stored === null) return digests;
+  for (const field of DIGEST_FIELDS) {
+    const value = (stored as Record<string, unknown>)[field];
+    if (typeof value === 'string' && field !== ALGORITHM_BY_HEX_LENGTH[primary.length]) digests.push(value);
+  }
+  return digests;
+}
+
 /**
- * Reads a stored value back into a record, validated against the record schema that every write went
- * through: a value that is not a valid record is refused rather than answered in a shape nobody wrote.
+ * Reads a stored value back into a record, its primary digest restored from the key, validated against
+ * the record schema that every write went through: a value that is not a valid record is refused rather
+ * than answered in a shape nobody wrote.
  * @throws UpstreamUnavailableError naming the digest and what is wrong with the value.
  */
-function readRecord(hash: string, stored: unknown): KnownRecord {
+function readRecord(primary: string, stored: unknown): KnownRecord {
   const value = (typeof stored === 'object' && stored !== null ? stored : { value: stored }) as Record<string, unknown>;
-  const revoked = value['revoked'];
-  // Most records were never revoked: they are checked as they are, without a copy.
-  let fields = value;
-  if (revoked !== undefined) {
-    const { revoked: _revocation, ...rest } = value;
-    fields = rest;
-  }
+  const { revoked, ...rest } = value;
+  const algorithm = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  const fields = algorithm ? { ...rest, [algorithm]: primary } : rest;
   const record = recordInputSchema.safeParse(fields);
   const revocation = revoked === undefined ? undefined : revocationSchema.safeParse(revoked);
   if (!record.success || revocation?.success === false) {
     const error = record.error ?? revocation?.error;
     throw new UpstreamUnavailableError(
-      `The known-bad list holds an item for ${hash} that is not a valid record (${describeIssues(error ?? { issues: [] }, 'record')}); it was not used.`,
+      `The known-bad list holds an item for ${primary} that is not a valid record (${describeIssues(error ?? { issues: [] }, 'record')}); it was not used.`,
       { cause: error },
     );
   }
   return { ...record.data, ...(revocation?.data && { revoked: revocation.data }) };
 }
 
-/** The databases of one open store and whether it is still open. */
-interface Handles {
+/** The databases of one opening of the data file. */
+interface Databases {
   readonly root: RootDatabase;
-  /** Primary digest (the record's strongest), as bytes, to the whole record, revocation included. */
+  /** Primary digest (the record's strongest), as bytes, to the record less that digest, revocation included. */
   readonly records: Database<unknown, Buffer>;
   /** Every other digest of a record to its primary digest, both as bytes. */
   readonly digests: Database<Buffer, Buffer>;
@@ -137,11 +165,69 @@ interface Handles {
   readonly scans: Database<StoredScan, string>;
   /** Member digest to the containers it was found in (`containedIn`); not part of the list. */
   readonly sightings: Database<unknown, string>;
+}
+
+/** The databases of one open store and whether it is still open. */
+interface Handles {
+  /** Replaced when the file is opened again to give back the memory of a large import (see `release`). */
+  db: Databases;
+  /** Opens the data file again. */
+  readonly reopen: () => Databases;
+  /** Set while the file is opened again: reads wait for it. */
+  releasing: Promise<void> | undefined;
+  /** The list's version when the file was last closed to be opened again, answered meanwhile. */
+  versionWhileReleasing: number;
+  /** Records written since the file was opened. */
+  writtenSinceOpen: number;
   /** The writes of this server, one after another: each reads what the one before committed. */
   readonly writes: WriteQueue;
   /** Listings under way: their cursors end before the database closes under them. */
   readonly listings: Set<() => void>;
   closed: boolean;
+}
+
+/** Opens the databases of the data file at `path`. */
+function openDatabases(path: string): Databases {
+  const root = open({
+    path,
+    maxDbs: 8,
+    // Windows sizes the file to the map; elsewhere the map is only address space.
+    ...(process.platform !== 'win32' && { mapSize: MAP_SIZE }),
+    ...LOOKUP_TUNING,
+  });
+  return {
+    root,
+    records: root.openDB<unknown, Buffer>({ name: 'records', keyEncoding: 'binary' }),
+    digests: root.openDB<Buffer, Buffer>({ name: 'digests', keyEncoding: 'binary', encoding: 'binary' }),
+    meta: root.openDB<unknown, string>({ name: 'meta' }),
+    scans: root.openDB<StoredScan, string>({ name: 'scans' }),
+    sightings: root.openDB<unknown, string>({ name: SIGHTINGS_DATABASE }),
+  };
+}
+
+/**
+ * Gives back the memory a large import leaves: LMDB keeps the page buffers of its largest write, and every
+ * page of the file that was read stays mapped into the process, until the file is closed. Run in the write
+ * queue with no listing under way (their cursors would end); reads meanwhile wait for it.
+ */
+async function release(handles: Handles): Promise<void> {
+  if (handles.closed || handles.listings.size > 0) return;
+  let done!: () => void;
+  handles.versionWhileReleasing = Number(handles.db.meta.get(META.version) ?? 0);
+  handles.releasing = new Promise((resolve) => (done = resolve));
+  try {
+    await handles.db.root.close();
+    handles.db = handles.reopen();
+    handles.writtenSinceOpen = 0;
+  } finally {
+    handles.releasing = undefined;
+    done();
+  }
+}
+
+/** Waits while the file is opened again; most of the time it is not, and this costs nothing. */
+async function settled(handles: Handles): Promise<void> {
+  if (handles.releasing) await handles.releasing;
 }
 
 /** Runs tasks one after another, each once the one before has settled. */
@@ -178,7 +264,7 @@ interface RecordWrite {
   readonly value: Record<string, unknown>;
 }
 
-/** What one `putRecords` changes: keys to their new values, `undefined` for a key removed. */
+/** What one transaction of `putRecords` changes: keys to their new values, `undefined` for a key removed. */
 interface PlannedChanges {
   readonly records: Map<string, unknown>;
   readonly digests: Map<string, string | undefined>;
@@ -186,28 +272,32 @@ interface PlannedChanges {
   readonly active: number;
 }
 
+const NO_CHANGES: PlannedChanges = { records: new Map(), digests: new Map(), active: 0 };
+
 /**
- * Works out the changes of writing `writes`, reading the stored list through the changes planned so far,
- * so records of one call that share digests end as if written one after another.
+ * Works out the changes of writing `writes`, reading the stored list through `pending` (the changes of
+ * the transaction before, which may not have committed yet) and the changes planned so far, so records
+ * of one call that share digests end as if written one after another.
  */
 function planRecordWrites(
-  byPrimary: Database<unknown, Buffer>,
-  digests: Database<Buffer, Buffer>,
+  db: Databases,
   writes: readonly RecordWrite[],
+  pending: PlannedChanges,
   activeBefore: number,
 ): PlannedChanges {
   const records = new Map<string, unknown>();
   const pointers = new Map<string, string | undefined>();
   const recordAt = (key: string): unknown =>
-    records.has(key) ? records.get(key) : byPrimary.getBinaryFast(digestKey(key)) === undefined ? undefined : byPrimary.get(digestKey(key));
-  const pointerAt = (key: string): string | undefined => (pointers.has(key) ? pointers.get(key) : digests.get(digestKey(key))?.toString('hex'));
+    records.has(key) ? records.get(key) : pending.records.has(key) ? pending.records.get(key) : db.records.get(digestKey(key));
+  const pointerAt = (key: string): string | undefined =>
+    pointers.has(key) ? pointers.get(key) : pending.digests.has(key) ? pending.digests.get(key) : db.digests.get(digestKey(key))?.toString('hex');
   let active = activeBefore;
   for (const { primary, others, value } of writes) {
     const previous = recordAt(primary);
     if (previous !== undefined) {
       active -= Number(isActive(previous));
       // Digests the record no longer has stop naming it.
-      for (const { hash } of recordDigests(readRecord(primary, previous))) {
+      for (const hash of storedDigests(primary, previous)) {
         if (hash !== primary && !others.includes(hash) && pointerAt(hash) === primary) pointers.set(hash, undefined);
       }
     }
@@ -227,10 +317,26 @@ function planRecordWrites(
   return { records, digests: pointers, active };
 }
 
+/** Whether two of `writes` share a digest: then their order decides which one a digest ends up naming. */
+function shareDigests(writes: readonly RecordWrite[]): boolean {
+  const seen = new Set<string>();
+  for (const { primary, others } of writes) {
+    for (const digest of [primary, ...others]) {
+      if (seen.has(digest)) return true;
+      seen.add(digest);
+    }
+  }
+  return false;
+}
+
+const byPrimary = (a: RecordWrite, b: RecordWrite) => (a.primary < b.primary ? -1 : a.primary > b.primary ? 1 : 0);
+
 /**
  * The known-bad list in LMDB. A record is stored once under its primary digest; each of its other digests
- * points to it, so any digest finds the whole record. One `putRecords` is one transaction: a crash leaves
- * each call's records either all written, every digest of them, or none.
+ * points to it, so any digest finds the whole record. A record is written in one transaction with all its
+ * digests: a crash leaves each record either whole, every digest of it, or absent. A large `putRecords`
+ * is written in transactions of at most TRANSACTION_RECORDS records, so the memory a write takes stays
+ * bounded whatever the size of the call.
  */
 class LmdbHashStore implements EmbeddedHashStore {
   constructor(
@@ -247,22 +353,26 @@ class LmdbHashStore implements EmbeddedHashStore {
 
   /**
    * Reads in slices with a turn of the event loop between them, so a lookup of many hashes does not hold
-   * up other requests, and fails once the read deadline is past instead of answering late.
+   * up other requests, and fails once the read deadline is past instead of answering late. Each record
+   * found is checked once, however many of its digests were asked for.
    */
   async getStored(hashes: readonly HashHex[]): Promise<ReadonlyMap<HashHex, KnownRecord>> {
     const found = new Map<HashHex, KnownRecord>();
+    const checked = new Map<string, KnownRecord>();
     const deadline = this.now() + this.readDeadlineMs;
-    const slices = chunk(hashes, READ_SLICE);
-    for (const [index, slice] of slices.entries()) {
-      if (index > 0) {
+    for (let start = 0; start < hashes.length; start += READ_SLICE) {
+      if (start > 0) {
         await nextTurn();
         if (this.now() > deadline) {
           throw new UpstreamUnavailableError(`The known-bad list did not answer within ${this.readDeadlineMs} ms; try again shortly.`);
         }
       }
+      await settled(this.handles);
       readFrom(this.handles, () => {
-        for (const hash of slice) {
-          const record = this.readByDigest(hash);
+        const end = Math.min(start + READ_SLICE, hashes.length);
+        for (let i = start; i < end; i++) {
+          const hash = hashes[i]!;
+          const record = this.readByDigest(hash, checked);
           if (record) found.set(hash, record);
         }
       });
@@ -270,18 +380,23 @@ class LmdbHashStore implements EmbeddedHashStore {
     return found;
   }
 
-  private readByDigest(hash: HashHex): KnownRecord | undefined {
-    const { records, digests } = this.handles;
+  private readByDigest(hash: HashHex, checked: Map<string, KnownRecord>): KnownRecord | undefined {
+    const { records, digests } = this.handles.db;
     const key = digestKey(hash);
+    const read = (primary: string, stored: unknown) => {
+      let record = checked.get(primary);
+      if (!record) checked.set(primary, (record = readRecord(primary, stored)));
+      return record;
+    };
     const direct = records.get(key);
-    if (direct !== undefined) return readRecord(hash, direct);
+    if (direct !== undefined) return read(hash, direct);
     const primary = digests.get(key);
     if (primary === undefined) return undefined;
     const stored = records.get(primary);
     if (stored === undefined) return undefined;
-    const record = readRecord(primary.toString('hex'), stored);
-    // A digest another record took over since: it no longer names this record.
-    return recordDigests(record).some((d) => d.hash === hash) ? record : undefined;
+    // A digest another record took over since no longer names this record: checked before the record is.
+    if (!storedDigests(primary.toString('hex'), stored).includes(hash)) return undefined;
+    return read(primary.toString('hex'), stored);
   }
 
   async putRecords(records: readonly KnownRecord[]): Promise<void> {
@@ -289,10 +404,13 @@ class LmdbHashStore implements EmbeddedHashStore {
     // Nothing to write is no change: the list keeps its version, and exports built for it stay current.
     if (records.length === 0) return;
     const writtenAt = new Date(this.now()).toISOString();
-    const writes = records.map((record) => {
+    const writes = records.map((record): RecordWrite => {
       const digests = recordDigests(record).map((d) => d.hash);
-      return { primary: digests[0]!, others: digests.slice(1), value: toStoredRecord(record) };
+      return { primary: digests[0]!, others: digests.slice(1), value: toStoredRecord(record, digests[0]!) };
     });
+    // Written in the order of their keys, each transaction then changes pages near one another; records that
+    // share digests keep the order they came in, since it decides which record a digest ends up naming.
+    if (!shareDigests(writes)) writes.sort(byPrimary);
     // The list is dated by its latest change: this write, or a later time a record says it was added or revoked.
     let latest = Date.parse(writtenAt);
     for (const { value } of writes) {
@@ -301,60 +419,85 @@ class LmdbHashStore implements EmbeddedHashStore {
         if (time > latest) latest = time;
       }
     }
-    await this.handles.writes.run(async () => {
-      const { root, records: byPrimary, digests, meta } = this.handles;
-      let batch: Promise<unknown>;
-      try {
-        // Every earlier write has committed (writes run one after another), so what is read here is the list
-        // this call changes. Everything is read and checked first; then the changes are queued whole in this
-        // turn of the event loop, and LMDB commits them in one transaction with the version bump, or none.
-        const changes = planRecordWrites(byPrimary, digests, writes, Number(meta.get(META.activeRecords) ?? 0));
-        const updatedAt = meta.get(META.updatedAt);
-        const version = Number(meta.get(META.version) ?? 0) + 1;
-        batch = root.batch(() => {
+    await this.handles.writes.run(() => this.writeInTransactions(writes, latest));
+  }
+
+  /**
+   * Writes `writes` in transactions of at most TRANSACTION_RECORDS records, each with a version bump, the
+   * next one planned while the one before commits. Runs in the write queue: every earlier write has
+   * committed, so what is read here is the list this call changes.
+   */
+  private async writeInTransactions(writes: readonly RecordWrite[], latest: number): Promise<void> {
+    const handles = this.handles;
+    let committing: Promise<unknown> = Promise.resolve();
+    let pending = NO_CHANGES;
+    try {
+      const { meta } = handles.db;
+      let active = Number(meta.get(META.activeRecords) ?? 0);
+      let version = Number(meta.get(META.version) ?? 0);
+      const updatedAt = meta.get(META.updatedAt);
+      const dated = typeof updatedAt === 'string' && Date.parse(updatedAt) >= latest;
+      for (let start = 0; start < writes.length; start += TRANSACTION_RECORDS) {
+        const changes = planRecordWrites(handles.db, writes.slice(start, start + TRANSACTION_RECORDS), pending, active);
+        await committing;
+        if (handles.writtenSinceOpen >= RELEASE_AFTER_RECORDS && handles.listings.size === 0) {
+          await release(handles);
+        }
+        const { root, records, digests } = handles.db;
+        version += 1;
+        active = changes.active;
+        const last = start + TRANSACTION_RECORDS >= writes.length;
+        // The changes of one transaction are queued whole in this turn of the event loop: LMDB commits
+        // them with the version bump, or none of them.
+        committing = root.batch(() => {
           for (const [key, value] of changes.records) {
-            if (value === undefined) byPrimary.remove(digestKey(key));
-            else byPrimary.put(digestKey(key), value);
+            if (value === undefined) records.remove(digestKey(key));
+            else records.put(digestKey(key), value);
           }
           for (const [key, value] of changes.digests) {
             if (value === undefined) digests.remove(digestKey(key));
             else digests.put(digestKey(key), digestKey(value));
           }
-          meta.put(META.version, version);
-          meta.put(META.activeRecords, changes.active);
-          if (typeof updatedAt !== 'string' || !(Date.parse(updatedAt) >= latest)) meta.put(META.updatedAt, new Date(latest).toISOString());
+          handles.db.meta.put(META.version, version);
+          handles.db.meta.put(META.activeRecords, changes.active);
+          if (last && !dated) handles.db.meta.put(META.updatedAt, new Date(latest).toISOString());
         });
-      } catch (error) {
-        if (error instanceof UpstreamUnavailableError) throw error;
-        throw new UpstreamUnavailableError('The known-bad list could not be written.', { cause: error });
+        handles.writtenSinceOpen += changes.records.size;
+        pending = changes;
       }
-      try {
-        await batch;
-      } catch (error) {
-        throw new UpstreamUnavailableError('The known-bad list could not be written.', { cause: error });
-      }
-    });
+      await committing;
+    } catch (error) {
+      await committing.catch(() => {});
+      if (error instanceof UpstreamUnavailableError) throw error;
+      throw new UpstreamUnavailableError('The known-bad list could not be written.', { cause: error });
+    }
+    // Reads after the import, and the next import, start from a file mapped afresh; should opening it again
+    // fail, the reads fail closed and say so.
+    if (handles.writtenSinceOpen >= TRANSACTION_RECORDS) await release(handles).catch(() => {});
   }
 
   /** The records of `hashes` and the containers each was found in, read together. */
   async getManyWithContainers(hashes: readonly HashHex[]): Promise<RecordsAndContainers> {
     const records = await this.getMany(hashes);
-    return { records, containedIn: readFrom(this.handles, () => readSightings(this.handles.sightings, hashes)) };
+    await settled(this.handles);
+    return { records, containedIn: readFrom(this.handles, () => readSightings(this.handles.db.sightings, hashes)) };
   }
 
   /** Adds containers to their members' `containedIn`, in the write queue; the list's version stays. */
   async addSightings(sightings: readonly Sighting[]): Promise<void> {
     if (this.handles.closed) throw new UpstreamUnavailableError('The containers a file was found in could not be written: the server is stopping.');
-    await this.handles.writes.run(() => addSightings(this.handles.root, this.handles.sightings, sightings));
+    await this.handles.writes.run(() => addSightings(this.handles.db.root, this.handles.db.sightings, sightings));
   }
 
   async countRecords(): Promise<number> {
-    return readFrom(this.handles, () => Number(this.handles.meta.get(META.activeRecords) ?? 0));
+    await settled(this.handles);
+    return readFrom(this.handles, () => Number(this.handles.db.meta.get(META.activeRecords) ?? 0));
   }
 
   async *records(): AsyncIterable<KnownRecord> {
+    await settled(this.handles);
     // One snapshot for the whole iteration, so a write meanwhile is seen whole or not at all.
-    const entries = readFrom(this.handles, () => this.handles.records.getRange({ snapshot: true })[Symbol.iterator]());
+    const entries = readFrom(this.handles, () => this.handles.db.records.getRange({ snapshot: true })[Symbol.iterator]());
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -380,7 +523,7 @@ class LmdbHashStore implements EmbeddedHashStore {
   async listRecords(): Promise<ListedRecords> {
     const records: KnownRecord[] = [];
     for await (const record of this.records()) records.push(record);
-    const updatedAt = readFrom(this.handles, () => this.handles.meta.get(META.updatedAt));
+    const updatedAt = readFrom(this.handles, () => this.handles.db.meta.get(META.updatedAt));
     return { records, updatedAt: typeof updatedAt === 'string' ? updatedAt : undefined };
   }
 }
@@ -398,8 +541,8 @@ class LmdbScanStore implements ScanStore {
   async put(record: ScanRecord): Promise<void> {
     if (this.handles.closed) throw new UpstreamUnavailableError('The scan could not be recorded; try again shortly.');
     const now = this.now();
-    const { root, scans } = this.handles;
     await this.handles.writes.run(async () => {
+      const { root, scans } = this.handles.db;
       try {
         await root.batch(() => {
           if (now >= this.nextPruneAt) {
@@ -418,9 +561,9 @@ class LmdbScanStore implements ScanStore {
 
   async finish(record: ScanRecord): Promise<boolean> {
     if (this.handles.closed) throw new UpstreamUnavailableError('The scan result could not be written; the server is stopping.');
-    const { scans } = this.handles;
     // Writes run one after another: no other write of this server lands between the read and the write.
     return this.handles.writes.run(async () => {
+      const { scans } = this.handles.db;
       try {
         if (scans.get(record.uploadId)?.status !== 'pending') return false;
         await scans.put(record.uploadId, toStoredScan(record));
@@ -434,8 +577,9 @@ class LmdbScanStore implements ScanStore {
   async get(uploadId: string): Promise<ScanRecord | undefined> {
     if (this.handles.closed) throw new UpstreamUnavailableError('The scan result could not be read; the server is stopping.');
     let stored: StoredScan | undefined;
+    await settled(this.handles);
     try {
-      stored = this.handles.scans.get(uploadId);
+      stored = this.handles.db.scans.get(uploadId);
     } catch (error) {
       throw new UpstreamUnavailableError('The scan result could not be read; try again shortly.', { cause: error });
     }
@@ -504,14 +648,10 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
         `The known-bad list in ${databaseFile} could not be opened: ${damage}. Restore the data folder from a backup or move it aside.`,
       );
     }
+    let opened: Databases;
     try {
-      root = open({
-        path: databaseFile,
-        maxDbs: 8,
-        // Windows sizes the file to the map; elsewhere the map is only address space.
-        ...(process.platform !== 'win32' && { mapSize: MAP_SIZE }),
-        ...LOOKUP_TUNING,
-      });
+      opened = openDatabases(databaseFile);
+      root = opened.root;
     } catch (error) {
       throw new UpstreamUnavailableError(
         `The known-bad list in ${databaseFile} could not be opened (${(error as Error).message}); restore the data folder from a backup or move it aside.`,
@@ -519,28 +659,27 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
       );
     }
     await makeFilesPrivate([databaseFile, `${databaseFile}-lock`]);
-    const opened = root;
     const handles: Handles = {
-      root: opened,
-      records: opened.openDB<unknown, Buffer>({ name: 'records', keyEncoding: 'binary' }),
-      digests: opened.openDB<Buffer, Buffer>({ name: 'digests', keyEncoding: 'binary', encoding: 'binary' }),
-      meta: opened.openDB<unknown, string>({ name: 'meta' }),
-      scans: opened.openDB<StoredScan, string>({ name: 'scans' }),
-      sightings: opened.openDB<unknown, string>({ name: SIGHTINGS_DATABASE }),
+      db: opened,
+      reopen: () => openDatabases(databaseFile),
+      releasing: undefined,
+      versionWhileReleasing: 0,
+      writtenSinceOpen: 0,
       writes: new WriteQueue(),
       listings: new Set(),
       closed: false,
     };
     const me = currentOwner();
     // Under the database's write lock, which every opener takes: two servers starting at once cannot both win.
-    opened.transactionSync(() => claimOwnership(folder, ownerFile, me));
+    opened.root.transactionSync(() => claimOwnership(folder, ownerFile, me));
     const hashes = new LmdbHashStore(handles, options.readDeadlineMs ?? 10_000, options.now ?? Date.now);
     const scans = new LmdbScanStore(handles, options.now ?? Date.now);
     return {
       dataDir: folder,
       hashes,
       scans,
-      listVersion: () => readFrom(handles, () => Number(handles.meta.get(META.version) ?? 0)),
+      listVersion: () =>
+        handles.releasing && !handles.closed ? handles.versionWhileReleasing : readFrom(handles, () => Number(handles.db.meta.get(META.version) ?? 0)),
       async close() {
         if (handles.closed) return;
         handles.closed = true;
@@ -548,8 +687,9 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
           await handles.writes.idle();
           for (const end of handles.listings) end();
           handles.listings.clear();
-          opened.transactionSync(() => releaseOwnership(ownerFile, me));
-          await opened.close();
+          await settled(handles);
+          handles.db.root.transactionSync(() => releaseOwnership(ownerFile, me));
+          await handles.db.root.close();
         } finally {
           openInThisProcess.delete(folder);
         }

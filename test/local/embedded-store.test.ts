@@ -153,6 +153,45 @@ describe('EmbeddedHashStore', () => {
     expect(await hashes.countRecords()).toBe(1);
   });
 
+  it('keeps a record without repeating its primary digest, the key, and reads it back whole, a file named by its digest included', async () => {
+    const store = await openStore();
+    const named = makeRecord(1);
+    const record = { ...named, fileName: named.sha256! };
+    const md5Only = makeRecord(2, { md5: hex(16) });
+    await store.hashes.putRecords([record, md5Only]);
+    expect((await store.hashes.getMany([record.sha1!])).get(record.sha1!)).toEqual(record);
+    expect((await store.hashes.getMany([md5Only.md5!])).get(md5Only.md5!)).toEqual(md5Only);
+    await store.close();
+    const raw = open({ path: join(dataDir, DATABASE_FILE), maxDbs: 8, readOnly: true });
+    const records = raw.openDB<Record<string, unknown>, Buffer>({ name: 'records', keyEncoding: 'binary' });
+    const stored = records.get(Buffer.from(record.sha256!, 'hex'))!;
+    expect({ sha256: stored['sha256'], sha1: stored['sha1'], fileName: stored['fileName'] }).toEqual({
+      sha256: undefined,
+      sha1: record.sha1,
+      fileName: record.sha256,
+    });
+    expect(records.get(Buffer.from(md5Only.md5!, 'hex'))!['md5']).toBeUndefined();
+    await raw.close();
+  });
+
+  it('writes a call larger than one transaction as if record after record, a digest taken across transactions included', async () => {
+    const store = await openStore();
+    const records = Array.from({ length: 9000 }, (_, i) => makeRecord(i));
+    await store.hashes.putRecords(records);
+    // Records that share digests are written in the order they came, however far apart in the call.
+    const first = makeRecord(20_000);
+    const takesItsMd5 = makeRecord(20_001, { sha256: hex(32), md5: first.md5! });
+    const renamed = { ...records[0]!, fileName: 'renamed.dll' };
+    await store.hashes.putRecords([first, ...records.slice(1, 8500), takesItsMd5, renamed]);
+    const found = await store.hashes.getMany([first.md5!, first.sha256!, records[0]!.sha1!, records[8999]!.md5!]);
+    expect(found.get(first.md5!)).toEqual(takesItsMd5);
+    expect(found.get(first.sha256!)).toEqual(first);
+    expect(found.get(records[0]!.sha1!)).toEqual(renamed);
+    expect(found.get(records[8999]!.md5!)).toEqual(records[8999]);
+    expect(await store.hashes.countRecords()).toBe(9002);
+    expect((await store.hashes.listRecords()).records).toHaveLength(9002);
+  });
+
   it('refuses a stored value that is not a valid record with UpstreamUnavailableError naming it, instead of answering it', async () => {
     const store = await openStore();
     const record = makeRecord(8);
