@@ -13,6 +13,7 @@ import { recordDigests, type KnownRecord } from '../lambdas/core/records.js';
 import { describeIssues, recordInputSchema, revocationSchema } from '../lambdas/core/schemas.js';
 import type { ScanRecord, ScanStore } from '../lambdas/core/uploads.js';
 import { makeFilesPrivate, preparePrivateFolder } from './embedded-folder.js';
+import { isActive, storedDigests, storedFields, toStoredRecord } from './embedded-record-format.js';
 import { readScan, toStoredScan, type StoredScan } from './embedded-scans.js';
 import { addSightings, readSightings, SIGHTINGS_DATABASE } from './embedded-sightings.js';
 import { claimOwnership, currentOwner, releaseOwnership, StoreInUseError } from './embedded-owner.js';
@@ -98,39 +99,6 @@ const META = {
 /** Data folders with a store open in this process: LMDB would share one environment between two opens. */
 const openInThisProcess = new Set<string>();
 
-/** The algorithm of a digest by its length in hex: the key of a record tells which field it fills. */
-const ALGORITHM_BY_HEX_LENGTH: Readonly<Record<number, 'sha256' | 'sha1' | 'md5'>> = { 64: 'sha256', 40: 'sha1', 32: 'md5' };
-const DIGEST_FIELDS = ['sha256', 'sha1', 'md5'] as const;
-
-/**
- * A record as stored under its primary digest: its fields with nothing undefined, so what is read back is
- * exactly what was written, less the primary digest, which is the key (a third of a plain list's record).
- */
-function toStoredRecord(record: KnownRecord, primary: string): Record<string, unknown> {
-  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
-  const stored: Record<string, unknown> = {};
-  for (const key in record) {
-    const value = record[key as keyof KnownRecord];
-    if (value !== undefined && key !== keyField) stored[key] = value;
-  }
-  return stored;
-}
-
-function isActive(stored: unknown): boolean {
-  return stored !== undefined && (stored as { revoked?: unknown }).revoked === undefined;
-}
-
-/** The digests of a stored record, its primary first, read without checking the rest of it. */
-function storedDigests(primary: string, stored: unknown): string[] {
-  const digests = [primary];
-  if (typeof stored !== 'object' || stored === null) return digests;
-  for (const field of DIGEST_FIELDS) {
-    const value = (stored as Record<string, unknown>)[field];
-    if (typeof value === 'string' && field !== ALGORITHM_BY_HEX_LENGTH[primary.length]) digests.push(value);
-  }
-  return digests;
-}
-
 /**
  * Reads a stored value back into a record, its primary digest restored from the key, validated against
  * the record schema that every write went through: a value that is not a valid record is refused rather
@@ -138,10 +106,7 @@ function storedDigests(primary: string, stored: unknown): string[] {
  * @throws UpstreamUnavailableError naming the digest and what is wrong with the value.
  */
 function readRecord(primary: string, stored: unknown): KnownRecord {
-  const value = (typeof stored === 'object' && stored !== null ? stored : { value: stored }) as Record<string, unknown>;
-  const { revoked, ...rest } = value;
-  const algorithm = ALGORITHM_BY_HEX_LENGTH[primary.length];
-  const fields = algorithm ? { ...rest, [algorithm]: primary } : rest;
+  const { fields, revoked } = storedFields(primary, stored);
   const record = recordInputSchema.safeParse(fields);
   const revocation = revoked === undefined ? undefined : revocationSchema.safeParse(revoked);
   if (!record.success || revocation?.success === false) {
@@ -261,7 +226,7 @@ function readFrom<T>(handles: Handles, read: () => T): T {
 interface RecordWrite {
   readonly primary: string;
   readonly others: readonly string[];
-  readonly value: Record<string, unknown>;
+  readonly value: unknown[];
 }
 
 /** What one transaction of `putRecords` changes: keys to their new values, `undefined` for a key removed. */
@@ -404,21 +369,19 @@ class LmdbHashStore implements EmbeddedHashStore {
     // Nothing to write is no change: the list keeps its version, and exports built for it stay current.
     if (records.length === 0) return;
     const writtenAt = new Date(this.now()).toISOString();
+    // The list is dated by its latest change: this write, or a later time a record says it was added or revoked.
+    let latest = Date.parse(writtenAt);
     const writes = records.map((record): RecordWrite => {
+      for (const stamp of [record.addedAt, record.revoked?.at]) {
+        const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
+        if (time > latest) latest = time;
+      }
       const digests = recordDigests(record).map((d) => d.hash);
       return { primary: digests[0]!, others: digests.slice(1), value: toStoredRecord(record, digests[0]!) };
     });
     // Written in the order of their keys, each transaction then changes pages near one another; records that
     // share digests keep the order they came in, since it decides which record a digest ends up naming.
     if (!shareDigests(writes)) writes.sort(byPrimary);
-    // The list is dated by its latest change: this write, or a later time a record says it was added or revoked.
-    let latest = Date.parse(writtenAt);
-    for (const { value } of writes) {
-      for (const stamp of [value['addedAt'], (value['revoked'] as { at?: unknown } | undefined)?.at]) {
-        const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
-        if (time > latest) latest = time;
-      }
-    }
     await this.handles.writes.run(() => this.writeInTransactions(writes, latest));
   }
 

@@ -153,25 +153,45 @@ describe('EmbeddedHashStore', () => {
     expect(await hashes.countRecords()).toBe(1);
   });
 
-  it('keeps a record without repeating its primary digest, the key, and reads it back whole, a file named by its digest included', async () => {
+  it('keeps a record compactly, without its primary digest (the key) or field names, and reads it back whole, a file named by its digest included', async () => {
     const store = await openStore();
-    const named = makeRecord(1);
-    const record = { ...named, fileName: named.sha256! };
-    const md5Only = makeRecord(2, { md5: hex(16) });
-    await store.hashes.putRecords([record, md5Only]);
-    expect((await store.hashes.getMany([record.sha1!])).get(record.sha1!)).toEqual(record);
-    expect((await store.hashes.getMany([md5Only.md5!])).get(md5Only.md5!)).toEqual(md5Only);
+    const record = makeRecord(1);
+    const named = { ...makeRecord(2), fileName: 'x' };
+    const namedByDigest = { ...named, fileName: named.sha256! };
+    const md5Only = makeRecord(3, { md5: hex(16) });
+    await store.hashes.putRecords([record, namedByDigest, md5Only]);
+    const found = await store.hashes.getMany([record.sha1!, namedByDigest.md5!, md5Only.md5!]);
+    expect(found.get(record.sha1!)).toEqual(record);
+    expect(found.get(namedByDigest.md5!)).toEqual(namedByDigest);
+    expect(found.get(md5Only.md5!)).toEqual(md5Only);
     await store.close();
     const raw = open({ path: join(dataDir, DATABASE_FILE), maxDbs: 8, readOnly: true });
-    const records = raw.openDB<Record<string, unknown>, Buffer>({ name: 'records', keyEncoding: 'binary' });
-    const stored = records.get(Buffer.from(record.sha256!, 'hex'))!;
-    expect({ sha256: stored['sha256'], sha1: stored['sha1'], fileName: stored['fileName'] }).toEqual({
-      sha256: undefined,
-      sha1: record.sha1,
-      fileName: record.sha256,
-    });
-    expect(records.get(Buffer.from(md5Only.md5!, 'hex'))!['md5']).toBeUndefined();
+    const records = raw.openDB<unknown, Buffer>({ name: 'records', keyEncoding: 'binary', encoding: 'binary' });
+    const bytes = records.get(Buffer.from(record.sha256!, 'hex')) as Buffer;
+    expect({
+      primaryAsText: bytes.includes(record.sha256!),
+      primaryAsBytes: bytes.includes(Buffer.from(record.sha256!, 'hex')),
+      fieldNames: bytes.includes('fileName') || bytes.includes('campaign'),
+      fileName: bytes.includes(record.fileName),
+    }).toEqual({ primaryAsText: false, primaryAsBytes: false, fieldNames: false, fileName: true });
+    expect(bytes.length).toBeLessThan(JSON.stringify(record).length / 2);
     await raw.close();
+  });
+
+  it('reads records written as objects, as the list kept them at first', async () => {
+    const store = await openStore();
+    await store.close();
+    const record = makeRecord(4);
+    const withoutKey = { ...makeRecord(5), revoked: revocation };
+    const raw = open({ path: join(dataDir, DATABASE_FILE), maxDbs: 8 });
+    const records = raw.openDB({ name: 'records', keyEncoding: 'binary' });
+    await records.put(Buffer.from(record.sha256!, 'hex'), { ...record });
+    const { sha256: _key, ...rest } = withoutKey;
+    await records.put(Buffer.from(withoutKey.sha256!, 'hex'), rest);
+    await raw.close();
+    const { hashes } = await openStore();
+    expect((await hashes.getStored([record.sha256!, withoutKey.sha256!])).get(withoutKey.sha256!)).toEqual(withoutKey);
+    expect((await hashes.getMany([record.sha256!])).get(record.sha256!)).toEqual(record);
   });
 
   it('writes a call larger than one transaction as if record after record, a digest taken across transactions included', async () => {

@@ -1,0 +1,117 @@
+import type { KnownRecord } from '../lambdas/core/records.js';
+
+/**
+ * How the embedded list keeps a record under its primary digest: a positional array, so no value repeats
+ * the field names, with the primary digest left out (it is the key), the other digests as bytes and
+ * `addedAt` as milliseconds when that gives back the same text. A million-record list takes about half
+ * the disk, and so half the pages to write and to map, of the same records kept as objects.
+ *
+ * Values written as objects (the record less nothing, or less its primary digest) are still read.
+ */
+
+/** The positions of the fields in a stored array; absent fields are `null`, trailing ones left off. */
+const FIELD = {
+  fileName: 0,
+  platform: 1,
+  version: 2,
+  kind: 3,
+  stage: 4,
+  campaign: 5,
+  confidence: 6,
+  sources: 7,
+  addedAt: 8,
+  sha256: 9,
+  sha1: 10,
+  md5: 11,
+  size: 12,
+  derived: 13,
+  revoked: 14,
+} as const;
+
+const TEXT_FIELDS = ['fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence'] as const;
+const DIGEST_FIELDS = ['sha256', 'sha1', 'md5'] as const;
+
+/** The algorithm of a digest by its length in hex: a record's key tells which digest it is. */
+export const ALGORITHM_BY_HEX_LENGTH: Readonly<Record<number, (typeof DIGEST_FIELDS)[number]>> = { 64: 'sha256', 40: 'sha1', 32: 'md5' };
+
+/** A stored value as it comes back from the database. */
+export type StoredRecord = unknown;
+
+/** `addedAt` as milliseconds when they give back exactly the same text, else the text. */
+function packTime(text: string): number | string {
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms : text;
+}
+
+function hexOf(bytes: unknown): string | undefined {
+  if (!(bytes instanceof Uint8Array)) return undefined;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** The value a record is stored as under its primary digest `primary`. */
+export function toStoredRecord(record: KnownRecord, primary: string): unknown[] {
+  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  const stored: unknown[] = TEXT_FIELDS.map((field) => record[field]);
+  stored[FIELD.sources] = record.sources;
+  stored[FIELD.addedAt] = record.addedAt === undefined ? null : packTime(record.addedAt);
+  for (const field of DIGEST_FIELDS) {
+    const digest = record[field];
+    stored[FIELD[field]] = digest === undefined || field === keyField ? null : Buffer.from(digest, 'hex');
+  }
+  stored[FIELD.size] = record.size ?? null;
+  stored[FIELD.derived] = record.derived ?? null;
+  stored[FIELD.revoked] = record.revoked ?? null;
+  while (stored.length > 0 && stored[stored.length - 1] === null) stored.pop();
+  return stored;
+}
+
+/** Whether a stored record is on the list (not revoked). */
+export function isActive(stored: StoredRecord): boolean {
+  if (stored === undefined) return false;
+  if (Array.isArray(stored)) return (stored[FIELD.revoked] ?? null) === null;
+  return (stored as { revoked?: unknown }).revoked === undefined;
+}
+
+/** The digests of a stored record, its primary first, read without checking the rest of it. */
+export function storedDigests(primary: string, stored: StoredRecord): string[] {
+  const digests = [primary];
+  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  for (const field of DIGEST_FIELDS) {
+    if (field === keyField) continue;
+    const value = Array.isArray(stored)
+      ? hexOf(stored[FIELD[field]])
+      : typeof stored === 'object' && stored !== null
+        ? (stored as Record<string, unknown>)[field]
+        : undefined;
+    if (typeof value === 'string') digests.push(value);
+  }
+  return digests;
+}
+
+/**
+ * The fields of a stored record, its primary digest restored from the key, unchecked: the caller checks
+ * them against the record schema. A value of no known shape gives fields the schema refuses.
+ */
+export function storedFields(primary: string, stored: StoredRecord): { fields: Record<string, unknown>; revoked: unknown } {
+  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  if (!Array.isArray(stored)) {
+    const value = (typeof stored === 'object' && stored !== null ? stored : { value: stored }) as Record<string, unknown>;
+    const { revoked, ...rest } = value;
+    return { fields: keyField ? { ...rest, [keyField]: primary } : rest, revoked };
+  }
+  const fields: Record<string, unknown> = {};
+  const at = (index: number) => stored[index] ?? null;
+  for (const [index, field] of TEXT_FIELDS.entries()) fields[field] = at(index) ?? undefined;
+  fields['sources'] = at(FIELD.sources) ?? undefined;
+  const addedAt = at(FIELD.addedAt);
+  if (addedAt !== null) fields['addedAt'] = typeof addedAt === 'number' ? new Date(addedAt).toISOString() : addedAt;
+  for (const field of DIGEST_FIELDS) {
+    const value = field === keyField ? primary : at(FIELD[field]);
+    if (value !== null) fields[field] = typeof value === 'string' ? value : (hexOf(value) ?? value);
+  }
+  if (at(FIELD.size) !== null) fields['size'] = at(FIELD.size);
+  if (at(FIELD.derived) !== null) fields['derived'] = at(FIELD.derived);
+  if (stored.length > FIELD.revoked + 1) fields['unknown'] = stored.slice(FIELD.revoked + 1);
+  const revoked = at(FIELD.revoked);
+  return { fields, revoked: revoked === null ? undefined : revoked };
+}
