@@ -2,6 +2,7 @@ import { digestStream, type FileDigests } from '../digest.js';
 import { PayloadTooLargeError } from '../errors.js';
 import { containerFormat, HEAD_BYTES, TAIL_BYTES, type ContainerFormat } from './formats.js';
 import { limitsBefore, RATIO_FLOOR_BYTES, type IncompleteReason, type InsideDeadline, type InsideLimits } from './limits.js';
+import { ZIP_END_BYTES, zipEntriesDeclared } from './zip-directory.js';
 
 /**
  * Looking inside a file: the file is kept in a scratch space while it is digested, and when its bytes say
@@ -218,6 +219,11 @@ export async function lookInside(file: InsideFile, workspace: InsideWorkspace, l
     if (!format) return 'go';
     if (!workspace.opens(format)) return report('unsupported', path), 'go';
     if (depth >= limits.maxDepth) return report('depth', path), 'go';
+    if (format === 'zip') {
+      // 7-Zip would hold the whole central directory to list it: a count past the limit is refused unread.
+      const declared = zipEntriesDeclared((await workspace.ends(container, 0, ZIP_END_BYTES)).tail);
+      if (declared !== undefined && members.length + declared > limits.maxMembers) return report('members', path), 'go';
+    }
     const listing = await workspace.list(container, limits.maxMembers - members.length);
     // A container that would pass a limit is left closed; the members already out are still checked.
     if ('problem' in listing) return report(listing.problem, path), 'go';
