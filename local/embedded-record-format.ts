@@ -39,9 +39,14 @@ export type StoredRecord = unknown;
 
 /** `addedAt` as milliseconds when they give back exactly the same text, else the text. */
 function packTime(text: string): number | string {
+  // The records of one import share their time: it is worked out once.
+  if (text === lastTime.text) return lastTime.packed;
   const ms = Date.parse(text);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms : text;
+  const packed = Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms : text;
+  lastTime = { text, packed };
+  return packed;
 }
+let lastTime: { text: string; packed: number | string } = { text: '', packed: '' };
 
 function hexOf(bytes: unknown): string | undefined {
   if (!(bytes instanceof Uint8Array)) return undefined;

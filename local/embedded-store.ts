@@ -233,11 +233,13 @@ interface RecordWrite {
 interface PlannedChanges {
   readonly records: Map<string, unknown>;
   readonly digests: Map<string, string | undefined>;
+  /** The keys of the changes as bytes, made once. */
+  readonly keys: Map<string, Buffer>;
   /** Records on the list after the change, revoked ones left out. */
   readonly active: number;
 }
 
-const NO_CHANGES: PlannedChanges = { records: new Map(), digests: new Map(), active: 0 };
+const NO_CHANGES: PlannedChanges = { records: new Map(), digests: new Map(), keys: new Map(), active: 0 };
 
 /**
  * Works out the changes of writing `writes`, reading the stored list through `pending` (the changes of
@@ -252,10 +254,12 @@ function planRecordWrites(
 ): PlannedChanges {
   const records = new Map<string, unknown>();
   const pointers = new Map<string, string | undefined>();
+  const keys = new Map<string, Buffer>();
+  const keyOf = (hash: string): Buffer => keys.get(hash) ?? keys.set(hash, digestKey(hash)).get(hash)!;
   const recordAt = (key: string): unknown =>
-    records.has(key) ? records.get(key) : pending.records.has(key) ? pending.records.get(key) : db.records.get(digestKey(key));
+    records.has(key) ? records.get(key) : pending.records.has(key) ? pending.records.get(key) : db.records.get(keyOf(key));
   const pointerAt = (key: string): string | undefined =>
-    pointers.has(key) ? pointers.get(key) : pending.digests.has(key) ? pending.digests.get(key) : db.digests.get(digestKey(key))?.toString('hex');
+    pointers.has(key) ? pointers.get(key) : pending.digests.has(key) ? pending.digests.get(key) : db.digests.get(keyOf(key))?.toString('hex');
   let active = activeBefore;
   for (const { primary, others, value } of writes) {
     const previous = recordAt(primary);
@@ -279,7 +283,7 @@ function planRecordWrites(
     records.set(primary, value);
     active += Number(isActive(value));
   }
-  return { records, digests: pointers, active };
+  return { records, digests: pointers, keys, active };
 }
 
 /** Whether two of `writes` share a digest: then their order decides which one a digest ends up naming. */
@@ -412,14 +416,15 @@ class LmdbHashStore implements EmbeddedHashStore {
         const last = start + TRANSACTION_RECORDS >= writes.length;
         // The changes of one transaction are queued whole in this turn of the event loop: LMDB commits
         // them with the version bump, or none of them.
+        const keyOf = (hash: string) => changes.keys.get(hash) ?? digestKey(hash);
         committing = root.batch(() => {
           for (const [key, value] of changes.records) {
-            if (value === undefined) records.remove(digestKey(key));
-            else records.put(digestKey(key), value);
+            if (value === undefined) records.remove(keyOf(key));
+            else records.put(keyOf(key), value);
           }
           for (const [key, value] of changes.digests) {
-            if (value === undefined) digests.remove(digestKey(key));
-            else digests.put(digestKey(key), digestKey(value));
+            if (value === undefined) digests.remove(keyOf(key));
+            else digests.put(keyOf(key), keyOf(value));
           }
           handles.db.meta.put(META.version, version);
           handles.db.meta.put(META.activeRecords, changes.active);
@@ -429,6 +434,9 @@ class LmdbHashStore implements EmbeddedHashStore {
         pending = changes;
       }
       await committing;
+      // LMDB commits a transaction, visible and safe from a crash of this process, before its pages reach
+      // the disk: a call answers once they have, so an import that was answered survives a power cut too.
+      await handles.db.root.flushed;
     } catch (error) {
       await committing.catch(() => {});
       if (error instanceof UpstreamUnavailableError) throw error;
