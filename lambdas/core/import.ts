@@ -24,6 +24,13 @@ function sameRecord(a: KnownRecord, b: KnownRecord): boolean {
   return strip(a) === strip(b);
 }
 
+/** The record as imported: a revocation in an import is never taken from it. */
+function withoutRevocation(record: KnownRecord): KnownRecord {
+  if (record.revoked === undefined) return record;
+  const { revoked: _ignored, ...rest } = record;
+  return rest;
+}
+
 export interface ImportOptions {
   /** Put revoked records back on the list (an administrator's explicit add); imports leave them alone. */
   readonly reinstate?: boolean;
@@ -39,17 +46,21 @@ export async function importRecords(
   deps: { store: RecordStore; now: () => Date },
   options: ImportOptions = {},
 ): Promise<ImportReport> {
-  const existing = await deps.store.getStored([...new Set(records.flatMap((r) => recordDigests(r).map((d) => d.hash)))]);
+  // Each record's digests are worked out once; a list of a million records is read and compared in one pass.
+  const digestsOf = records.map((r) => recordDigests(r).map((d) => d.hash));
+  const asked = new Set<HashHex>();
+  for (const digests of digestsOf) for (const digest of digests) asked.add(digest);
+  const existing = await deps.store.getStored([...asked]);
   const report: ImportReport = { total: records.length, added: 0, updated: 0, unchanged: 0, revoked: 0 };
   const writes: KnownRecord[] = [];
   const addedAt = deps.now().toISOString();
-  for (const incoming of records) {
-    const { revoked: _ignored, ...record } = incoming;
-    const stored = recordDigests(record).map((d) => existing.get(d.hash));
+  for (const [index, incoming] of records.entries()) {
+    const record = withoutRevocation(incoming);
+    const stored = existing.size === 0 ? [] : digestsOf[index]!.map((hash) => existing.get(hash));
     const first = stored.find((r) => r !== undefined);
     if (!first) {
       report.added += 1;
-      writes.push({ ...record, addedAt: record.addedAt ?? addedAt });
+      writes.push(record.addedAt === undefined ? { ...record, addedAt } : record);
     } else if (stored.some((r) => r?.revoked) && !options.reinstate) {
       report.revoked += 1;
     } else if (stored.every((r) => r !== undefined && !r.revoked && sameRecord(r, record))) {
