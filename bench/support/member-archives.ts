@@ -18,6 +18,7 @@ import { deflateSync } from 'node:zlib';
 import { cacheDir, treeFileSizes, type TreeSpec } from './data.js';
 import { run } from './process.js';
 import { describeSize, GIB, MIB } from './stats.js';
+import { UDIF_CHUNK_SECTORS, UDIF_SECTOR, UDIF_ZLIB, udifTail, type UdifBlock } from '../../test/support/udif.js';
 
 export const ZIP_SPEC: TreeSpec = { files: 10_000, totalBytes: GIB };
 export const DMG_SPEC: TreeSpec = { files: 2_000, totalBytes: 477 * MIB };
@@ -119,91 +120,25 @@ export async function memberDmg(log: (line: string) => void): Promise<MemberArch
  * (`resource-fork` → `blkx`), then the 512-byte `koly` trailer. The same layout as the test suite's `udifOf`.
  */
 export async function writeUdif(volumePath: string, outPath: string, partitionName = 'disk image (DOS_FAT_32 : 1)'): Promise<void> {
-  const SECTOR = 512;
-  const CHUNK_SECTORS = 2048;
   const volumeBytes = statSync(volumePath).size;
-  const sectors = Math.ceil(volumeBytes / SECTOR);
-  const entries: { type: number; sector: number; count: number; offset: number; length: number }[] = [];
+  const sectors = Math.ceil(volumeBytes / UDIF_SECTOR);
+  const blocks: UdifBlock[] = [];
   const input = await open(volumePath, 'r');
   const output = await open(outPath, 'w');
   let offset = 0;
   try {
-    const chunk = Buffer.alloc(CHUNK_SECTORS * SECTOR);
-    for (let sector = 0; sector < sectors; sector += CHUNK_SECTORS) {
-      const count = Math.min(CHUNK_SECTORS, sectors - sector);
-      const length = count * SECTOR;
+    const chunk = Buffer.alloc(UDIF_CHUNK_SECTORS * UDIF_SECTOR);
+    for (let sector = 0; sector < sectors; sector += UDIF_CHUNK_SECTORS) {
+      const count = Math.min(UDIF_CHUNK_SECTORS, sectors - sector);
+      const length = count * UDIF_SECTOR;
       chunk.fill(0, 0, length);
-      await input.read(chunk, 0, length, sector * SECTOR);
+      await input.read(chunk, 0, length, sector * UDIF_SECTOR);
       const compressed = deflateSync(chunk.subarray(0, length));
-      entries.push({ type: 0x80000005, sector, count, offset, length: compressed.length });
+      blocks.push({ type: UDIF_ZLIB, sector, count, offset, length: compressed.length });
       await output.write(compressed);
       offset += compressed.length;
     }
-    entries.push({ type: 0xffffffff, sector: sectors, count: 0, offset, length: 0 });
-    const dataForkLength = offset;
-
-    const mish = Buffer.alloc(204 + 40 * entries.length);
-    mish.write('mish', 0, 'latin1');
-    mish.writeUInt32BE(1, 4); // version
-    mish.writeBigUInt64BE(0n, 8); // first sector
-    mish.writeBigUInt64BE(BigInt(sectors), 16); // sector count
-    mish.writeBigUInt64BE(0n, 24); // data offset
-    mish.writeUInt32BE(CHUNK_SECTORS, 32); // buffers needed
-    mish.writeUInt32BE(0, 36); // block descriptors
-    mish.writeUInt32BE(entries.length, 200);
-    entries.forEach((entry, i) => {
-      const at = 204 + 40 * i;
-      mish.writeUInt32BE(entry.type, at);
-      mish.writeUInt32BE(0, at + 4);
-      mish.writeBigUInt64BE(BigInt(entry.sector), at + 8);
-      mish.writeBigUInt64BE(BigInt(entry.count), at + 16);
-      mish.writeBigUInt64BE(BigInt(entry.offset), at + 24);
-      mish.writeBigUInt64BE(BigInt(entry.length), at + 32);
-    });
-    const xml = Buffer.from(
-      [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
-        '<plist version="1.0">',
-        '<dict>',
-        '\t<key>resource-fork</key>',
-        '\t<dict>',
-        '\t\t<key>blkx</key>',
-        '\t\t<array>',
-        '\t\t\t<dict>',
-        '\t\t\t\t<key>Attributes</key>',
-        '\t\t\t\t<string>0x0050</string>',
-        '\t\t\t\t<key>CFName</key>',
-        `\t\t\t\t<string>${partitionName}</string>`,
-        '\t\t\t\t<key>Data</key>',
-        `\t\t\t\t<data>${mish.toString('base64')}</data>`,
-        '\t\t\t\t<key>ID</key>',
-        '\t\t\t\t<string>0</string>',
-        '\t\t\t\t<key>Name</key>',
-        `\t\t\t\t<string>${partitionName}</string>`,
-        '\t\t\t</dict>',
-        '\t\t</array>',
-        '\t</dict>',
-        '</dict>',
-        '</plist>',
-        '',
-      ].join('\n'),
-    );
-
-    const koly = Buffer.alloc(512);
-    koly.write('koly', 0, 'latin1');
-    koly.writeUInt32BE(4, 4); // version
-    koly.writeUInt32BE(512, 8); // header size
-    koly.writeUInt32BE(1, 12); // flags: flattened
-    koly.writeBigUInt64BE(BigInt(dataForkLength), 32); // data fork length
-    koly.writeUInt32BE(1, 56); // segment number
-    koly.writeUInt32BE(1, 60); // segment count
-    koly.writeBigUInt64BE(BigInt(dataForkLength), 216); // XML offset
-    koly.writeBigUInt64BE(BigInt(xml.length), 224); // XML length
-    koly.writeUInt32BE(1, 488); // image variant: device image
-    koly.writeBigUInt64BE(BigInt(sectors), 492); // sector count
-    await output.write(xml);
-    await output.write(koly);
+    await output.write(udifTail(blocks, sectors, offset, partitionName));
   } finally {
     await input.close();
     await output.close();

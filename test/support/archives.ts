@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
+import { UDIF_CHUNK_SECTORS, UDIF_SECTOR, UDIF_ZLIB, udifTail, type UdifBlock } from './udif.js';
 
 /**
  * Archives built at test time by the real tools (Info-ZIP `zip`, GNU `tar`, `gzip`, `bzip2`, `xz`), never
@@ -187,91 +188,19 @@ export function fatVolumeOf(files: Record<string, string | Buffer>, megabytes = 
  * 512-byte `koly` trailer. The format is Apple's published one; every compressed chunk is written by `node:zlib`.
  */
 export function udifOf(volume: Buffer, partitionName = 'disk image (DOS_FAT_12 : 1)'): Buffer {
-  const SECTOR = 512;
-  const CHUNK_SECTORS = 2048;
-  const sectors = Math.ceil(volume.length / SECTOR);
-  const padded = Buffer.concat([volume, Buffer.alloc(sectors * SECTOR - volume.length)]);
+  const sectors = Math.ceil(volume.length / UDIF_SECTOR);
+  const padded = Buffer.concat([volume, Buffer.alloc(sectors * UDIF_SECTOR - volume.length)]);
   const chunks: Buffer[] = [];
-  const entries: { type: number; sector: number; count: number; offset: number; length: number }[] = [];
+  const blocks: UdifBlock[] = [];
   let offset = 0;
-  for (let sector = 0; sector < sectors; sector += CHUNK_SECTORS) {
-    const count = Math.min(CHUNK_SECTORS, sectors - sector);
-    const compressed = deflateSync(padded.subarray(sector * SECTOR, (sector + count) * SECTOR));
-    entries.push({ type: 0x80000005, sector, count, offset, length: compressed.length });
+  for (let sector = 0; sector < sectors; sector += UDIF_CHUNK_SECTORS) {
+    const count = Math.min(UDIF_CHUNK_SECTORS, sectors - sector);
+    const compressed = deflateSync(padded.subarray(sector * UDIF_SECTOR, (sector + count) * UDIF_SECTOR));
+    blocks.push({ type: UDIF_ZLIB, sector, count, offset, length: compressed.length });
     chunks.push(compressed);
     offset += compressed.length;
   }
-  entries.push({ type: 0xffffffff, sector: sectors, count: 0, offset, length: 0 });
-  const dataFork = Buffer.concat(chunks);
-
-  const mish = Buffer.alloc(204 + 40 * entries.length);
-  mish.write('mish', 0, 'latin1');
-  mish.writeUInt32BE(1, 4); // version
-  mish.writeBigUInt64BE(0n, 8); // first sector
-  mish.writeBigUInt64BE(BigInt(sectors), 16); // sector count
-  mish.writeBigUInt64BE(0n, 24); // data offset
-  mish.writeUInt32BE(CHUNK_SECTORS, 32); // buffers needed
-  mish.writeUInt32BE(0, 36); // block descriptors
-  // 24 reserved bytes, then the checksum (type 0: none) of 136 bytes.
-  mish.writeUInt32BE(entries.length, 200);
-  entries.forEach((entry, i) => {
-    const at = 204 + 40 * i;
-    mish.writeUInt32BE(entry.type, at);
-    mish.writeUInt32BE(0, at + 4);
-    mish.writeBigUInt64BE(BigInt(entry.sector), at + 8);
-    mish.writeBigUInt64BE(BigInt(entry.count), at + 16);
-    mish.writeBigUInt64BE(BigInt(entry.offset), at + 24);
-    mish.writeBigUInt64BE(BigInt(entry.length), at + 32);
-  });
-  const xml = Buffer.from(
-    [
-      '<?xml version="1.0" encoding="UTF-8"?>',
-      '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
-      '<plist version="1.0">',
-      '<dict>',
-      '\t<key>resource-fork</key>',
-      '\t<dict>',
-      '\t\t<key>blkx</key>',
-      '\t\t<array>',
-      '\t\t\t<dict>',
-      '\t\t\t\t<key>Attributes</key>',
-      '\t\t\t\t<string>0x0050</string>',
-      '\t\t\t\t<key>CFName</key>',
-      `\t\t\t\t<string>${partitionName}</string>`,
-      '\t\t\t\t<key>Data</key>',
-      `\t\t\t\t<data>${mish.toString('base64')}</data>`,
-      '\t\t\t\t<key>ID</key>',
-      '\t\t\t\t<string>0</string>',
-      '\t\t\t\t<key>Name</key>',
-      `\t\t\t\t<string>${partitionName}</string>`,
-      '\t\t\t</dict>',
-      '\t\t</array>',
-      '\t</dict>',
-      '</dict>',
-      '</plist>',
-      '',
-    ].join('\n'),
-  );
-
-  const koly = Buffer.alloc(512);
-  koly.write('koly', 0, 'latin1');
-  koly.writeUInt32BE(4, 4); // version
-  koly.writeUInt32BE(512, 8); // header size
-  koly.writeUInt32BE(1, 12); // flags: flattened
-  koly.writeBigUInt64BE(0n, 16); // running data fork offset
-  koly.writeBigUInt64BE(0n, 24); // data fork offset
-  koly.writeBigUInt64BE(BigInt(dataFork.length), 32); // data fork length
-  koly.writeBigUInt64BE(0n, 40); // resource fork offset
-  koly.writeBigUInt64BE(0n, 48); // resource fork length
-  koly.writeUInt32BE(1, 56); // segment number
-  koly.writeUInt32BE(1, 60); // segment count
-  // 16-byte segment id, then the data fork checksum (type 0: none) of 136 bytes, from 64 to 216.
-  koly.writeBigUInt64BE(BigInt(dataFork.length), 216); // XML offset
-  koly.writeBigUInt64BE(BigInt(xml.length), 224); // XML length
-  // 120 reserved bytes, then the master checksum (none) of 136 bytes, from 232 to 488.
-  koly.writeUInt32BE(1, 488); // image variant: device image
-  koly.writeBigUInt64BE(BigInt(sectors), 492); // sector count
-  return Buffer.concat([dataFork, xml, koly]);
+  return Buffer.concat([...chunks, udifTail(blocks, sectors, offset, partitionName)]);
 }
 
 /** test/support/hostile-zips.py: ZIPs written by Python's zipfile, their headers then made hostile (see the script). */
