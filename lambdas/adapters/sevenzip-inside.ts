@@ -109,13 +109,14 @@ function vendoredSevenZip(): string | null {
 }
 
 /**
- * The formats handed to 7-Zip: those its tests open here (test/unit/inside-archives.test.ts, and
- * test/unit/inside-packages.test.ts for macOS flat packages and cpio). RAR, and HFS+ or APFS volumes met
- * on their own are recognised but answered `unsupported` until tests show them opened; inside a DMG,
- * 7-Zip reads the volume itself. So is a `pbzx` payload: 7-Zip has no reader for its chunks (it finds
- * only the first chunk's XZ stream, the first 16 MiB), so it is never passed off as read.
+ * The formats handed to 7-Zip: those its tests open here (test/unit/inside-archives.test.ts,
+ * test/unit/inside-packages.test.ts for macOS flat packages and cpio, and test/unit/inside-rar.test.ts for
+ * RAR 4 and RAR 5, read with 7-Zip's own RAR code from WinRAR-made archives of libarchive's test suite).
+ * HFS+ or APFS volumes met on their own are recognised but answered `unsupported` until tests show them
+ * opened; inside a DMG, 7-Zip reads the volume itself. So is a `pbzx` payload: 7-Zip has no reader for its
+ * chunks (it finds only the first chunk's XZ stream, the first 16 MiB), so it is never passed off as read.
  */
-const OPENED: ReadonlySet<ContainerFormat> = new Set(['zip', '7z', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cpio', 'cab', 'ole', 'iso', 'dmg', 'xar', 'fat']);
+const OPENED: ReadonlySet<ContainerFormat> = new Set(['zip', '7z', 'rar', 'gzip', 'bzip2', 'xz', 'zstd', 'tar', 'cpio', 'cab', 'ole', 'iso', 'dmg', 'xar', 'fat']);
 
 /** Lines of `7zz l -slt` before the first entry, and at most per entry (ZIP's are the longest, about 20). */
 const LISTING_HEADER_LINES = 64;
@@ -372,13 +373,13 @@ class SevenZipWorkspace implements InsideWorkspace {
     try {
       // -p with no password: an encrypted member fails instead of asking; -snld- refuses links leading out.
       const reply = await this.run(['x', '-bd', '-p', '-y', '-snld-', '-sccUTF-8', `-o${this.inWorker(folder)}`, this.inWorker(file)], maxBytes, MAX_EXTRACT_LINES);
-      const encrypted = reply.lines.flatMap((line) => /^ERROR: Wrong password : (.*)$/.exec(line)?.slice(1, 2) ?? []);
+      const encrypted = reply.lines.flatMap((line) => WRONG_PASSWORD.exec(line)?.slice(1, 2) ?? []);
       const overBudget = reply.overBudget;
       // A link leading out of the folder is refused (-snld-) and reported as an error: it is no member, and
       // nothing was left unread for it. Any other error, or a failure that names none, is damage.
-      const otherErrors = reply.lines.some((line) => line.startsWith('ERROR:') && !/^ERROR: (Wrong password|Dangerous link path was ignored) : /.test(line));
+      const otherErrors = reply.lines.some((line) => line.startsWith('ERROR:') && !WRONG_PASSWORD.test(line) && !/^ERROR: Dangerous link path was ignored : /.test(line));
       const unexplained = reply.code !== 0 && !reply.lines.some((line) => line.startsWith('ERROR:')) && !onlyTrailing(reply);
-      const corrupt = !overBudget && (reply.crashed || reply.tooManyLines || reply.lines.some(isDamage) || otherErrors || unexplained);
+      const corrupt = !overBudget && (reply.crashed || reply.tooManyLines || reply.lines.some((line) => isDamage(line) && !WRONG_PASSWORD.test(line)) || otherErrors || unexplained);
       const skipped = new Set(encrypted);
       const members: InsideFile[] = [];
       for await (const [path, size] of regularFiles(folder)) {
@@ -500,6 +501,12 @@ class SevenZipWorkspace implements InsideWorkspace {
     return worker;
   }
 }
+
+/**
+ * 7-Zip's words for a member it could not decrypt without a password, naming it: `Wrong password` (ZIP, 7z,
+ * RAR 5), `Data Error in encrypted file. Wrong password?` (RAR 4, whose check comes only after the data).
+ */
+const WRONG_PASSWORD = /^ERROR: (?:Wrong password|Data Error in encrypted file\. Wrong password\?) : (.*)$/;
 
 /** 7-Zip's words for a damaged archive, in a listing or an extraction. */
 const SEVEN_ZIP_SIGNATURE = Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]);
