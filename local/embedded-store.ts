@@ -494,6 +494,7 @@ class LmdbHashStore implements EmbeddedHashStore {
   async listRecords(): Promise<ListedRecords> {
     const records: KnownRecord[] = [];
     for await (const record of this.records()) records.push(record);
+    await settled(this.handles);
     const updatedAt = readFrom(this.handles, () => this.handles.db.meta.get(META.updatedAt));
     return { records, updatedAt: typeof updatedAt === 'string' ? updatedAt : undefined };
   }
