@@ -50,6 +50,7 @@ const FUNCTION_ENV = {
   SCANS_TABLE: 'Scans',
   UPLOAD_BUCKET: 'hashcheck-uploads',
   ANSWER_BUCKET: 'hashcheck-answers',
+  EXPORT_BUCKET: 'hashcheck-exports',
   AWS_REGION: 'us-east-1',
   POWERTOOLS_LOG_LEVEL: 'WARN',
 };
