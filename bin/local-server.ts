@@ -68,7 +68,7 @@ try {
 if (stopping) await shutDown(server);
 console.log(`hashcheck is listening on ${server.url}`);
 console.log(
-  `known-bad records: ${server.knownRecords}${server.seeded ? ' (seed list loaded into an empty table)' : ''}; data in ${dataDir}`,
+  `known-bad records: ${server.knownRecords}${server.seeded ? ' (seed list loaded into an empty data folder)' : ''}; data in ${dataDir}`,
 );
 console.log(
   server.keysRequired

@@ -28,7 +28,7 @@ const postLines = (lines: string[], separator = '\n') =>
   });
 
 describe('the local server', () => {
-  it('loads the seed list into an empty table on first start', () => {
+  it('loads the seed list into an empty data folder on first start', () => {
     expect(server.seeded).toBe(true);
     expect(server.knownRecords).toBe(rows.length + 1);
   });

@@ -30,7 +30,7 @@ afterAll(async () => {
 describe('npm start', () => {
   it('prints its URL and record count, stops cleanly on SIGTERM, and keeps its data across restarts', async () => {
     const first = await startServerProcess({ PORT: '0', HASHCHECK_DATA_DIR: dataDir });
-    expect(first.output()).toMatch(/known-bad records: 70 \(seed list loaded into an empty table\)/);
+    expect(first.output()).toMatch(/known-bad records: 70 \(seed list loaded into an empty data folder\)/);
     const answer = await fetch(`${first.url}/v1/hashes/f3d4144860ca10ba60f7ef4d176cc736`);
     expect(((await answer.json()) as { verdict: string }).verdict).toBe('malicious');
     first.child.kill('SIGTERM');
