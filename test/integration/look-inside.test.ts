@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EICAR, tarOf, zipOf } from '../support/archives.js';
 import { fetchJson, startTestServer } from '../support/local-server.js';
 import { multipartBody } from '../support/multipart.js';
+import { mailWith } from '../support/mail.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 
@@ -45,27 +46,9 @@ describe('POST /v1/files looks inside archives', () => {
   });
 
   it('opens a zipped attachment of a whole message', async () => {
-    const attachment = zipOf({ 'invoice.exe': EICAR }).toString('base64').replace(/.{76}/g, '$&\r\n');
-    const message = [
-      'From: sender@example.com',
-      'To: soc@example.com',
-      'Subject: invoice',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="b1"',
-      '',
-      '--b1',
-      'Content-Type: text/plain',
-      '',
-      'Please find the invoice attached.',
-      '--b1',
-      'Content-Type: application/zip',
-      'Content-Disposition: attachment; filename="invoice.zip"',
-      'Content-Transfer-Encoding: base64',
-      '',
-      attachment,
-      '--b1--',
-      '',
-    ].join('\r\n');
+    const message = mailWith([{ name: 'invoice.zip', type: 'application/zip', bytes: zipOf({ 'invoice.exe': EICAR }) }], {
+      text: 'Please find the invoice attached.',
+    });
     const { status, body } = await fetchJson(`${server.url}/v1/files`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: message });
     expect(status).toBe(200);
     expect(body.files).toHaveLength(1);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipartBody } from '../support/multipart.js';
 import { pollUntil } from '../support/poll.js';
 import { SERVER_ENTRIES, startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { mailWith } from '../support/mail.js';
 
 /** A string found nowhere else, carried in every file body this test sends. */
 const MARKER = `hashcheck-never-log-${randomUUID()}`;
@@ -86,27 +87,9 @@ describe('logs of the upload routes', () => {
     await record('multipart', post('/v1/files', form.contentType, form.body));
     await record('truncated multipart', post('/v1/files', form.contentType, form.body.subarray(0, form.body.length - 60)));
     await record('broken multipart', post('/v1/files', 'multipart/form-data; boundary=nothing-like-it', form.body));
-    const attachment = fileWithMarker().toString('base64').replace(/.{76}/g, '$&\r\n');
-    const message = [
-      'From: sender@example.com',
-      'To: soc@example.com',
-      'Subject: invoice',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="b1"',
-      '',
-      '--b1',
-      'Content-Type: text/plain',
-      '',
-      `Please find the invoice attached. ${MARKER}`,
-      '--b1',
-      'Content-Type: application/octet-stream',
-      'Content-Disposition: attachment; filename="invoice.bin"',
-      'Content-Transfer-Encoding: base64',
-      '',
-      attachment,
-      '--b1--',
-      '',
-    ].join('\r\n');
+    const message = mailWith([{ name: 'invoice.bin', type: 'application/octet-stream', bytes: fileWithMarker() }], {
+      text: `Please find the invoice attached. ${MARKER}`,
+    });
     await record('mail message', post('/v1/files', 'message/rfc822', message));
     statuses['too large'] = await postTooLarge('/v1/files', 'application/octet-stream', 5 * 1024 * 1024);
     await record('create-upload garbage', post('/v1/uploads', 'application/json', `{"fileName": "${MARKER}`));

@@ -14,6 +14,7 @@ import { makeScanInlineHandler } from '../../lambdas/handlers/scan-inline.js';
 import { fixtureEvent, memoryLog } from '../support/events.js';
 import { multipartBody } from '../support/multipart.js';
 import { EICAR, workFolder, zipOf } from '../support/archives.js';
+import { mailWith } from '../support/mail.js';
 
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
 
@@ -41,20 +42,6 @@ function manualClock() {
   return clock;
 }
 
-/** A mail message carrying each file as a base64 attachment, in order (IMAP parts 1, 2, ...). */
-function messageWith(files: { name: string; type: string; bytes: Buffer }[]): Buffer {
-  const parts = files.map(
-    ({ name, type, bytes }) =>
-      `--b\r\nContent-Type: ${type}; name=${name}\r\nContent-Disposition: attachment; filename=${name}\r\n` +
-      `Content-Transfer-Encoding: base64\r\n\r\n${bytes.toString('base64').replace(/.{76}/g, '$&\r\n')}\r\n`,
-  );
-  return Buffer.from(
-    'From: a@example.com\r\nTo: b@example.com\r\nSubject: archives\r\nMIME-Version: 1.0\r\n' +
-      'Content-Type: multipart/mixed; boundary=b\r\n\r\n' +
-      parts.join('') +
-      '--b--\r\n',
-  );
-}
 
 async function* once(bytes: Buffer): AsyncIterable<Uint8Array> {
   yield bytes;
@@ -114,7 +101,7 @@ describe('looking inside a message within one time budget', () => {
     const engine = fakeEngine(clock, { extractMs: LIMITS.timeMs + 1 });
     const first = zipOf({ 'eicar.com': EICAR });
     const second = zipOf({ 'eicar.com': EICAR, 'other.txt': 'other' });
-    const message = messageWith([
+    const message = mailWith([
       { name: 'first.zip', type: 'application/zip', bytes: first },
       { name: 'second.zip', type: 'application/zip', bytes: second },
       { name: 'notes.txt', type: 'text/plain', bytes: Buffer.from('plain notes, nothing inside') },
@@ -143,7 +130,7 @@ describe('looking inside a message within one time budget', () => {
     const clock = manualClock();
     const engine = fakeEngine(clock, { extractMs: 4_000 });
     const zipped = zipOf({ 'eicar.com': EICAR });
-    const message = messageWith([
+    const message = mailWith([
       { name: 'a.zip', type: 'application/zip', bytes: zipped },
       { name: 'b.zip', type: 'application/zip', bytes: zipped },
       { name: 'c.zip', type: 'application/zip', bytes: zipped },
@@ -233,7 +220,7 @@ describe('looking inside a message with 7-Zip within one time budget', () => {
     };
     const first = zipOf({ 'tools/eicar.com': EICAR, 'readme.txt': 'read me' });
     const second = zipOf({ 'eicar.com': EICAR });
-    const message = messageWith([
+    const message = mailWith([
       { name: 'first.zip', type: 'application/zip', bytes: first },
       { name: 'second.zip', type: 'application/zip', bytes: second },
     ]);
