@@ -183,11 +183,36 @@ export function fatVolumeOf(files: Record<string, string | Buffer>, megabytes = 
 }
 
 /**
- * An Apple disk image (UDIF, as `hdiutil` writes them) around a volume image: the volume in zlib chunks of
- * 1 MiB (`0x80000005`), a `mish` block table in an XML property list (`resource-fork` → `blkx`), then the
- * 512-byte `koly` trailer. The format is Apple's published one; every compressed chunk is written by `node:zlib`.
+ * How {@link udifOf} stores each chunk of the volume, with the block type its `mish` table names:
+ * `zlib` (`0x80000005`, by `node:zlib`), `raw` (`0x00000001`, the sectors as they are), `bzip2` (`0x80000006`,
+ * each chunk compressed by Debian's `bzip2`) and `xz` (`0x80000008`, each chunk an XZ stream from Debian's `xz`,
+ * the chunk kind 7-Zip's DMG reader decodes as XZ).
  */
-export function udifOf(volume: Buffer, partitionName = 'disk image (DOS_FAT_12 : 1)'): Buffer {
+export type UdifChunkKind = 'zlib' | 'raw' | 'bzip2' | 'xz';
+
+const UDIF_CHUNK_TYPES: Record<UdifChunkKind, number> = { zlib: UDIF_ZLIB, raw: 0x00000001, bzip2: 0x80000006, xz: 0x80000008 };
+
+function udifChunk(kind: UdifChunkKind, sectors: Buffer): Buffer {
+  switch (kind) {
+    case 'zlib':
+      return deflateSync(sectors);
+    case 'raw':
+      return sectors;
+    case 'bzip2':
+      return execFileSync('bzip2', ['-c', '-9'], { input: sectors, maxBuffer: 64 * 1024 * 1024 });
+    case 'xz':
+      return execFileSync('xz', ['-c', '--format=xz', '--check=crc32'], { input: sectors, maxBuffer: 64 * 1024 * 1024 });
+  }
+}
+
+/**
+ * An Apple disk image (UDIF, as `hdiutil` writes them) around a volume image: the volume in chunks of
+ * 1 MiB (zlib, `0x80000005`, unless `chunks` names another kind), a `mish` block table in an XML property list
+ * (`resource-fork` → `blkx`), then the 512-byte `koly` trailer. The format is Apple's published one; every
+ * compressed chunk is written by `node:zlib` or by the Debian tool of its kind.
+ */
+export function udifOf(volume: Buffer, partitionName = 'disk image (DOS_FAT_12 : 1)', options: { chunks?: UdifChunkKind } = {}): Buffer {
+  const kind = options.chunks ?? 'zlib';
   const sectors = Math.ceil(volume.length / UDIF_SECTOR);
   const padded = Buffer.concat([volume, Buffer.alloc(sectors * UDIF_SECTOR - volume.length)]);
   const chunks: Buffer[] = [];
@@ -195,10 +220,10 @@ export function udifOf(volume: Buffer, partitionName = 'disk image (DOS_FAT_12 :
   let offset = 0;
   for (let sector = 0; sector < sectors; sector += UDIF_CHUNK_SECTORS) {
     const count = Math.min(UDIF_CHUNK_SECTORS, sectors - sector);
-    const compressed = deflateSync(padded.subarray(sector * UDIF_SECTOR, (sector + count) * UDIF_SECTOR));
-    blocks.push({ type: UDIF_ZLIB, sector, count, offset, length: compressed.length });
-    chunks.push(compressed);
-    offset += compressed.length;
+    const stored = udifChunk(kind, padded.subarray(sector * UDIF_SECTOR, (sector + count) * UDIF_SECTOR));
+    blocks.push({ type: UDIF_CHUNK_TYPES[kind], sector, count, offset, length: stored.length });
+    chunks.push(stored);
+    offset += stored.length;
   }
   return Buffer.concat([...chunks, udifTail(blocks, sectors, offset, partitionName)]);
 }
