@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SevenZipLookInside } from '../../lambdas/adapters/sevenzip-inside.js';
 import type { HashHex } from '../../lambdas/core/hashes.js';
@@ -47,6 +48,18 @@ async function scan(bytes: Buffer, fileName: string) {
   return scanStream(source(), { fileName, maxBytes: 64 * 1024 * 1024 }, { store, inside });
 }
 
+/** A UDF image holding the given files, by `genisoimage -udf` (UDF 1.02 bridged with ISO 9660). */
+function udfImageOf(files: Record<string, string>): Buffer {
+  const tree = join(work.path, 'udf-tree');
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(tree, path, '..'), { recursive: true });
+    writeFileSync(join(tree, path), content);
+  }
+  const out = join(work.path, 'disc.udf.iso');
+  execFileSync('genisoimage', ['-quiet', '-udf', '-o', out, '.'], { cwd: tree, stdio: ['ignore', 'ignore', 'pipe'] });
+  return readFileSync(out);
+}
+
 /** The block types of a disk image's `mish` table, its terminator left out: what each chunk of the data fork is. */
 function chunkTypes(dmg: Buffer): number[] {
   const koly = dmg.subarray(dmg.length - 512);
@@ -70,5 +83,13 @@ describe('disk images of each chunk kind', () => {
     expect(file.verdict).toBe('malicious');
     expect(file.inside!.matches.map((m) => m.path)).toEqual([[DYLIB]]);
     expect(file.inside).toMatchObject({ complete: true, members: 2, reasons: [] });
+  });
+});
+
+describe('UDF images', () => {
+  it.skipIf(!hasTool('genisoimage'))('answers malicious for a UDF disc image, naming the member', async () => {
+    const file = await scan(udfImageOf({ 'setup/ffmpeg.dll': EICAR, 'readme.txt': 'fine' }), 'disc.iso');
+    expect(file.verdict).toBe('malicious');
+    expect(file.inside!.matches).toEqual([expect.objectContaining({ path: expect.arrayContaining([expect.stringContaining('ffmpeg.dll')]), sha256: EICAR_RECORD.sha256 })]);
   });
 });
