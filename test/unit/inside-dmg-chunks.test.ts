@@ -92,4 +92,13 @@ describe('UDF images', () => {
     expect(file.verdict).toBe('malicious');
     expect(file.inside!.matches).toEqual([expect.objectContaining({ path: expect.arrayContaining([expect.stringContaining('ffmpeg.dll')]), sha256: EICAR_RECORD.sha256 })]);
   });
+
+  it.skipIf(!hasTool('mkudffs'))('opens a UDF image with no ISO 9660 part, as mkudffs writes one', async () => {
+    // mkudffs (Debian udftools) writes an empty UDF file system: its recognition sequence starts with BEA01.
+    const path = join(work.path, 'udf-only.img');
+    execFileSync('truncate', ['-s', '2M', path]);
+    execFileSync('mkudffs', ['--media-type=hd', path], { stdio: 'ignore' });
+    const file = await scan(readFileSync(path), 'udf-only.img');
+    expect(file.inside).toMatchObject({ containers: 1, members: 0, complete: true, reasons: [] });
+  });
 });
