@@ -1,58 +1,18 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SevenZipLookInside } from '../../lambdas/adapters/sevenzip-inside.js';
-import type { HashHex } from '../../lambdas/core/hashes.js';
 import { DEFAULT_INSIDE_LIMITS, type InsideLimits } from '../../lambdas/core/inside/limits.js';
-import type { HashStore } from '../../lambdas/core/lookup.js';
-import type { KnownRecord } from '../../lambdas/core/records.js';
 import { scanStream } from '../../lambdas/core/scan.js';
-import { cabinetOf, compressedOf, EICAR, fatVolumeOf, hasTool, isoOf, udifOf, msiWithCabinet, sevenZipOf, tarOf, traversalTar, workFolder, zerosZip, zipOf } from '../support/archives.js';
+import { knownBadRecord, sha256Of, storeOf, useLookInside } from '../support/inside.js';
+import { cabinetOf, compressedOf, EICAR, fatVolumeOf, hasTool, isoOf, udifOf, msiWithCabinet, sevenZipOf, tarOf, traversalTar, zerosZip, zipOf } from '../support/archives.js';
 
-const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
-
-const EICAR_RECORD: KnownRecord = {
-  sha256: sha256(EICAR),
-  fileName: 'eicar.com',
-  platform: 'any',
-  version: '1',
-  kind: 'test-file',
-  stage: 'payload',
-  campaign: 'look-inside test',
-  confidence: 'high',
-  sources: ['look-inside test'],
-} as KnownRecord;
-
+const sha256 = sha256Of;
+const EICAR_RECORD = knownBadRecord(EICAR);
 /** A store holding EICAR that notes each batch it is asked. */
-function eicarStore(): HashStore & { batches: number } {
-  const store = {
-    batches: 0,
-    getMany: async (hashes: readonly HashHex[]) => {
-      store.batches += 1;
-      return new Map(hashes.flatMap((hash): [HashHex, KnownRecord][] => (hash === EICAR_RECORD.sha256 ? [[hash, EICAR_RECORD]] : [])));
-    },
-  };
-  return store;
-}
-
-let work: ReturnType<typeof workFolder>;
-let scratchParent: string;
-
-beforeAll(() => {
-  work = workFolder();
-  scratchParent = join(work.path, 'scratch');
-  mkdirSync(scratchParent);
-});
-afterAll(() => work.remove());
-
-async function scan(bytes: Buffer, fileName: string | null, limits: Partial<InsideLimits> = {}, store = eicarStore()) {
-  const inside = new SevenZipLookInside({ ...DEFAULT_INSIDE_LIMITS, ...limits }, { scratchParent });
-  async function* source() {
-    yield bytes;
-  }
-  return scanStream(source(), { fileName, maxBytes: 64 * 1024 * 1024 }, { store, inside });
-}
+const eicarStore = () => storeOf(EICAR_RECORD);
+const looking = useLookInside();
+const scan = (bytes: Buffer, fileName: string | null, limits: Partial<InsideLimits> = {}, store = eicarStore()) => looking.scan(bytes, fileName, store, limits);
 
 describe('looking inside files', () => {
   it('finds EICAR in a ZIP, naming the member and its digests', async () => {
@@ -194,7 +154,7 @@ describe('looking inside files', () => {
     // bzip2 records no size: the index claims nothing, so only the bytes written can stop it.
     const file = await scan(compressedOf('zeros.bin', Buffer.alloc(8 * 1024 * 1024), 'bzip2'), 'zeros.bin.bz2', { maxBytes: 1024 * 1024 });
     expect(file.inside).toMatchObject({ complete: false, reasons: [{ reason: 'bytes', path: [] }] });
-    expect(readdirSync(scratchParent)).toEqual([]);
+    expect(readdirSync(looking.scratchParent())).toEqual([]);
   });
 
   it('stops at the depth limit and the member limit', async () => {
@@ -213,7 +173,7 @@ describe('looking inside files', () => {
   });
 
   it('extracts off the event loop: the loop keeps turning while 7-Zip inflates 64 MiB', async () => {
-    const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent });
+    const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent: looking.scratchParent() });
     const workspace = inside.open(DEFAULT_INSIDE_LIMITS);
     try {
       const sink = workspace.create('zeros.bin.bz2');
@@ -235,28 +195,28 @@ describe('looking inside files', () => {
   });
 
   it('looks into several files at once through a single shared worker, each in turn', async () => {
-    const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent, maxWorkers: 1 });
+    const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent: looking.scratchParent(), maxWorkers: 1 });
     const scanOne = (bytes: Buffer) =>
       scanStream((async function* () { yield bytes; })(), { fileName: null, maxBytes: 1 << 20 }, { store: eicarStore(), inside });
     const files = await Promise.all([1, 2, 3].map((i) => scanOne(zipOf({ [`eicar-${i}.com`]: EICAR }))));
     expect(files.map((file) => file.inside!.matches[0]!.path)).toEqual([['eicar-1.com'], ['eicar-2.com'], ['eicar-3.com']]);
-    expect(readdirSync(scratchParent)).toEqual([]);
+    expect(readdirSync(looking.scratchParent())).toEqual([]);
   });
 
   it('ends a look-inside at its time limit with the reason', async () => {
     const file = await scan(zipOf({ 'eicar.com': EICAR }), 'slow.zip', { timeMs: 1 });
     expect(file.inside!.reasons).toEqual([{ reason: 'time', path: expect.any(Array) }]);
     expect(file.inside!.complete).toBe(false);
-    expect(readdirSync(scratchParent)).toEqual([]);
+    expect(readdirSync(looking.scratchParent())).toEqual([]);
   });
 
   it('never writes outside its scratch folder for names with .., absolute names or symbolic links, and leaves nothing behind', async () => {
-    const outside = join(work.path, 'outside');
+    const outside = join(looking.workPath(), 'outside');
     mkdirSync(outside);
     const file = await scan(traversalTar(outside), 'hostile.tar');
     expect(readdirSync(outside)).toEqual([]);
-    expect(readdirSync(scratchParent)).toEqual([]);
-    for (const folder of [work.path, join(work.path, '..'), '/']) expect(existsSync(join(folder, 'evil-climbed'))).toBe(false);
+    expect(readdirSync(looking.scratchParent())).toEqual([]);
+    for (const folder of [looking.workPath(), join(looking.workPath(), '..'), '/']) expect(existsSync(join(folder, 'evil-climbed'))).toBe(false);
     // The members were read where 7-Zip put them, inside the scratch folder: EICAR is still found.
     expect(file.verdict).toBe('malicious');
   });

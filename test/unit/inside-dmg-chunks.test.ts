@@ -1,61 +1,23 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SevenZipLookInside } from '../../lambdas/adapters/sevenzip-inside.js';
-import type { HashHex } from '../../lambdas/core/hashes.js';
-import { DEFAULT_INSIDE_LIMITS } from '../../lambdas/core/inside/limits.js';
-import type { HashStore } from '../../lambdas/core/lookup.js';
-import type { KnownRecord } from '../../lambdas/core/records.js';
-import { scanStream } from '../../lambdas/core/scan.js';
-import { EICAR, fatVolumeOf, hasTool, udifOf, workFolder, type UdifChunkKind } from '../support/archives.js';
+import { describe, expect, it } from 'vitest';
+import { knownBadRecord, storeOf, useLookInside } from '../support/inside.js';
+import { EICAR, fatVolumeOf, hasTool, udifOf, type UdifChunkKind } from '../support/archives.js';
 
-const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
-
-const EICAR_RECORD = {
-  sha256: sha256(EICAR),
-  fileName: 'eicar.com',
-  platform: 'any',
-  version: '1',
-  kind: 'test-file',
-  stage: 'payload',
-  campaign: 'disk image test',
-  confidence: 'high',
-  sources: ['disk image test'],
-} as KnownRecord;
-
-const store: HashStore = {
-  getMany: async (hashes: readonly HashHex[]) =>
-    new Map(hashes.flatMap((hash): [HashHex, KnownRecord][] => (hash === EICAR_RECORD.sha256 ? [[hash, EICAR_RECORD]] : []))),
-};
-
-let work: ReturnType<typeof workFolder>;
-let scratchParent: string;
-
-beforeAll(() => {
-  work = workFolder();
-  scratchParent = join(work.path, 'scratch');
-  mkdirSync(scratchParent);
-});
-afterAll(() => work.remove());
-
-async function scan(bytes: Buffer, fileName: string) {
-  const inside = new SevenZipLookInside({ ...DEFAULT_INSIDE_LIMITS }, { scratchParent });
-  async function* source() {
-    yield bytes;
-  }
-  return scanStream(source(), { fileName, maxBytes: 64 * 1024 * 1024 }, { store, inside });
-}
+const EICAR_RECORD = knownBadRecord(EICAR, { campaign: 'disk image test', sources: ['disk image test'] });
+const store = storeOf(EICAR_RECORD);
+const looking = useLookInside();
+const scan = (bytes: Buffer, fileName: string) => looking.scan(bytes, fileName, store);
 
 /** A UDF image holding the given files, by `genisoimage -udf` (UDF 1.02 bridged with ISO 9660). */
 function udfImageOf(files: Record<string, string>): Buffer {
-  const tree = join(work.path, 'udf-tree');
+  const tree = join(looking.workPath(), 'udf-tree');
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(tree, path, '..'), { recursive: true });
     writeFileSync(join(tree, path), content);
   }
-  const out = join(work.path, 'disc.udf.iso');
+  const out = join(looking.workPath(), 'disc.udf.iso');
   execFileSync('genisoimage', ['-quiet', '-udf', '-o', out, '.'], { cwd: tree, stdio: ['ignore', 'ignore', 'pipe'] });
   return readFileSync(out);
 }
@@ -95,7 +57,7 @@ describe('UDF images', () => {
 
   it.skipIf(!hasTool('mkudffs'))('opens a UDF image with no ISO 9660 part, as mkudffs writes one', async () => {
     // mkudffs (Debian udftools) writes an empty UDF file system: its recognition sequence starts with BEA01.
-    const path = join(work.path, 'udf-only.img');
+    const path = join(looking.workPath(), 'udf-only.img');
     execFileSync('truncate', ['-s', '2M', path]);
     execFileSync('mkudffs', ['--media-type=hd', path], { stdio: 'ignore' });
     const file = await scan(readFileSync(path), 'udf-only.img');

@@ -1,15 +1,7 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SevenZipLookInside } from '../../lambdas/adapters/sevenzip-inside.js';
-import type { HashHex } from '../../lambdas/core/hashes.js';
+import { describe, expect, it } from 'vitest';
 import { containerFormat, HEAD_BYTES, TAIL_BYTES } from '../../lambdas/core/inside/formats.js';
-import { DEFAULT_INSIDE_LIMITS } from '../../lambdas/core/inside/limits.js';
-import type { HashStore } from '../../lambdas/core/lookup.js';
-import type { KnownRecord } from '../../lambdas/core/records.js';
-import { scanStream } from '../../lambdas/core/scan.js';
-import { cpioOf, EICAR, flatPackageOf, hasTool, pbzxOf, workFolder } from '../support/archives.js';
+import { cpioOf, EICAR, flatPackageOf, hasTool, pbzxOf } from '../support/archives.js';
+import { knownBadRecord, storeOf, useLookInside } from '../support/inside.js';
 
 /**
  * macOS flat packages (xar `.pkg`: a `Distribution`, and per component a `Bom`, `PackageInfo` and a `Payload`
@@ -17,46 +9,16 @@ import { cpioOf, EICAR, flatPackageOf, hasTool, pbzxOf, workFolder } from '../su
  * `cpio`, opened down to the files they install.
  */
 
-const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex') as HashHex;
-
-const EICAR_RECORD = {
-  sha256: sha256(EICAR),
-  fileName: 'libffmpeg.dylib',
-  platform: 'macos',
-  version: '1',
-  kind: 'test-file',
-  stage: 'payload',
-  campaign: 'look-inside test',
-  confidence: 'high',
-  sources: ['look-inside test'],
-} as KnownRecord;
-
-const store: HashStore = {
-  getMany: async (hashes: readonly HashHex[]) => new Map(hashes.flatMap((hash): [HashHex, KnownRecord][] => (hash === EICAR_RECORD.sha256 ? [[hash, EICAR_RECORD]] : []))),
-};
+const EICAR_RECORD = knownBadRecord(EICAR, { fileName: 'libffmpeg.dylib', platform: 'macos' });
+const store = storeOf(EICAR_RECORD);
 
 const DYLIB = 'Applications/3CX Desktop App.app/Contents/Frameworks/Electron Framework.framework/Versions/A/Libraries/libffmpeg.dylib';
 const APP = { [DYLIB]: EICAR, 'Applications/3CX Desktop App.app/Contents/Info.plist': '<plist/>' };
 const hasCpio = hasTool('cpio');
 const hasPackageTools = hasCpio && hasTool('bsdtar');
 
-let work: ReturnType<typeof workFolder>;
-let scratchParent: string;
-
-beforeAll(() => {
-  work = workFolder();
-  scratchParent = join(work.path, 'scratch');
-  mkdirSync(scratchParent);
-});
-afterAll(() => work.remove());
-
-async function scan(bytes: Buffer, fileName: string | null) {
-  const inside = new SevenZipLookInside(DEFAULT_INSIDE_LIMITS, { scratchParent });
-  async function* source() {
-    yield bytes;
-  }
-  return scanStream(source(), { fileName, maxBytes: 64 * 1024 * 1024 }, { store, inside });
-}
+const looking = useLookInside();
+const scan = (bytes: Buffer, fileName: string | null) => looking.scan(bytes, fileName, store);
 
 const formatOf = (bytes: Buffer) => containerFormat(bytes.subarray(0, HEAD_BYTES), bytes.length >= TAIL_BYTES ? bytes.subarray(-TAIL_BYTES) : new Uint8Array());
 
