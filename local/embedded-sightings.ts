@@ -13,20 +13,26 @@ import { containerSightingSchema } from '../lambdas/core/schemas.js';
 /** The name of the database within the data folder's LMDB environment. */
 export const SIGHTINGS_DATABASE = 'sightings';
 
-/** The containers of one stored value; a value not in that shape lists none rather than failing the lookup. */
-function sightingsOf(stored: unknown): ContainerSighting[] {
-  if (!Array.isArray(stored)) return [];
-  return stored.flatMap((value) => {
-    const parsed = containerSightingSchema.safeParse(value);
-    return parsed.success ? [parsed.data] : [];
-  });
+/**
+ * The containers of one stored value (none when there is no value). A value not in that shape is a store
+ * that could not be read: refused, as a record would be, never answered as "seen in no container" or
+ * overwritten by the next sighting.
+ * @throws UpstreamUnavailableError naming the digest.
+ */
+function sightingsOf(hash: HashHex, stored: unknown): ContainerSighting[] {
+  if (stored === undefined) return [];
+  const parsed = Array.isArray(stored) ? stored.map((value) => containerSightingSchema.safeParse(value)) : [];
+  if (!Array.isArray(stored) || parsed.some((result) => !result.success)) {
+    throw new UpstreamUnavailableError(`The containers listed for ${hash} are not valid sightings; they were not used.`);
+  }
+  return parsed.map((result) => result.data!);
 }
 
 /** The containers each of `hashes` was found in, newest first; hashes found in none are absent. */
 export function readSightings(db: Database<unknown, string>, hashes: readonly HashHex[]): Map<HashHex, readonly ContainerSighting[]> {
   const found = new Map<HashHex, readonly ContainerSighting[]>();
   for (const hash of hashes) {
-    const listed = sightingsOf(db.get(hash));
+    const listed = sightingsOf(hash, db.get(hash));
     if (listed.length > 0) found.set(hash, listed);
   }
   return found;
@@ -42,7 +48,7 @@ export async function addSightings(root: RootDatabase, db: Database<unknown, str
   try {
     const changed: [HashHex, ContainerSighting[]][] = [];
     for (const [member, added] of byMember) {
-      const merged = mergeSightings(sightingsOf(db.get(member)), added);
+      const merged = mergeSightings(sightingsOf(member, db.get(member)), added);
       if (merged) changed.push([member, merged]);
     }
     if (changed.length === 0) return;

@@ -481,8 +481,10 @@ class LmdbHashStore implements EmbeddedHashStore {
         const next = readFrom(this.handles, () => entries.next());
         if (next.done) return;
         const { key, value } = next.value;
-        if (!isActive(value)) continue;
-        yield readRecord(key.toString('hex'), value);
+        // Read (and so checked) before a revocation is believed: a damaged value fails the listing, never shortens it.
+        const record = readRecord(key.toString('hex'), value);
+        if (record.revoked) continue;
+        yield record;
         if (read % READ_SLICE === 0) await nextTurn();
       }
     } finally {

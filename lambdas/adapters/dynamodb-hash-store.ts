@@ -83,10 +83,19 @@ function sightingsKey(hash: HashHex): string {
 
 const sightingsSchema = z.array(containerSightingSchema);
 
-/** The containers of a sightings item; an item not in that shape lists none rather than failing the lookup. */
-function sightingsOf(stored: StoredItem | undefined): ContainerSighting[] {
-  const parsed = sightingsSchema.safeParse(stored?.['containers']);
-  return parsed.success ? parsed.data : [];
+/**
+ * The containers of a sightings item (none when there is no item). An item not in that shape is a store that
+ * could not be read: refused, as a record item would be, never answered as "seen in no container" or
+ * overwritten by the next sighting.
+ * @throws UpstreamUnavailableError naming the digest.
+ */
+function sightingsOf(hash: HashHex, stored: StoredItem | undefined): ContainerSighting[] {
+  if (stored === undefined) return [];
+  const parsed = sightingsSchema.safeParse(stored['containers']);
+  if (!parsed.success) {
+    throw new UpstreamUnavailableError(`The containers listed for ${hash} are not valid sightings; they were not used.`, { cause: parsed.error });
+  }
+  return parsed.data;
 }
 
 /** Whether an item is the one of its record that listings and counts read (the strongest digest's). */
@@ -219,7 +228,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
         const record = fromItem(item);
         if (!record.revoked) records.set(hash, record);
       }
-      const containers = sightingsOf(items.get(sightingsKey(hash)));
+      const containers = sightingsOf(hash, items.get(sightingsKey(hash)));
       if (containers.length > 0) containedIn.set(hash, containers);
     }
     return { records, containedIn };
@@ -236,7 +245,7 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
     const listed = await this.readItems([...byMember.keys()].map(sightingsKey));
     const requests: WriteRequest[] = [];
     for (const [member, added] of byMember) {
-      const merged = mergeSightings(sightingsOf(listed.get(sightingsKey(member))), added);
+      const merged = mergeSightings(sightingsOf(member, listed.get(sightingsKey(member))), added);
       if (merged) requests.push({ PutRequest: { Item: marshall({ [KNOWN_HASHES_KEY]: sightingsKey(member), containers: merged }, { removeUndefinedValues: true }) } });
     }
     await this.writeAll(requests);

@@ -113,6 +113,22 @@ describe('DynamoDbHashStore', () => {
     expect((await store.getMany([record.sha256!])).get(record.sha256!)).toEqual(record);
   });
 
+  it('refuses a damaged list of containers with UpstreamUnavailableError, neither answering nor overwriting it as empty', async () => {
+    const store = new DynamoDbHashStore(dynamo.client, { tableName: dynamo.tableName });
+    const record = makeRecord(9);
+    await store.putRecords([record]);
+    const damaged = { [KNOWN_HASHES_KEY]: { S: `contained-in:${record.sha256}` }, containers: { S: 'not a list of sightings' } };
+    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: damaged }));
+
+    const error = await store.getManyWithContainers([record.sha256!]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect((error as Error).message).toContain(`containers listed for ${record.sha256}`);
+    const sighting = { sha256: hex(64), md5: hex(32), sha1: hex(40), fileName: 'setup.zip', path: ['bin/a.dll'], at: '2026-12-02T00:00:00.000Z', scan: 'request test' };
+    await expect(store.addSightings([{ member: record.sha256!, container: sighting } as never])).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { [KNOWN_HASHES_KEY]: { S: `contained-in:${record.sha256}` } } }));
+    expect(Item?.['containers']).toEqual({ S: 'not a list of sightings' });
+  });
+
   it('says the list could not be written when a write fails', async () => {
     const store = new DynamoDbHashStore(dynamo.client, { tableName: dynamo.tableName, writeDeadlineMs: 200 });
     dynamo.proxy.mode = 'unprocessed';
