@@ -23,7 +23,7 @@ import { mapError } from '../lambdas/http/errors.js';
 import { BASE_HEADERS, type Log } from '../lambdas/http/handler.js';
 import { MIN_COMPRESSION_BYTES, matchPath } from '../lambdas/http/routes.js';
 import { authorize, type LocalKeys } from './auth.js';
-import type { RequestTarget } from './http-edge.js';
+import { acceptedCoding, type RequestTarget } from './http-edge.js';
 
 /** What the exports read: the list's version, bumped by every change, and its records in primary-digest order. */
 export interface ExportedStore {
@@ -240,7 +240,7 @@ export function makeLocalExports(deps: LocalExportsDeps): LocalExports {
         details: { formats: EXPORT_FORMATS },
       });
     }
-    await send(req, res, requestId, format, await openExport(format, acceptsGzip(req.headers['accept-encoding'])));
+    await send(req, res, requestId, format, await openExport(format, acceptedCoding(req.headers['accept-encoding']) === 'gzip'));
   };
 
   return {
@@ -321,14 +321,3 @@ async function write(stream: WriteStream | NodeJS.WritableStream, chunk: string)
   if (!stream.write(chunk)) await once(stream as NodeJS.EventEmitter, 'drain');
 }
 
-/** Whether `Accept-Encoding` takes gzip (RFC 9110 12.5.3): listed or `*` with a weight above zero. */
-function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  const weights = new Map<string, number>();
-  for (const item of header.split(',')) {
-    const [name = '', ...params] = item.split(';').map((p) => p.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    weights.set(name, q === undefined ? 1 : Number(q.slice(2)) || 0);
-  }
-  return (weights.get('gzip') ?? weights.get('*') ?? 0) > 0;
-}

@@ -230,3 +230,18 @@ export function startBodyDeadline(req: IncomingMessage, res: ServerResponse, req
   set(initial);
   return { set };
 }
+
+/** The coding to use by `Accept-Encoding` (RFC 9110 12.5.3): gzip before deflate, none with q=0 or `*;q=0`. */
+export function acceptedCoding(header: string | undefined): 'gzip' | 'deflate' | undefined {
+  if (!header) return undefined;
+  const weights = new Map<string, number>();
+  for (const item of header.split(',')) {
+    const [name = '', ...params] = item.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    weights.set(name, q === undefined ? 1 : Number(q.slice(2)) || 0);
+  }
+  const weight = (coding: string) => weights.get(coding) ?? weights.get('*') ?? 0;
+  if (weight('gzip') > 0) return 'gzip';
+  if (weight('deflate') > 0) return 'deflate';
+  return undefined;
+}

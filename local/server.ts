@@ -43,6 +43,7 @@ import { openEmbeddedStore, type EmbeddedStore } from './embedded-store.js';
 import { makeLocalExports } from './exports.js';
 import { makeLocalUploads, type UploadDeadline } from './uploads.js';
 import {
+  acceptedCoding,
   makeClientErrorListener,
   parseRequestTarget,
   rawErrorAnswer,
@@ -456,20 +457,6 @@ function encodeBody(req: IncomingMessage, result: APIGatewayProxyResult): { body
   return { body: coding === 'gzip' ? gzipSync(body) : deflateSync(body), headers: { 'content-encoding': coding } };
 }
 
-/** The coding to use by `Accept-Encoding` (RFC 9110 12.5.3): gzip before deflate, none with q=0 or `*;q=0`. */
-function acceptedCoding(header: string | undefined): 'gzip' | 'deflate' | undefined {
-  if (!header) return undefined;
-  const weights = new Map<string, number>();
-  for (const item of header.split(',')) {
-    const [name = '', ...params] = item.split(';').map((p) => p.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    weights.set(name, q === undefined ? 1 : Number(q.slice(2)) || 0);
-  }
-  const weight = (coding: string) => weights.get(coding) ?? weights.get('*') ?? 0;
-  if (weight('gzip') > 0) return 'gzip';
-  if (weight('deflate') > 0) return 'deflate';
-  return undefined;
-}
 
 function toEvent(
   req: IncomingMessage,
