@@ -99,7 +99,7 @@ function sightingsOf(hash: HashHex, stored: StoredItem | undefined): ContainerSi
 }
 
 /** Whether an item is the one of its record that listings and counts read (the strongest digest's). */
-function isRecordItem(stored: StoredItem): boolean {
+export function isRecordItem(stored: StoredItem): boolean {
   return stored[KNOWN_HASHES_KEY] === stored.recordKey;
 }
 
@@ -125,7 +125,7 @@ function toItems(record: KnownRecord, writtenAt: string): Item[] {
  * than answered in a shape the caller did not write.
  * @throws UpstreamUnavailableError naming the item and what is wrong with it.
  */
-function fromItem(stored: StoredItem): KnownRecord {
+export function fromItem(stored: StoredItem): KnownRecord {
   const {
     [KNOWN_HASHES_KEY]: hash,
     algorithm: _algorithm,

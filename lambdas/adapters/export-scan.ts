@@ -3,9 +3,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { UpstreamUnavailableError } from '../core/errors.js';
 import type { ReadList } from '../core/exports.js';
 import { recordDigests, type KnownRecord } from '../core/records.js';
-import { describeIssues, recordInputSchema } from '../core/schemas.js';
+import { fromItem, isRecordItem } from './dynamodb-hash-store.js';
 import { makeFileLineSorter } from './export-sort.js';
-import { KNOWN_HASHES_KEY } from './table-schemas.js';
 
 export interface ScanListOptions {
   readonly tableName: string;
@@ -14,9 +13,6 @@ export interface ScanListOptions {
   /** @default 200_000 */
   readonly runLines?: number;
 }
-
-/** Attributes an item of the table holds besides its record's own fields. */
-const ITEM_ATTRIBUTES = new Set([KNOWN_HASHES_KEY, 'algorithm', 'recordKey', 'writtenAt', 'revokedAt', 'revokedBy', 'revokedReason']);
 
 /**
  * Reads the whole KnownHashes table for an export rebuild: a paginated, strongly consistent scan, one
@@ -45,8 +41,10 @@ export async function scanSortedList(client: DynamoDBClient, options: ScanListOp
           const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
           if (time > latest) latest = time;
         }
-        if (stored[KNOWN_HASHES_KEY] !== stored['recordKey'] || stored['revokedAt'] !== undefined) continue;
-        const record = toRecord(stored);
+        if (!isRecordItem(stored)) continue;
+        // Read (and so checked) as every reader of the table reads an item, revocation included.
+        const record = fromItem(stored);
+        if (record.revoked) continue;
         yield `${recordDigests(record)[0]!.hash}\t${JSON.stringify(record)}`;
       }
       startKey = page.LastEvaluatedKey;
@@ -60,16 +58,4 @@ export async function scanSortedList(client: DynamoDBClient, options: ScanListOp
       for await (const line of sorted.lines()) yield JSON.parse(line.slice(line.indexOf('\t') + 1)) as KnownRecord;
     },
   };
-}
-
-function toRecord(stored: Record<string, unknown>): KnownRecord {
-  const fields = Object.fromEntries(Object.entries(stored).filter(([name]) => !ITEM_ATTRIBUTES.has(name)));
-  const record = recordInputSchema.safeParse(fields);
-  if (!record.success) {
-    throw new UpstreamUnavailableError(
-      `The known-bad list holds an item for ${String(stored[KNOWN_HASHES_KEY])} that is not a valid record (${describeIssues(record.error, 'record')}); the exports were not written.`,
-      { cause: record.error },
-    );
-  }
-  return record.data;
 }
