@@ -1,7 +1,7 @@
 import { endsLine, isSpace as isLineSpace, readChecksumLines } from './checksum-lines.js';
 import { parseCsv } from './csv.js';
 import { InvalidRequestError } from './errors.js';
-import { parseHash, type HashAlgorithm } from './hashes.js';
+import { parseHash, type HashAlgorithm, type HashHex } from './hashes.js';
 import type { KnownRecord } from './records.js';
 import { describeIssues, recordInputSchema, type ImportFormat, type RejectedInput } from './schemas.js';
 
@@ -90,44 +90,180 @@ export function parseImport(text: string, options: { format?: ImportFormat; defa
   const format = options.format ?? detectFormat(text);
   if (options.format === undefined && format === 'jsonl') refuseBrokenJson(text);
   const defaults = options.defaults ?? {};
+  if (format === 'plain') requireProvenance(defaults);
+  // The fields every input that carries only digests (and a list's file name) takes from the defaults,
+  // checked once for the whole feed rather than once per input.
+  const common = format === 'jsonl' ? undefined : commonFields(defaults);
+  if (format === 'plain' && common) {
+    const bare = bareDigestRecords(text, common);
+    if (bare) return { format, ...bare };
+  }
   const drafts: DraftRow[] =
     format === 'jsonl'
       ? jsonLinesDrafts(text)
       : format === 'csv'
         ? csvDrafts(text)
         : format === 'plain'
-          ? plainDrafts(text, defaults)
+          ? plainDrafts(text)
           : format === 'stix'
             ? stixDrafts(parseJson(text, 'STIX bundle'), defaults)
             : mispDrafts(parseJson(text, 'MISP event'), defaults);
 
-
   const records: KnownRecord[] = [];
   const rejected: RejectedInput[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, number | string>();
   for (const { line, input, draft } of drafts) {
     if (typeof draft === 'string') {
       rejected.push({ line, input, reason: draft });
       continue;
     }
-    const withDefaults = applyDefaults(draft, defaults);
-    const result = recordInputSchema.safeParse(withDefaults);
-    if (!result.success) {
-      const reason = describeIssues(result.error, 'record');
-      rejected.push({ line, input, reason });
+    let record = common && digestsOnly(draft, common);
+    if (!record) {
+      const result = recordInputSchema.safeParse(applyDefaults(draft, defaults));
+      if (!result.success) {
+        rejected.push({ line, input, reason: describeIssues(result.error, 'record') });
+        continue;
+      }
+      record = result.data;
+    }
+    const clash = firstSeen(seen, record);
+    if (clash !== undefined) {
+      const where = seen.get(clash)!;
+      rejected.push({ line, input, reason: `digest ${clash} already appears in ${typeof where === 'number' ? `line ${where}` : where}` });
       continue;
     }
-    const record: KnownRecord = result.data;
-    const digests = [record.sha256, record.sha1, record.md5].filter((d): d is NonNullable<typeof d> => Boolean(d));
-    const clash = digests.find((d) => seen.has(d));
-    if (clash) {
-      rejected.push({ line, input, reason: `digest ${clash} already appears in ${seen.get(clash)}` });
-      continue;
-    }
-    for (const d of digests) seen.set(d, line === null ? input : `line ${line}`);
+    const where = line ?? input;
+    if (record.sha256) seen.set(record.sha256, where);
+    if (record.sha1) seen.set(record.sha1, where);
+    if (record.md5) seen.set(record.md5, where);
     records.push(record);
   }
   return { format, records, rejected };
+}
+
+/** The first of a record's digests (strongest first) that an earlier input of the feed claimed. */
+function firstSeen(seen: ReadonlyMap<string, unknown>, record: KnownRecord): string | undefined {
+  if (record.sha256 && seen.has(record.sha256)) return record.sha256;
+  if (record.sha1 && seen.has(record.sha1)) return record.sha1;
+  if (record.md5 && seen.has(record.md5)) return record.md5;
+  return undefined;
+}
+
+/** The fields of a record other than its digests that an input carrying nothing but digests gets from the defaults. */
+type CommonFields = Omit<KnownRecord, 'sha256' | 'sha1' | 'md5' | 'size' | 'addedAt' | 'derived' | 'revoked'>;
+const COMMON_KEYS = ['campaign', 'confidence', 'fileName', 'kind', 'platform', 'sources', 'stage', 'version'].join();
+/** A digest the schema takes, to check the defaults with. */
+const PROBE_DIGEST = '0'.repeat(64);
+
+/**
+ * The record fields an input with nothing but digests takes from the import's defaults, checked with the
+ * record schema once for the whole feed. Undefined when the defaults do not make a valid record (a plain
+ * list whose campaign is too long, a CSV with neither a campaign column nor a campaign parameter): then
+ * every input is checked on its own, and rejected with the schema's reason.
+ */
+function commonFields(defaults: ImportDefaults): CommonFields | undefined {
+  const result = recordInputSchema.safeParse(applyDefaults({ sha256: PROBE_DIGEST }, defaults));
+  if (!result.success) return undefined;
+  const { sha256: _probe, ...fields } = result.data;
+  return Object.keys(fields).sort().join() === COMMON_KEYS ? fields : undefined;
+}
+
+/**
+ * The record of an input that carries only digests (already checked by `addDigest` as it was read) and
+ * perhaps a file name, with the common fields: exactly what the record schema makes of it with the
+ * defaults applied. Undefined for any other input, which the schema checks.
+ */
+function digestsOnly(draft: Draft, common: CommonFields): KnownRecord | undefined {
+  let fileName = common.fileName;
+  let digests = 0;
+  for (const key in draft) {
+    const value = draft[key];
+    if (key === 'sha256' || key === 'sha1' || key === 'md5') {
+      if (typeof value !== 'string') return undefined;
+      digests += 1;
+    } else if (key === 'fileName' && typeof value === 'string') {
+      // The schema's text check: trimmed, 1 to 512 characters.
+      fileName = value.trim();
+      if (fileName.length === 0 || fileName.length > 512) return undefined;
+    } else return undefined;
+  }
+  if (digests === 0) return undefined;
+  const record: Record<string, unknown> = { ...common, fileName };
+  if (draft.sha256 !== undefined) record['sha256'] = draft.sha256;
+  if (draft.sha1 !== undefined) record['sha1'] = draft.sha1;
+  if (draft.md5 !== undefined) record['md5'] = draft.md5;
+  return record as KnownRecord;
+}
+
+/** A record's strongest digest: the only one of a record read from a bare digest line. */
+function primaryDigest(record: KnownRecord): string {
+  return (record.sha256 ?? record.sha1 ?? record.md5)!;
+}
+
+/** Each UTF-16 code unit of the Latin-1 range: 1 for 0-9 and a-f, 3 for A-F, 0 for anything else. */
+const HEX_DIGIT = Uint8Array.from({ length: 256 }, (_, code) =>
+  (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66) ? 1 : code >= 0x41 && code <= 0x46 ? 3 : 0,
+);
+
+/** Hex digest lengths and their algorithms. */
+const BARE_ALGORITHMS: Readonly<Record<number, HashAlgorithm>> = { 32: 'md5', 40: 'sha1', 64: 'sha256' };
+
+/**
+ * A plain list of one bare digest per line (blank lines between them taken), as the largest feeds are:
+ * read in one pass straight into records, each with the common fields. Every digest is exactly what
+ * `readChecksumLines` and `parseHash` would make of the line, and a digest on two lines is rejected the
+ * second time as there. Undefined for a list with any other kind of line (a path, a tag, a comment,
+ * spaces, a hashdeep header), which is read line by line by `readChecksumLines`.
+ */
+function bareDigestRecords(text: string, common: CommonFields): Omit<ParsedImport, 'format'> | undefined {
+  const records: KnownRecord[] = [];
+  const rejected: RejectedInput[] = [];
+  // The line of each digest so far, once they stop coming in ascending order: until then (a list sent in
+  // key order) each digest is larger than the one before, so none repeats, and none is looked up.
+  let seen: Map<string, number> | undefined;
+  let previous = '';
+  const lines: number[] = [];
+  const { fileName, platform, version, kind, stage, campaign, confidence, sources } = common;
+  let line = 1;
+  for (let start = 0; start <= text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    // CRLF ends a line as LF does.
+    const stop = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
+    if (stop > start) {
+      const algorithm = BARE_ALGORITHMS[stop - start];
+      if (algorithm === undefined) return undefined;
+      // Every character a hex digit (each gives 1, or 3 in upper case, ANDed and ORed together).
+      let all = 1;
+      let any = 0;
+      for (let i = start; i < stop; i++) {
+        const kind = HEX_DIGIT[text.charCodeAt(i)] ?? 0;
+        all &= kind;
+        any |= kind;
+      }
+      if (all === 0) return undefined;
+      const input = text.slice(start, stop);
+      const hash = (any === 3 ? input.toLowerCase() : input) as HashHex;
+      if (seen === undefined && !(hash > previous)) seen = new Map(records.map((record, i) => [primaryDigest(record), lines[i]!]));
+      const earlier = seen?.get(hash);
+      if (earlier !== undefined) {
+        rejected.push({ line, input, reason: `digest ${hash} already appears in line ${earlier}` });
+      } else {
+        if (seen) seen.set(hash, line);
+        else previous = hash;
+        lines.push(line);
+        records.push(
+          algorithm === 'sha256'
+            ? { sha256: hash, fileName, platform, version, kind, stage, campaign, confidence, sources }
+            : algorithm === 'sha1'
+              ? { sha1: hash, fileName, platform, version, kind, stage, campaign, confidence, sources }
+              : { md5: hash, fileName, platform, version, kind, stage, campaign, confidence, sources },
+        );
+      }
+    }
+    start = end + 1;
+  }
+  return { records, rejected };
 }
 
 /**
@@ -248,12 +384,16 @@ function csvDrafts(text: string): DraftRow[] {
   });
 }
 
-function plainDrafts(text: string, defaults: ImportDefaults): DraftRow[] {
+/** A plain list carries no provenance: the import must give it. */
+function requireProvenance(defaults: ImportDefaults): void {
   if (!defaults.campaign || !defaults.source) {
     throw new InvalidRequestError(
       'A plain hash list carries no provenance: give the campaign and source parameters (e.g. ?campaign=…&source=…).',
     );
   }
+}
+
+function plainDrafts(text: string): DraftRow[] {
   return readChecksumLines(text).map(({ line, input, digests, name, escaped }): DraftRow => {
     const draft: Draft = {};
     let problem: string | undefined;

@@ -100,4 +100,45 @@ describe('parseImport, for any input', () => {
       }),
     );
   });
+
+  it('reads a list of bare digests as it reads the same lines among any other kind, line numbers and repeats included', () => {
+    // A comment line makes the list one the bare-digest reading does not take: the line-by-line reader reads it.
+    const line = fc.oneof({ weight: 8, arbitrary: digest }, digest.map((d) => d.toUpperCase()), fc.constant(''), hex(31));
+    const ending = fc.constantFrom('\n', '\r\n');
+    const lists = fc.array(fc.tuple(line, ending), { maxLength: 40 }).chain((lines) =>
+      fc.tuple(fc.constant(lines), fc.subarray(lines.map(([l]) => l)), fc.boolean()),
+    );
+    fc.assert(
+      fc.property(lists, provenance, ([lines, repeated, sorted], defaults) => {
+        const ordered = sorted ? [...lines].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : lines;
+        const withRepeats = [...ordered, ...repeated.map((l) => [l, '\n'] as [string, string])];
+        const text = withRepeats.map(([l, end]) => l + end).join('');
+        const options = { format: 'plain' as const, defaults };
+        const bare = attempt(text, options);
+        const general = attempt(`${text}# the end\n`, options);
+        expect(bare).toEqual(general);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('makes the same record of a CSV row of digests whether its fields come from the defaults or from columns that say the same', () => {
+    // Rows naming a digest (a row of empty fields is no input; with a stage it would be one).
+    const row = fc.tuple(fc.oneof(digest, digest.map((d) => d.toUpperCase())), fc.option(hex(32), { nil: '' }), fc.constantFrom('', 'a.dll', '  b.exe ', ' ', 'x'.repeat(513)));
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 20 }), provenance, (rows, defaults) => {
+        const body = (extra: string) => rows.map(([sha256, md5, name]) => `${sha256},${md5},${name}${extra}`).join('\n');
+        const options = { format: 'csv' as const, defaults };
+        const plain = attempt(`sha256,md5,file_name\n${body('')}`, options);
+        // A stage column saying what the defaults say: every row is then checked by the record schema alone.
+        const stated = attempt(`sha256,md5,file_name,stage\n${body(',unspecified')}`, options);
+        if ('thrown' in plain || 'thrown' in stated) expect(plain).toEqual(stated);
+        else {
+          expect(plain.records).toEqual(stated.records);
+          expect(plain.rejected.map(({ line, reason }) => ({ line, reason }))).toEqual(stated.rejected.map(({ line, reason }) => ({ line, reason })));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
