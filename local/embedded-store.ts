@@ -8,12 +8,13 @@ import { UpstreamUnavailableError } from '../lambdas/core/errors.js';
 import type { ListedRecords, RecordLister } from '../lambdas/core/exports.js';
 import type { HashHex } from '../lambdas/core/hashes.js';
 import type { RecordStore } from '../lambdas/core/import.js';
-import { recordDigests, type KnownRecord } from '../lambdas/core/records.js';
+import type { KnownRecord } from '../lambdas/core/records.js';
 // The schema every record is written through (seed list, imports, the admin API) is the one it is read back with.
 import { describeIssues, recordInputSchema, revocationSchema } from '../lambdas/core/schemas.js';
 import type { ScanRecord, ScanStore } from '../lambdas/core/uploads.js';
 import { makeFilesPrivate, preparePrivateFolder } from './embedded-folder.js';
-import { isActive, storedDigests, storedFields, toStoredRecord } from './embedded-record-format.js';
+import { storedDigests, storedFields } from './embedded-record-format.js';
+import { digestKey, importRecords, META, writeRecords, type WriteTarget, type Written } from './embedded-writes.js';
 import { readScan, toStoredScan, type StoredScan } from './embedded-scans.js';
 import { addSightings, readSightings, SIGHTINGS_DATABASE } from './embedded-sightings.js';
 import { claimOwnership, currentOwner, releaseOwnership, StoreInUseError } from './embedded-owner.js';
@@ -29,17 +30,14 @@ export const OWNER_FILE = 'server.lock';
 /** Keys read between two checks of the read deadline, and between two turns of the event loop. */
 const READ_SLICE = 2048;
 /**
- * Records written in one transaction at most. LMDB holds every page a transaction changes in memory until
- * it commits, and keeps buffers for as many pages as its largest transaction changed: records spread over a
- * large list change about a page each, so this bounds a write's memory near 16 MiB, whatever the call's size.
+ * Pages written (about: see `TRANSACTION_PAGES`) after which the data file is closed and opened again, between
+ * two transactions, to give back the memory writes leave mapped and the page buffers LMDB keeps (see
+ * `release`): 32,768 pages is 128 MiB. A list sent in key order changes few pages for its records, and is
+ * written on with few reopenings; records spread over the list change a page or more each.
  */
-const TRANSACTION_RECORDS = 4096;
-/**
- * Records written after which the data file is closed and opened again, between two transactions of a
- * large call, to give back the memory its writes and reads leave mapped (see `release`). A call that wrote
- * a transaction's worth or more does the same once it is done.
- */
-const RELEASE_AFTER_RECORDS = 50_000;
+const RELEASE_AFTER_PAGES = 32_768;
+/** Once the list has had no write for this long after one, the data file is opened afresh (see `release`). */
+const RELEASE_WHEN_IDLE_MS = 1000;
 /**
  * The address space the database is mapped into (not disk: the file grows with the data). Large enough for
  * lists of many millions of records, so the map is never moved and re-made while the server runs.
@@ -80,21 +78,6 @@ export interface EmbeddedStoreOptions {
   /** The clock, passed in so the times a list was written are known in tests. @default Date.now */
   readonly now?: () => number;
 }
-
-/**
- * A digest as a key: its bytes, half the size of its hex form. Bytes sort as their hex forms do, so the
- * records are kept in the order of their primary digests.
- */
-function digestKey(hash: string): Buffer {
-  return Buffer.from(hash, 'hex');
-}
-
-/** Keys of the `meta` database. */
-const META = {
-  version: 'listVersion',
-  activeRecords: 'activeRecords',
-  updatedAt: 'updatedAt',
-} as const;
 
 /** Data folders with a store open in this process: LMDB would share one environment between two opens. */
 const openInThisProcess = new Set<string>();
@@ -142,8 +125,10 @@ interface Handles {
   releasing: Promise<void> | undefined;
   /** The list's version when the file was last closed to be opened again, answered meanwhile. */
   versionWhileReleasing: number;
-  /** Records written since the file was opened. */
-  writtenSinceOpen: number;
+  /** Pages written since the file was opened, about (see `TRANSACTION_PAGES`). */
+  pagesSinceOpen: number;
+  /** Set while the file waits to be opened afresh once writes have stopped (see RELEASE_WHEN_IDLE_MS). */
+  idleRelease: NodeJS.Timeout | undefined;
   /** The writes of this server, one after another: each reads what the one before committed. */
   readonly writes: WriteQueue;
   /** Listings under way: their cursors end before the database closes under them. */
@@ -183,11 +168,26 @@ async function release(handles: Handles): Promise<void> {
   try {
     await handles.db.root.close();
     handles.db = handles.reopen();
-    handles.writtenSinceOpen = 0;
+    handles.pagesSinceOpen = 0;
   } finally {
     handles.releasing = undefined;
     done();
   }
+}
+
+/**
+ * Opens the data file afresh once the list has had no write for RELEASE_WHEN_IDLE_MS, so a server that took
+ * an import gives back the memory the import left (a large one in many requests is written on meanwhile).
+ * A write meanwhile puts it off; should opening the file again fail, the reads fail closed and say so.
+ */
+function releaseWhenIdle(handles: Handles): void {
+  clearTimeout(handles.idleRelease);
+  handles.idleRelease = setTimeout(() => {
+    handles.idleRelease = undefined;
+    if (handles.closed) return;
+    void handles.writes.run(() => release(handles)).catch(() => {});
+  }, RELEASE_WHEN_IDLE_MS);
+  handles.idleRelease.unref();
 }
 
 /** Waits while the file is opened again; most of the time it is not, and this costs nothing. */
@@ -222,89 +222,11 @@ function readFrom<T>(handles: Handles, read: () => T): T {
   }
 }
 
-/** One record as `putRecords` writes it. */
-interface RecordWrite {
-  readonly primary: string;
-  readonly others: readonly string[];
-  readonly value: unknown[];
-}
-
-/** What one transaction of `putRecords` changes: keys to their new values, `undefined` for a key removed. */
-interface PlannedChanges {
-  readonly records: Map<string, unknown>;
-  readonly digests: Map<string, string | undefined>;
-  /** The keys of the changes as bytes, made once. */
-  readonly keys: Map<string, Buffer>;
-  /** Records on the list after the change, revoked ones left out. */
-  readonly active: number;
-}
-
-const NO_CHANGES: PlannedChanges = { records: new Map(), digests: new Map(), keys: new Map(), active: 0 };
-
-/**
- * Works out the changes of writing `writes`, reading the stored list through `pending` (the changes of
- * the transaction before, which may not have committed yet) and the changes planned so far, so records
- * of one call that share digests end as if written one after another.
- */
-function planRecordWrites(
-  db: Databases,
-  writes: readonly RecordWrite[],
-  pending: PlannedChanges,
-  activeBefore: number,
-): PlannedChanges {
-  const records = new Map<string, unknown>();
-  const pointers = new Map<string, string | undefined>();
-  const keys = new Map<string, Buffer>();
-  const keyOf = (hash: string): Buffer => keys.get(hash) ?? keys.set(hash, digestKey(hash)).get(hash)!;
-  const recordAt = (key: string): unknown =>
-    records.has(key) ? records.get(key) : pending.records.has(key) ? pending.records.get(key) : db.records.get(keyOf(key));
-  const pointerAt = (key: string): string | undefined =>
-    pointers.has(key) ? pointers.get(key) : pending.digests.has(key) ? pending.digests.get(key) : db.digests.get(keyOf(key))?.toString('hex');
-  let active = activeBefore;
-  for (const { primary, others, value } of writes) {
-    const previous = recordAt(primary);
-    if (previous !== undefined) {
-      active -= Number(isActive(previous));
-      // Digests the record no longer has stop naming it.
-      for (const hash of storedDigests(primary, previous)) {
-        if (hash !== primary && !others.includes(hash) && pointerAt(hash) === primary) pointers.set(hash, undefined);
-      }
-    }
-    if (pointerAt(primary) !== undefined) pointers.set(primary, undefined);
-    for (const other of others) {
-      // A digest that was another record's primary now belongs to this one, as a DynamoDB item is overwritten.
-      const taken = recordAt(other);
-      if (taken !== undefined) {
-        active -= Number(isActive(taken));
-        records.set(other, undefined);
-      }
-      pointers.set(other, primary);
-    }
-    records.set(primary, value);
-    active += Number(isActive(value));
-  }
-  return { records, digests: pointers, keys, active };
-}
-
-/** Whether two of `writes` share a digest: then their order decides which one a digest ends up naming. */
-function shareDigests(writes: readonly RecordWrite[]): boolean {
-  const seen = new Set<string>();
-  for (const { primary, others } of writes) {
-    for (const digest of [primary, ...others]) {
-      if (seen.has(digest)) return true;
-      seen.add(digest);
-    }
-  }
-  return false;
-}
-
-const byPrimary = (a: RecordWrite, b: RecordWrite) => (a.primary < b.primary ? -1 : a.primary > b.primary ? 1 : 0);
-
 /**
  * The known-bad list in LMDB. A record is stored once under its primary digest; each of its other digests
  * points to it, so any digest finds the whole record. A record is written in one transaction with all its
  * digests: a crash leaves each record either whole, every digest of it, or absent. A large `putRecords`
- * is written in transactions of at most TRANSACTION_RECORDS records, so the memory a write takes stays
+ * is written in transactions of bounded size (see `TRANSACTION_PAGES`), so the memory a write takes stays
  * bounded whatever the size of the call.
  */
 class LmdbHashStore implements EmbeddedHashStore {
@@ -369,82 +291,51 @@ class LmdbHashStore implements EmbeddedHashStore {
   }
 
   async putRecords(records: readonly KnownRecord[]): Promise<void> {
-    if (this.handles.closed) throw new UpstreamUnavailableError('The known-bad list could not be written: the server is stopping.');
     // Nothing to write is no change: the list keeps its version, and exports built for it stay current.
-    if (records.length === 0) return;
-    const writtenAt = new Date(this.now()).toISOString();
-    // The list is dated by its latest change: this write, or a later time a record says it was added or revoked.
-    let latest = Date.parse(writtenAt);
-    const writes = records.map((record): RecordWrite => {
-      for (const stamp of [record.addedAt, record.revoked?.at]) {
-        const time = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
-        if (time > latest) latest = time;
-      }
-      const digests = recordDigests(record).map((d) => d.hash);
-      return { primary: digests[0]!, others: digests.slice(1), value: toStoredRecord(record, digests[0]!) };
-    });
-    // Written in the order of their keys, each transaction then changes pages near one another; records that
-    // share digests keep the order they came in, since it decides which record a digest ends up naming.
-    if (!shareDigests(writes)) writes.sort(byPrimary);
-    await this.handles.writes.run(() => this.writeInTransactions(writes, latest));
+    if (records.length === 0) return this.refuseWhenClosed();
+    await this.write((target) => writeRecords(target, records));
+  }
+
+  async importInOnePass(
+    records: readonly KnownRecord[],
+    decide: (record: KnownRecord, stored: readonly (KnownRecord | undefined)[]) => KnownRecord | undefined,
+    addedAt: string,
+  ): Promise<void> {
+    await this.write((target) => importRecords(target, records, decide, addedAt, readRecord));
+  }
+
+  private refuseWhenClosed(): void {
+    if (this.handles.closed) throw new UpstreamUnavailableError('The known-bad list could not be written: the server is stopping.');
   }
 
   /**
-   * Writes `writes` in transactions of at most TRANSACTION_RECORDS records, each with a version bump, the
-   * next one planned while the one before commits. Runs in the write queue: every earlier write has
-   * committed, so what is read here is the list this call changes.
+   * Runs a write in the write queue: every earlier write has committed, so what it reads is the list it
+   * changes. Answers once its commits are on disk, waited for outside the queue so the next write goes on.
    */
-  private async writeInTransactions(writes: readonly RecordWrite[], latest: number): Promise<void> {
+  private async write(task: (target: WriteTarget) => Promise<Written>): Promise<void> {
+    this.refuseWhenClosed();
     const handles = this.handles;
-    let committing: Promise<unknown> = Promise.resolve();
-    let pending = NO_CHANGES;
+    const target: WriteTarget = {
+      databases: () => handles.db,
+      between: async () => {
+        if (handles.pagesSinceOpen >= RELEASE_AFTER_PAGES && handles.listings.size === 0) await release(handles);
+      },
+      wrote: (pages) => {
+        handles.pagesSinceOpen += pages;
+      },
+      now: this.now,
+    };
+    clearTimeout(handles.idleRelease);
+    const written = await handles.writes.run(async () => {
+      const done = await task(target);
+      if (handles.pagesSinceOpen > 0) releaseWhenIdle(handles);
+      return done;
+    });
     try {
-      const { meta } = handles.db;
-      let active = Number(meta.get(META.activeRecords) ?? 0);
-      let version = Number(meta.get(META.version) ?? 0);
-      const updatedAt = meta.get(META.updatedAt);
-      const dated = typeof updatedAt === 'string' && Date.parse(updatedAt) >= latest;
-      for (let start = 0; start < writes.length; start += TRANSACTION_RECORDS) {
-        const changes = planRecordWrites(handles.db, writes.slice(start, start + TRANSACTION_RECORDS), pending, active);
-        await committing;
-        if (handles.writtenSinceOpen >= RELEASE_AFTER_RECORDS && handles.listings.size === 0) {
-          await release(handles);
-        }
-        const { root, records, digests } = handles.db;
-        version += 1;
-        active = changes.active;
-        const last = start + TRANSACTION_RECORDS >= writes.length;
-        // The changes of one transaction are queued whole in this turn of the event loop: LMDB commits
-        // them with the version bump, or none of them.
-        const keyOf = (hash: string) => changes.keys.get(hash) ?? digestKey(hash);
-        committing = root.batch(() => {
-          for (const [key, value] of changes.records) {
-            if (value === undefined) records.remove(keyOf(key));
-            else records.put(keyOf(key), value);
-          }
-          for (const [key, value] of changes.digests) {
-            if (value === undefined) digests.remove(keyOf(key));
-            else digests.put(keyOf(key), keyOf(value));
-          }
-          handles.db.meta.put(META.version, version);
-          handles.db.meta.put(META.activeRecords, changes.active);
-          if (last && !dated) handles.db.meta.put(META.updatedAt, new Date(latest).toISOString());
-        });
-        handles.writtenSinceOpen += changes.records.size;
-        pending = changes;
-      }
-      await committing;
-      // LMDB commits a transaction, visible and safe from a crash of this process, before its pages reach
-      // the disk: a call answers once they have, so an import that was answered survives a power cut too.
-      await handles.db.root.flushed;
+      await written.flushed;
     } catch (error) {
-      await committing.catch(() => {});
-      if (error instanceof UpstreamUnavailableError) throw error;
       throw new UpstreamUnavailableError('The known-bad list could not be written.', { cause: error });
     }
-    // Reads after the import, and the next import, start from a file mapped afresh; should opening it again
-    // fail, the reads fail closed and say so.
-    if (handles.writtenSinceOpen >= TRANSACTION_RECORDS) await release(handles).catch(() => {});
   }
 
   /** The records of `hashes` and the containers each was found in, read together. */
@@ -638,7 +529,8 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
       reopen: () => openDatabases(databaseFile),
       releasing: undefined,
       versionWhileReleasing: 0,
-      writtenSinceOpen: 0,
+      pagesSinceOpen: 0,
+      idleRelease: undefined,
       writes: new WriteQueue(),
       listings: new Set(),
       closed: false,
@@ -657,6 +549,7 @@ export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreO
       async close() {
         if (handles.closed) return;
         handles.closed = true;
+        clearTimeout(handles.idleRelease);
         try {
           await handles.writes.idle();
           for (const end of handles.listings) end();
