@@ -16,6 +16,24 @@ export interface FeedChunk {
    * service counts lines from the start of the body it got, which for later chunks is not the file's start.
    */
   readonly lineOffset: number;
+  /**
+   * For a chunk whose lines are not one run of the file's (a list sent in the order of its digests): the
+   * file's line number of each line of the body, in order. Read through {@link fileLine}.
+   */
+  readonly lines?: Uint32Array;
+}
+
+/** The line of the file that line `line` (1-based) of a chunk's body came from. */
+export function fileLine(chunk: FeedChunk, line: number): number {
+  return chunk.lines?.[line - 1] ?? line + chunk.lineOffset;
+}
+
+/**
+ * The requests a line-based feed is sent in: a plain list of bare digests larger than one request in the
+ * order of its digests (see {@link splitDigestList}), anything else as {@link splitFeed} splits it.
+ */
+export function splitImport(body: Buffer, format: LineFormat, maxBytes: number): FeedChunk[] {
+  return (format === 'plain' ? splitDigestList(body, maxBytes) : undefined) ?? splitFeed(body, format, maxBytes);
 }
 
 /**
@@ -199,4 +217,137 @@ function isBlank(bytes: Buffer, csv = false): boolean {
     if (!blank) return false;
   }
   return true;
+}
+
+/** The value of each hex digit by its byte, -1 for any other byte. */
+const HEX_VALUES = Int8Array.from({ length: 256 }, (_, byte) => {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x61 && byte <= 0x66) return byte - 0x61 + 10;
+  if (byte >= 0x41 && byte <= 0x46) return byte - 0x41 + 10;
+  return -1;
+});
+/** Digests that begin alike beyond this many are not compared one with another: such a list keeps the file's order. */
+const MOST_ALIKE = 32;
+
+/**
+ * A plain list that is nothing but bare digests (MD5, SHA-1 or SHA-256 in hex, one a line, blank lines
+ * between them taken), each once, split into requests of at most `maxBytes` in the order of the digests
+ * instead of the file's: the service keeps its list in that order, so each request then changes one part
+ * of it rather than pages all over it, which makes a large import several times faster. Nothing else
+ * changes: every line is read by the service as the one digest it is, none depends on another, and the
+ * line numbers the service reports are mapped back to the file's ({@link fileLine}). The digests are
+ * ordered by their first 32 bits in linear time (two counting passes), the file's order kept among those
+ * that begin alike.
+ *
+ * Undefined for a list that fits one request, holds any other line (a path, a tag, a comment, spaces), or
+ * names a digest twice (a repeated digest is reported by the line it repeats, which only the file's order
+ * keeps): it is sent in the file's order.
+ */
+export function splitDigestList(body: Buffer, maxBytes: number): FeedChunk[] | undefined {
+  if (body.length <= maxBytes || body.length >= 2 ** 32) return undefined;
+  // Each digest line holds at least 32 bytes and a line feed.
+  const most = Math.floor(body.length / 33) + 1;
+  const starts = new Uint32Array(most);
+  const sizes = new Uint8Array(most);
+  const lines = new Uint32Array(most);
+  const keys = new Uint32Array(most);
+  let count = 0;
+  for (let start = 0, line = 1; start < body.length; line++) {
+    let end = body.indexOf(LF, start);
+    if (end === -1) end = body.length;
+    // CRLF ends a line as LF does.
+    const stop = end > start && body[end - 1] === CR ? end - 1 : end;
+    const size = stop - start;
+    if (size > 0) {
+      if (size !== 32 && size !== 40 && size !== 64) return undefined;
+      let key = 0;
+      for (let i = start; i < stop; i++) {
+        const value = HEX_VALUES[body[i]!]!;
+        if (value < 0) return undefined;
+        if (i < start + 8) key = key * 16 + value;
+      }
+      starts[count] = start;
+      sizes[count] = size;
+      lines[count] = line;
+      keys[count] = key;
+      count += 1;
+    }
+    start = end + 1;
+  }
+  if (count === 0) return undefined;
+
+  const order = sortByKey(keys, count);
+  // A digest named twice begins as its twin does: only digests that begin alike are compared.
+  for (let runStart = 0; runStart < count; ) {
+    let runEnd = runStart + 1;
+    while (runEnd < count && keys[order[runEnd]!] === keys[order[runStart]!]) runEnd++;
+    if (runEnd - runStart > MOST_ALIKE) return undefined;
+    for (let a = runStart; a < runEnd; a++) {
+      for (let b = a + 1; b < runEnd; b++) {
+        if (sameDigest(body, starts, sizes, order[a]!, order[b]!)) return undefined;
+      }
+    }
+    runStart = runEnd;
+  }
+
+  const fileLines = new Uint32Array(count);
+  for (let k = 0; k < count; k++) fileLines[k] = lines[order[k]!]!;
+  const chunks: FeedChunk[] = [];
+  let from = 0;
+  let bytes = 0;
+  for (let k = 0; k <= count; k++) {
+    const size = k < count ? sizes[order[k]!]! + 1 : 0;
+    if (k === count || bytes + size > maxBytes) {
+      chunks.push(digestChunk(body, starts, sizes, order.subarray(from, k), fileLines.subarray(from, k), bytes));
+      from = k;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  return chunks;
+}
+
+/** The indices 0 … count - 1 ordered by `keys`, stable: two counting passes of 16 bits. */
+function sortByKey(keys: Uint32Array, count: number): Uint32Array {
+  let from = new Uint32Array(count);
+  let to = new Uint32Array(count);
+  for (let i = 0; i < count; i++) from[i] = i;
+  for (const shift of [0, 16]) {
+    const starts = new Uint32Array(65_537);
+    for (let i = 0; i < count; i++) starts[((keys[i]! >>> shift) & 0xffff) + 1]! += 1;
+    for (let bucket = 1; bucket <= 65_536; bucket++) starts[bucket]! += starts[bucket - 1]!;
+    for (let i = 0; i < count; i++) {
+      const index = from[i]!;
+      to[starts[(keys[index]! >>> shift) & 0xffff]!++] = index;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
+}
+
+/** Whether two digest lines are the same digest, in either case. */
+function sameDigest(body: Buffer, starts: Uint32Array, sizes: Uint8Array, a: number, b: number): boolean {
+  if (sizes[a] !== sizes[b]) return false;
+  const at = starts[a]!;
+  const bt = starts[b]!;
+  // Setting bit 5 makes A-F a-f and leaves the digits as they are.
+  for (let i = 0; i < sizes[a]!; i++) if ((body[at + i]! | 0x20) !== (body[bt + i]! | 0x20)) return false;
+  return true;
+}
+
+/** A chunk of digest lines, put together from the file's bytes only when its body is read. */
+function digestChunk(body: Buffer, starts: Uint32Array, sizes: Uint8Array, indices: Uint32Array, lines: Uint32Array, bytes: number): FeedChunk {
+  return {
+    lineOffset: 0,
+    lines,
+    get body() {
+      const out = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (const index of indices) {
+        at += body.copy(out, at, starts[index]!, starts[index]! + sizes[index]!);
+        out[at++] = LF;
+      }
+      return out;
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { importReportSchema, readAnswer } from './answers.js';
 import type { ImportReportAnswer } from '../lambdas/core/schemas.js';
 import { encodeQueryComponent, type AwsCredentials } from './aws-sigv4.js';
 import { InputError, ServiceError, UsageError, oneLine } from './errors.js';
-import { splitFeed, type FeedChunk } from './feed-chunks.js';
+import { fileLine, splitImport, type FeedChunk } from './feed-chunks.js';
 import { decodeInput } from './hash-list.js';
 import { renderTable } from './output.js';
 import { formatBytes, formatCount, formatCounted } from './progress.js';
@@ -237,7 +237,7 @@ function chunkFeed(body: Buffer, format: ImportFormat, name: string): FeedChunk[
         'takes in one request, and one JSON document cannot be split into whole records: export it in smaller parts',
     );
   }
-  return splitFeed(body, format, CHUNK_BYTES);
+  return splitImport(body, format, CHUNK_BYTES);
 }
 
 /** A dry run: the service's parser, run here on exactly what would be sent. */
@@ -360,7 +360,7 @@ function addUp(report: FeedReport, part: ImportReportAnswer, chunk: FeedChunk): 
   report.unchanged += part.unchanged;
   report.revoked += part.revoked;
   for (const rejected of part.rejected) {
-    report.rejected.push({ ...rejected, line: rejected.line === null ? null : rejected.line + chunk.lineOffset });
+    report.rejected.push({ ...rejected, line: rejected.line === null ? null : fileLine(chunk, rejected.line) });
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../cli/errors.js';
-import { splitFeed, type FeedChunk } from '../../cli/feed-chunks.js';
+import { fileLine, splitDigestList, splitFeed, splitImport, type FeedChunk } from '../../cli/feed-chunks.js';
 import { parseCsv, parseImport } from '../../lambdas/core/import-formats.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -126,5 +126,85 @@ describe('splitFeed', () => {
 
     expect(() => splitFeed(Buffer.from(text), 'plain', 1024)).toThrow(InputError);
     expect(() => splitFeed(Buffer.from(text), 'plain', 1024)).toThrow('line 2 is 2.9 KiB, more than the 1.0 KiB one request may carry');
+  });
+});
+
+/** The digests of a plain list's chunk, in the order sent. */
+const digestsOf = (chunk: FeedChunk) => chunk.body.toString('utf8').split('\n').filter(Boolean);
+
+describe('splitDigestList', () => {
+  /** A list of `count` bare digests of every algorithm, some upper case, CRLF and blank lines among them. */
+  function digestList(count: number): string {
+    const lines = Array.from({ length: count }, (_, i) => {
+      const digest = sha256(`digest ${i}`);
+      const sized = i % 5 === 0 ? digest.slice(0, 32) : i % 7 === 0 ? digest.slice(0, 40) : digest;
+      return i % 3 === 0 ? sized.toUpperCase() : sized;
+    });
+    return lines.map((line, i) => `${line}${i % 11 === 0 ? '\r\n' : '\n'}${i % 13 === 0 ? '\n' : ''}`).join('');
+  }
+
+  it('sends a list of bare digests in the order of the digests, each request a part of the key space, every line once', () => {
+    const text = digestList(3000);
+    const chunks = splitDigestList(Buffer.from(text), 16 * 1024)!;
+
+    expect(chunks.length).toBeGreaterThan(5);
+    const sent = chunks.flatMap(digestsOf);
+    const lower = sent.map((digest) => digest.toLowerCase());
+    expect(lower).toEqual([...lower].sort((a, b) => (a.slice(0, 8) < b.slice(0, 8) ? -1 : a.slice(0, 8) > b.slice(0, 8) ? 1 : 0)));
+    expect([...sent].sort()).toEqual(text.split(/\r?\n/).filter(Boolean).sort());
+    for (const chunk of chunks) expect(chunk.body.length).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('maps each line of a request back to the line of the file it came from', () => {
+    const text = digestList(2000);
+    const fileLines = text.split('\n');
+    const chunks = splitDigestList(Buffer.from(text), 8 * 1024)!;
+
+    for (const chunk of chunks) {
+      for (const [i, digest] of digestsOf(chunk).entries()) expect(fileLines[fileLine(chunk, i + 1) - 1]!.replace('\r', '')).toBe(digest);
+    }
+  });
+
+  it('reports the lines the service rejects by their line in the file, as the file\'s order would', () => {
+    const text = digestList(1500);
+    // A campaign too long for a record: every line is rejected, by its own line.
+    const defaults = { campaign: 'c'.repeat(300), source: 's' };
+    const whole = parseImport(text, { format: 'plain', defaults }).rejected;
+
+    const chunks = splitImport(Buffer.from(text), 'plain', 8 * 1024);
+    const mapped = chunks.flatMap((chunk) =>
+      parseImport(chunk.body.toString('utf8'), { format: 'plain', defaults }).rejected.map((r) => ({ ...r, line: fileLine(chunk, r.line!) })),
+    );
+
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(whole).toHaveLength(1500);
+    expect(mapped.sort((a, b) => a.line - b.line)).toEqual(whole);
+  });
+
+  it('keeps the file\'s order for a list that names a digest twice, in any case, so the repeat is reported as before', () => {
+    const digests = Array.from({ length: 1000 }, (_, i) => sha256(`twice ${i}`));
+    const text = `${[...digests, digests[500]!.toUpperCase()].join('\n')}\n`;
+
+    expect(splitDigestList(Buffer.from(text), 8 * 1024)).toBeUndefined();
+    expect(splitImport(Buffer.from(text), 'plain', 8 * 1024)).toEqual(splitFeed(Buffer.from(text), 'plain', 8 * 1024));
+  });
+
+  it('keeps the file\'s order for lists with anything but bare digests, and for a list that fits one request', () => {
+    const digests = Array.from({ length: 1000 }, (_, i) => sha256(`other ${i}`));
+    const lists = [
+      `${digests.map((d, i) => `${d}  file-${i}.exe`).join('\n')}\n`,
+      `# a comment\n${digests.join('\n')}\n`,
+      `${digests.join('\n')}\n${'a'.repeat(63)}\n`,
+      `${digests.join('\n')}\n ${digests[0]}\n`,
+      `${digests.map((d) => d.slice(0, 63) + 'g').join('\n')}\n`,
+    ];
+    for (const text of lists) expect(splitDigestList(Buffer.from(text), 8 * 1024)).toBeUndefined();
+    expect(splitDigestList(Buffer.from(`${digests.join('\n')}\n`), 1024 * 1024)).toBeUndefined();
+  });
+
+  it('keeps the file\'s order for digests that begin alike too often to be compared one by one', () => {
+    const digests = Array.from({ length: 200 }, (_, i) => `00000000${sha256(`alike ${i}`).slice(8)}`);
+
+    expect(splitDigestList(Buffer.from(`${digests.join('\n')}\n`), 4096)).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES } from '../../cli/import-command.js';
-import { splitFeed, type FeedChunk } from '../../cli/feed-chunks.js';
+import { fileLine, splitImport, type FeedChunk } from '../../cli/feed-chunks.js';
 import { startTestServer } from '../support/local-server.js';
 import { closedPort, jsonLines, runHashcheck } from './run-hashcheck.js';
 import { referenceSignature } from './sigv4-reference.js';
@@ -311,7 +311,7 @@ describe('hashcheck import', () => {
   it('stops when a request of a split feed keeps failing, once the others in flight are answered, saying how many records were written', async () => {
     const hashes = Array.from({ length: 40_000 }, (_, i) => sha256(`partial ${i}`));
     const list = `${hashes.join('\n')}\n`;
-    const chunks = splitFeed(Buffer.from(list), 'plain', CHUNK_BYTES);
+    const chunks = splitImport(Buffer.from(list), 'plain', CHUNK_BYTES);
     expect(chunks).toHaveLength(3);
     const feed = writeTmp('partial.txt', list);
     // The second request always fails; the first and the third are imported.
@@ -379,7 +379,7 @@ describe('hashcheck import', () => {
   it('sends the requests of a split feed --concurrency at once, never more, and lists rejected lines in the file\'s order', async () => {
     const hashes = Array.from({ length: 110_000 }, (_, i) => sha256(`parallel ${i}`));
     const list = `${hashes.join('\n')}\n`;
-    const chunks = splitFeed(Buffer.from(list), 'plain', CHUNK_BYTES);
+    const chunks = splitImport(Buffer.from(list), 'plain', CHUNK_BYTES);
     expect(chunks).toHaveLength(7);
     const feed = writeTmp('parallel.txt', list);
     const limit = 3;
@@ -416,7 +416,7 @@ describe('hashcheck import', () => {
       expect(most).toBe(limit);
       const report = JSON.parse(run.stdout);
       expect(report).toMatchObject({ format: 'plain', total: 110_000, added: 110_000 - 7, requests: 7 });
-      expect(report.rejected.map((rejected: { line: number }) => rejected.line)).toEqual(chunks.map((chunk) => chunk.lineOffset + 1));
+      expect(report.rejected.map((rejected: { line: number }) => rejected.line)).toEqual(chunks.map((chunk) => fileLine(chunk, 1)).sort((a, b) => a - b));
     } finally {
       fake.closeAllConnections();
       await new Promise<void>((resolve) => fake.close(() => resolve()));
