@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { BulkResult } from '../lambdas/core/lookup.js';
+import type { BulkResult, HashVerdict } from '../lambdas/core/lookup.js';
 import type { RecordView } from '../lambdas/core/records.js';
 import type { FileVerdict } from '../lambdas/core/scan.js';
 import { formatCsvField } from './csv.js';
@@ -10,10 +10,10 @@ import type { OutputWriter } from './terminal.js';
 /** How results are printed: a table for people, JSON Lines or CSV for scripts. */
 export type OutputFormat = 'table' | 'json' | 'csv';
 
-/** One answered entry of a hash list. */
+/** One answered entry of a hash list: its verdict, or why it is not a hash. */
 export interface LookupRow {
   readonly entry: ListEntry;
-  readonly result: BulkResult;
+  readonly result: HashVerdict | Extract<BulkResult, { error: unknown }>;
 }
 
 /** One judged file; `path` is where it is on this machine. */
@@ -35,18 +35,13 @@ interface LookupStyle extends Style {
 /**
  * Prints the results of a hash list. JSON: one object per line, `{line, input, hash, algorithm, verdict,
  * match, name?, row?}`, or `{line, input, verdict: "invalid", error}` for a line that is not a hash. CSV:
- * the same fields, then the input row's own columns as `row.<name>` for CSV input.
+ * the same fields, then the input row's own columns as `row.<name>` for CSV input. JSON and CSV can be
+ * written a piece at a time ({@link lookupLines}); a table is laid out from all its rows.
  */
 export async function writeLookupRows(rows: readonly LookupRow[], format: OutputFormat, out: OutputWriter, style: LookupStyle): Promise<void> {
-  if (format === 'json') {
-    for (const row of rows) await out.line(JSON.stringify(lookupJson(row)));
-  } else if (format === 'csv') {
-    const rowColumns = style.rowColumns ?? [];
-    await out.line([...LOOKUP_CSV_COLUMNS, ...rowColumns.map((name) => formatCsvField(`row.${name}`, { text: true }))].join(','));
-    for (const row of rows) {
-      const cells = rowColumns.map((name) => formatCsvField(row.entry.row?.[name] ?? '', { text: true }));
-      await out.line([lookupCsv(row), ...cells].join(','));
-    }
+  if (format !== 'table') {
+    if (format === 'csv') await out.line(lookupCsvHeader(style));
+    if (rows.length > 0) await out.line(lookupLines(rows, format, style));
   } else if (rows.length > 0) {
     const withNames = rows.some((row) => row.entry.name !== undefined);
     const header = ['LINE', 'VERDICT', 'HASH', ...(withNames ? ['NAME'] : []), 'MATCH'];
@@ -65,11 +60,43 @@ export async function writeLookupRows(rows: readonly LookupRow[], format: Output
   await out.flush();
 }
 
+/** The header line of CSV lookup results: the result's columns, then the input row's as `row.<name>`. */
+export function lookupCsvHeader(style: LookupStyle): string {
+  const rowColumns = style.rowColumns ?? [];
+  return [...LOOKUP_CSV_COLUMNS, ...rowColumns.map((name) => formatCsvField(`row.${name}`, { text: true }))].join(',');
+}
+
+/** Rows as JSON Lines or CSV lines (without the CSV header), joined by line feeds, none after the last. */
+export function lookupLines(rows: readonly LookupRow[], format: 'json' | 'csv', style: LookupStyle): string {
+  const lines = new Array<string>(rows.length);
+  if (format === 'json') {
+    for (let i = 0; i < rows.length; i++) lines[i] = JSON.stringify(lookupJson(rows[i]!));
+  } else {
+    const rowColumns = style.rowColumns ?? [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const cells = rowColumns.map((name) => formatCsvField(row.entry.row?.[name] ?? '', { text: true }));
+      lines[i] = [lookupCsv(row), ...cells].join(',');
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Built by assignment, in the documented field order: a feed of a million hashes makes a million of these. */
 function lookupJson({ entry, result }: LookupRow): Record<string, unknown> {
-  const source = { line: entry.line, input: entry.input };
-  const extra = { ...(entry.name !== undefined && { name: entry.name }), ...(entry.row && { row: entry.row }) };
-  if ('error' in result) return { ...source, verdict: 'invalid', error: result.error.message, ...extra };
-  return { ...source, hash: result.hash, algorithm: result.algorithm, verdict: result.verdict, match: result.match, ...extra };
+  const json: Record<string, unknown> = { line: entry.line, input: entry.input };
+  if ('error' in result) {
+    json['verdict'] = 'invalid';
+    json['error'] = result.error.message;
+  } else {
+    json['hash'] = result.hash;
+    json['algorithm'] = result.algorithm;
+    json['verdict'] = result.verdict;
+    json['match'] = result.match;
+  }
+  if (entry.name !== undefined) json['name'] = entry.name;
+  if (entry.row) json['row'] = entry.row;
+  return json;
 }
 
 const LOOKUP_CSV_COLUMNS = ['line', 'input', 'hash', 'algorithm', 'verdict', 'name', ...matchColumns(), 'error'];

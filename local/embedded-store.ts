@@ -281,6 +281,9 @@ class LmdbHashStore implements EmbeddedHashStore {
     };
     const direct = records.get(key);
     if (direct !== undefined) return read(hash, direct);
+    // A SHA-256 is always its record's primary digest (the strongest): none is kept in `digests`, and an
+    // unknown one, half of what a feed holds, costs one read.
+    if (hash.length === 64) return undefined;
     const primary = digests.get(key);
     if (primary === undefined) return undefined;
     const stored = records.get(primary);

@@ -21,14 +21,16 @@ function verdictOf(
   containedIn: ReadonlyMap<HashHex, readonly ContainerSighting[]>,
 ): HashVerdict {
   const record = found.get(parsed.hash);
-  const containers = containedIn.get(parsed.hash);
-  return {
+  const containers = containedIn.size === 0 ? undefined : containedIn.get(parsed.hash);
+  // Built by assignment, in the field order of the answer: a bulk answer makes ten thousand of these.
+  const verdict: HashVerdict = {
     hash: parsed.hash,
     algorithm: parsed.algorithm,
     verdict: record ? 'malicious' : 'unknown',
     match: record ? toRecordView(record) : null,
-    ...(containers && containers.length > 0 && { containedIn: containers.map((c) => ({ ...c, path: [...c.path] })) }),
   };
+  if (containers && containers.length > 0) verdict.containedIn = containers.map((c) => ({ ...c, path: [...c.path] }));
+  return verdict;
 }
 
 /**
@@ -67,9 +69,11 @@ export async function lookupHashList(
       summary.invalid += 1;
       return { input: item.input, error: { code: item.error.code, message: item.error.message } };
     }
-    const verdict = verdicts[next++]!;
-    summary[verdict.verdict] += 1;
-    return { input: item.input, ...verdict };
+    const { hash, algorithm, verdict, match, containedIn } = verdicts[next++]!;
+    summary[verdict] += 1;
+    const result: BulkResult = { input: item.input, hash, algorithm, verdict, match };
+    if (containedIn) result.containedIn = containedIn;
+    return result;
   });
   return { results, summary };
 }
