@@ -1,97 +1,168 @@
-import { chunk } from '../lambdas/core/chunk.js';
-import type { HashHex } from '../lambdas/core/hashes.js';
-import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
+import type { HashHex, HashInput } from '../lambdas/core/hashes.js';
 import type { HashVerdict } from '../lambdas/core/lookup.js';
 import { bulkAnswerSchema, readAnswer } from './answers.js';
 import { ServiceError } from './errors.js';
-import type { ServiceClient } from './service-client.js';
+import type { InvalidHashError } from '../lambdas/core/errors.js';
+import type { ListEntry } from './hash-list.js';
+import { parseBody, type ServiceClient } from './service-client.js';
 
-/** Options of {@link lookUpInOrder}. */
-export interface OrderedLookupOptions {
-  /** Bulk requests in flight at once. */
-  readonly concurrency: number;
-  /** @default MAX_BULK_HASHES, the most one request may carry */
-  readonly batchSize?: number;
-  /** Stops the lookups in flight. */
-  readonly signal?: AbortSignal;
+/**
+ * A piece of a hash list, looked up in one request: its entries in order and the distinct hashes among
+ * them, each asked once. `slotOf[i]` is entry i's place in `distinct`, or -1 for an entry that is not a
+ * hash, whose reason is in `invalid`.
+ */
+export interface ListWindow {
+  readonly entries: ListEntry[];
+  readonly distinct: HashHex[];
+  readonly slotOf: Int32Array;
+  readonly invalid: ReadonlyMap<number, InvalidHashError>;
 }
 
 /**
- * Looks `hashes` up through `POST /v1/hashes/lookup` in batches, `concurrency` of them in flight, and hands
- * each batch's verdicts to `deliver` in the order of `hashes`, one batch after another, as soon as the
- * batches before it are delivered: the caller writes results while later batches are still asked, and
- * never holds more than `concurrency` batches' answers. The service's own verdicts are used as they come,
- * checked against the documented shape first.
- *
- * Fails closed: a batch that fails (after the client's retries), or an answer that leaves out a hash,
- * answers for another one or refuses a valid one, fails the whole call with a `ServiceError` and stops
- * the other requests; no verdict of a later batch is delivered after it.
+ * Cuts entries into windows of at most `batchSize` distinct hashes (one request each) and at most
+ * `maxEntries` entries (a list of the same few hashes, or of lines that are not hashes, still comes in
+ * pieces), in order, lazily: a list of a million lines is never held as a million checked entries.
  */
-export async function lookUpInOrder(
-  client: ServiceClient,
-  hashes: readonly HashHex[],
-  options: OrderedLookupOptions,
-  deliver: (verdicts: HashVerdict[], first: number) => Promise<void> | void,
+export function* listWindows(
+  entries: Iterable<ListEntry>,
+  check: (entry: ListEntry) => HashInput,
+  batchSize: number,
+  maxEntries = batchSize * 4,
+): Generator<ListWindow, void, undefined> {
+  let window = emptyWindow();
+  let slots = new Map<HashHex, number>();
+  let slotOf: number[] = [];
+  const cut = (): ListWindow => {
+    const done = { ...window, slotOf: Int32Array.from(slotOf) };
+    window = emptyWindow();
+    slots = new Map();
+    slotOf = [];
+    return done;
+  };
+  for (const entry of entries) {
+    const input = check(entry);
+    let slot = -1;
+    if ('parsed' in input) {
+      const hash = input.parsed.hash;
+      const known = slots.get(hash);
+      if (known !== undefined) slot = known;
+      else {
+        if (window.distinct.length === batchSize) yield cut();
+        slot = window.distinct.push(hash) - 1;
+        slots.set(hash, slot);
+      }
+    } else window.invalid.set(window.entries.length, input.error);
+    window.entries.push(entry);
+    slotOf.push(slot);
+    if (window.entries.length >= maxEntries) yield cut();
+  }
+  if (window.entries.length > 0) yield cut();
+}
+
+function emptyWindow(): { entries: ListEntry[]; distinct: HashHex[]; invalid: Map<number, InvalidHashError> } {
+  return { entries: [], distinct: [], invalid: new Map() };
+}
+
+/**
+ * Runs `work` over `items` with at most `concurrency` in flight and hands each result to `deliver` in the
+ * order of `items`, one after another, as soon as those before it are delivered: results are written while
+ * later items are still worked on, and no more than `concurrency` results wait at once. Items are taken
+ * from the iterator only as they start.
+ *
+ * The first failure stops the rest (their signal is aborted) and is thrown once every running piece of
+ * work has settled; nothing after it is delivered.
+ */
+export async function inOrder<T, R>(
+  items: Iterator<T>,
+  concurrency: number,
+  work: (item: T, signal: AbortSignal) => Promise<R>,
+  deliver: (item: T, result: R) => Promise<void> | void,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const batchSize = options.batchSize ?? MAX_BULK_HASHES;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BULK_HASHES) {
-    throw new RangeError(`batchSize must be from 1 to ${MAX_BULK_HASHES}, got ${batchSize}`);
-  }
-  if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
-    throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
-  }
-  const batches = chunk(hashes, batchSize);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  if (options.signal?.aborted) controller.abort(options.signal.reason);
+  const onOuterAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (signal?.aborted) controller.abort(signal.reason);
 
   let failure: { error: unknown } | undefined;
-  const inFlight = new Map<number, Promise<HashVerdict[]>>();
-  const start = (index: number) => {
-    const answer = lookUpBatch(client, batches[index]!, controller.signal);
-    // The first failure is the cause: it stops the others, whose aborts are not reported.
-    answer.catch((error: unknown) => {
-      if (failure === undefined) {
-        failure = { error };
-        controller.abort(error);
+  const running: { item: T; result: Promise<R> }[] = [];
+  let exhausted = false;
+  const fill = () => {
+    while (!exhausted && running.length < concurrency && failure === undefined) {
+      const next = items.next();
+      if (next.done) {
+        exhausted = true;
+        return;
       }
-    });
-    inFlight.set(index, answer);
+      const result = work(next.value, controller.signal);
+      // The first failure is the cause: it stops the others, whose aborts are not reported.
+      result.catch((error: unknown) => {
+        if (failure === undefined) {
+          failure = { error };
+          controller.abort(error);
+        }
+      });
+      running.push({ item: next.value, result });
+    }
   };
   try {
-    let next = 0;
-    for (let index = 0; index < batches.length; index++) {
-      while (next < batches.length && next < index + options.concurrency && failure === undefined) start(next++);
-      let verdicts: HashVerdict[];
+    for (fill(); running.length > 0; fill()) {
+      const { item, result } = running[0]!;
+      let value: R;
       try {
-        verdicts = await inFlight.get(index)!;
+        value = await result;
       } catch (error) {
         throw failure?.error ?? error;
       }
-      inFlight.delete(index);
+      running.shift();
       if (failure) throw failure.error;
-      await deliver(verdicts, index * batchSize);
+      await deliver(item, value);
     }
+    signal?.throwIfAborted();
   } finally {
     controller.abort();
-    // Requests still running end before this returns, so none is left behind the caller's back.
-    await Promise.allSettled(inFlight.values());
-    options.signal?.removeEventListener('abort', onOuterAbort);
+    // Work still running ends before this returns, so no request is left behind the caller's back.
+    await Promise.allSettled(running.map(({ result }) => result));
+    signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-/** One batch: the verdicts in the order asked, each checked to answer the hash it stands for. */
-async function lookUpBatch(client: ServiceClient, batch: readonly HashHex[], signal: AbortSignal): Promise<HashVerdict[]> {
+/** One answer of a bulk lookup as it came, read by {@link readBatchAnswer} when its turn to be written comes. */
+export interface BatchAnswer {
+  readonly batch: readonly HashHex[];
+  readonly text: string;
+  readonly url: URL;
+}
+
+/** One request of a bulk lookup (`POST /v1/hashes/lookup`), its answer kept as text until it is read. */
+export async function askBatch(client: ServiceClient, batch: readonly HashHex[], signal: AbortSignal): Promise<BatchAnswer> {
+  if (batch.length === 0) return { batch, text: '', url: client.resolve(LOOKUP_PATH) };
   const answer = await client.request({
     what: 'lookup',
     method: 'POST',
-    target: '/v1/hashes/lookup',
+    target: LOOKUP_PATH,
     json: { hashes: batch },
     expect: [200],
     signal,
+    text: true,
   });
-  const { results } = readAnswer(bulkAnswerSchema, answer.body, 'lookup');
+  return { batch, text: answer.body as string, url: client.resolve(LOOKUP_PATH) };
+}
+
+const LOOKUP_PATH = '/v1/hashes/lookup';
+
+/**
+ * The service's verdicts of one answered batch, in the order asked, checked against the documented shape
+ * and each checked to answer the hash it stands for.
+ *
+ * Fails closed: an answer that is not JSON, leaves out a hash, answers for another one, refuses a valid
+ * one, or calls a hash malicious without its record is a `ServiceError`, never a verdict.
+ */
+export function readBatchAnswer({ batch, text, url }: BatchAnswer): HashVerdict[] {
+  if (batch.length === 0) return [];
+  const body = parseBody(text, url, { what: 'lookup', method: 'POST' });
+  const { results } = readAnswer(bulkAnswerSchema, body, 'lookup');
   if (results.length !== batch.length) {
     throw new ServiceError(
       `lookup failed: the service answered ${results.length} of the ${batch.length} hashes sent; a partial answer counts as a failure`,

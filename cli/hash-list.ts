@@ -1,4 +1,4 @@
-import { readChecksumLines as readLines } from '../lambdas/core/checksum-lines.js';
+import { checksumLines } from '../lambdas/core/checksum-lines.js';
 import { parseCsv } from './csv.js';
 import { InputError } from './errors.js';
 import { formatCounted } from './progress.js';
@@ -45,10 +45,18 @@ export function decodeInput(bytes: Uint8Array): string {
  * count line feeds, so they match what an editor shows.
  */
 export function readChecksumLines(text: string): HashList {
-  const entries = readLines(text).flatMap(({ line, input, digests, name }) =>
-    digests.map(({ value }): ListEntry => ({ line, input, candidate: value, ...(name !== undefined && { name }) })),
-  );
-  return { entries, emptyCells: 0 };
+  return { entries: Array.from(checksumEntries(text)), emptyCells: 0 };
+}
+
+/** The entries of {@link readChecksumLines} one at a time, read as they are asked for. */
+export function* checksumEntries(text: string): Generator<ListEntry, void, undefined> {
+  for (const { line, input, digests, name } of checksumLines(text)) {
+    for (const { value } of digests) {
+      const entry: { -readonly [K in keyof ListEntry]: ListEntry[K] } = { line, input, candidate: value };
+      if (name !== undefined) entry.name = name;
+      yield entry;
+    }
+  }
 }
 
 /**

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidHashError } from '../lambdas/core/errors.js';
-import { parseHashList, type HashInput } from '../lambdas/core/hashes.js';
-import type { HashHex } from '../lambdas/core/hashes.js';
-import type { BulkSummary, HashVerdict } from '../lambdas/core/lookup.js';
-import { lookUpInOrder } from './bulk-lookup.js';
+import { checkHash, type HashInput } from '../lambdas/core/hashes.js';
+import type { BulkSummary } from '../lambdas/core/lookup.js';
+import { askBatch, inOrder, listWindows, readBatchAnswer, type BatchAnswer, type ListWindow } from './bulk-lookup.js';
+import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
 import { EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD, InputError, UsageError, oneLine } from './errors.js';
-import { decodeInput, readArguments, readChecksumLines, readCsvColumn, type HashList, type ListEntry } from './hash-list.js';
+import { checksumEntries, decodeInput, readArguments, readCsvColumn, type HashList, type ListEntry } from './hash-list.js';
 import { lookupCsvHeader, lookupLines, writeLookupRows, type LookupRow, type OutputFormat } from './output.js';
 import { formatCount, formatCounted } from './progress.js';
 import type { ServiceClient } from './service-client.js';
@@ -36,6 +36,13 @@ export interface LookupDeps {
   readonly colour: boolean;
 }
 
+/**
+ * Hashes asked per request: a fifth of what the service takes (MAX_BULK_HASHES). An answer is read, written
+ * and let go in one piece; 2,000 results fit in the memory a young object lives in, where 10,000 would be
+ * copied about before they are written, which made a million-hash lookup a quarter slower.
+ */
+const LOOKUP_BATCH = MAX_BULK_HASHES / 5;
+
 /** Invalid lines listed when none of the input is a hash: the cause is the input's format, not its lines. */
 const INVALID_SHOWN_WHEN_ALL_BAD = 10;
 
@@ -53,18 +60,8 @@ const INVALID_SHOWN_WHEN_ALL_BAD = 10;
 export async function runLookup(options: LookupOptions, deps: LookupDeps): Promise<number> {
   const { reporter } = deps;
   const list = await readList(options, deps.environment);
-  // An empty input is an export or a pipe that went wrong, not a clean result: a script must not read it as 0.
-  if (list.entries.length === 0) {
-    const source = options.file === undefined || options.file === '-' ? 'standard input' : options.file;
-    const skipped = list.emptyCells > 0 ? ` (${formatCounted(list.emptyCells, 'row')} with an empty '${options.column}' cell)` : '';
-    throw new InputError(`no hashes in ${source}${skipped}: nothing was looked up`);
-  }
-  const inputs: HashInput[] = parseHashList(list.entries.map((entry) => entry.candidate)).map((item, i) => {
-    const problem = list.entries[i]!.problem;
-    return problem === undefined ? item : { input: item.input, error: new InvalidHashError(problem) };
-  });
-  const invalid = inputs.flatMap((item, i) => ('error' in item ? [{ entry: list.entries[i]!, message: item.error.message }] : []));
-
+  const style = { colour: deps.colour, ...(list.columns && { rowColumns: list.columns }) };
+  const invalid: { entry: ListEntry; message: string }[] = [];
   const reportInvalid = (limit = Infinity) => {
     for (const { entry, message } of invalid.slice(0, limit)) {
       reporter.warn(`${place(options, entry.line)}: not a hash: ${message} (${oneLine(JSON.stringify(entry.input), 80)})`);
@@ -73,19 +70,49 @@ export async function runLookup(options: LookupOptions, deps: LookupDeps): Promi
       reporter.warn(`… and ${formatCounted(invalid.length - limit, 'more line that is not a hash', 'more lines that are not hashes')}`);
     }
   };
-  if (invalid.length === inputs.length) {
+  const noHashAtAll = (entries: number): InputError => {
+    // An empty input is an export or a pipe that went wrong, not a clean result: a script must not read it as 0.
+    if (entries === 0) {
+      const source = options.file === undefined || options.file === '-' ? 'standard input' : options.file;
+      const skipped = list.emptyCells > 0 ? ` (${formatCounted(list.emptyCells, 'row')} with an empty '${options.column}' cell)` : '';
+      return new InputError(`no hashes in ${source}${skipped}: nothing was looked up`);
+    }
     reportInvalid(INVALID_SHOWN_WHEN_ALL_BAD);
-    const none = inputs.length === 1 ? 'the only entry is not a hash' : `none of the ${formatCount(inputs.length)} entries is a hash`;
-    throw new InputError(`${none}${formatHint(options, invalid[0]!.entry.input)}`);
-  }
-  if (options.strict && invalid.length > 0) {
-    reportInvalid();
-    const which = `${formatCount(invalid.length)} of ${formatCounted(inputs.length, 'entry', 'entries')}`;
-    throw new InputError(`${which} ${invalid.length === 1 ? 'is not a hash' : 'are not hashes'} (--strict); nothing was looked up`);
+    const none = entries === 1 ? 'the only entry is not a hash' : `none of the ${formatCount(entries)} entries is a hash`;
+    return new InputError(`${none}${formatHint(options, invalid[0]!.entry.input)}`);
+  };
+  const check = (entry: ListEntry): HashInput => {
+    const input = entry.problem === undefined ? checkHash(entry.candidate) : { input: entry.candidate, error: new InvalidHashError(entry.problem) };
+    if ('error' in input) invalid.push({ entry, message: input.error.message });
+    return input;
+  };
+
+  if (options.strict) {
+    // Every entry is checked before anything is looked up: one that is not a hash stops the run.
+    let entries = 0;
+    for (const entry of list.entries()) {
+      entries += 1;
+      check(entry);
+    }
+    if (invalid.length === entries) throw noHashAtAll(entries);
+    if (invalid.length > 0) {
+      reportInvalid();
+      const which = `${formatCount(invalid.length)} of ${formatCounted(entries, 'entry', 'entries')}`;
+      throw new InputError(`${which} ${invalid.length === 1 ? 'is not a hash' : 'are not hashes'} (--strict); nothing was looked up`);
+    }
   }
 
-  const style = { colour: deps.colour, ...(list.columns && { rowColumns: list.columns }) };
-  const summary = await lookUpAndWrite(list.entries, inputs, options, deps, style);
+  const windows = listWindows(list.entries(), check, LOOKUP_BATCH);
+  // Nothing is written, nor asked, before the input shows a hash: a list holding none is an input error.
+  const ahead: ListWindow[] = [];
+  let entries = 0;
+  for (let next = windows.next(); ; next = windows.next()) {
+    if (next.done) throw noHashAtAll(entries);
+    ahead.push(next.value);
+    entries += next.value.entries.length;
+    if (next.value.distinct.length > 0) break;
+  }
+  const summary = await lookUpAndWrite(concat(ahead, windows), options, deps, style);
   // With --bad-only the invalid lines are not in the results, so they are listed here instead.
   if (options.badOnly) reportInvalid();
 
@@ -93,91 +120,73 @@ export async function runLookup(options: LookupOptions, deps: LookupDeps): Promi
   const skipped = list.emptyCells > 0 ? `; ${formatCounted(list.emptyCells, 'row')} with an empty '${options.column}' cell skipped` : '';
   reporter.note(
     `checked ${formatCounted(malicious + unknown, 'hash', 'hashes')}: ${formatCount(malicious)} malicious, ${formatCount(unknown)} unknown` +
-      (invalid.length > 0 ? `; ${formatCounted(invalid.length, 'line is not a hash', 'lines are not hashes')}` : '') +
+      (summary.invalid > 0 ? `; ${formatCounted(summary.invalid, 'line is not a hash', 'lines are not hashes')}` : '') +
       skipped +
       formatHint(options, invalid[0]?.entry.input),
   );
   return malicious > 0 ? EXIT_KNOWN_BAD : EXIT_NOTHING_KNOWN_BAD;
 }
 
+function* concat<T>(first: readonly T[], rest: Iterator<T>): Generator<T, void, undefined> {
+  yield* first;
+  for (let next = rest.next(); !next.done; next = rest.next()) yield next.value;
+}
+
 /**
- * Looks the valid inputs up, each distinct hash once, and writes the results in input order as the
- * batches are answered: JSON and CSV a batch at a time, so a feed of a million hashes is never held as a
- * million results; a table once every row is in, since its columns are as wide as their widest cell.
- * @returns the counts of the answered results.
+ * Looks the list up a window at a time, `concurrency` requests in flight, and writes the results in input
+ * order as the windows are answered: JSON and CSV a window at a time, so a feed of a million hashes is
+ * never held as a million results; a table once every row is in, since its columns are as wide as their
+ * widest cell.
+ * @returns the counts of the results.
  */
 async function lookUpAndWrite(
-  entries: readonly ListEntry[],
-  inputs: readonly HashInput[],
+  windows: Iterator<ListWindow>,
   options: LookupOptions,
   deps: LookupDeps,
   style: Parameters<typeof writeLookupRows>[3],
 ): Promise<BulkSummary> {
-  // Each distinct hash gets a slot, numbered in the order it first appears; `slotOf[i]` is input i's (-1: not a hash).
-  const slots = new Map<HashHex, number>();
-  const distinct: HashHex[] = [];
-  const slotOf = new Int32Array(inputs.length).fill(-1);
-  for (let i = 0; i < inputs.length; i++) {
-    const item = inputs[i]!;
-    if (!('parsed' in item)) continue;
-    let slot = slots.get(item.parsed.hash);
-    if (slot === undefined) {
-      slot = distinct.push(item.parsed.hash) - 1;
-      slots.set(item.parsed.hash, slot);
-    }
-    slotOf[i] = slot;
-  }
-  slots.clear();
-  // The last input that needs a slot's verdict: after it is written, the verdict is let go.
-  const lastUse = new Int32Array(distinct.length);
-  for (let i = 0; i < inputs.length; i++) if (slotOf[i]! >= 0) lastUse[slotOf[i]!] = i;
-
-  const summary: BulkSummary = { total: inputs.length, malicious: 0, unknown: 0, invalid: 0 };
-  const verdicts = new Array<HashVerdict | undefined>(distinct.length);
+  const summary: BulkSummary = { total: 0, malicious: 0, unknown: 0, invalid: 0 };
   const table: LookupRow[] = [];
   const format = options.format;
   if (format === 'csv') await deps.out.line(lookupCsvHeader(style));
-  let written = 0;
-  // Writes the inputs whose verdicts are in, in order, up to the first one still asked.
-  const writeAnswered = async (answeredSlots: number) => {
+  const write = async (window: ListWindow, answer: BatchAnswer) => {
+    const verdicts = readBatchAnswer(answer);
     const rows: LookupRow[] = [];
-    for (; written < inputs.length; written++) {
-      const item = inputs[written]!;
-      const entry = entries[written]!;
-      let row: LookupRow;
-      if ('error' in item) {
+    for (let i = 0; i < window.entries.length; i++) {
+      const slot = window.slotOf[i]!;
+      let result: LookupRow['result'];
+      if (slot < 0) {
+        const { code, message } = window.invalid.get(i)!;
         summary.invalid += 1;
-        row = { entry, result: { input: item.input, error: { code: item.error.code, message: item.error.message } } };
+        result = { input: window.entries[i]!.candidate, error: { code, message } };
       } else {
-        const slot = slotOf[written]!;
-        if (slot >= answeredSlots) break;
-        const verdict = verdicts[slot]!;
-        if (lastUse[slot] === written) verdicts[slot] = undefined;
-        summary[verdict.verdict] += 1;
-        row = { entry, result: verdict };
+        result = verdicts[slot]!;
+        summary[result.verdict] += 1;
       }
-      if (options.badOnly && !('verdict' in row.result && row.result.verdict === 'malicious')) continue;
+      if (options.badOnly && !('verdict' in result && result.verdict === 'malicious')) continue;
+      const row = { entry: window.entries[i]!, result };
       if (format === 'table') table.push(row);
       else rows.push(row);
     }
+    summary.total += window.entries.length;
     if (format !== 'table' && rows.length > 0) await deps.out.line(lookupLines(rows, format, style));
   };
-  await lookUpInOrder(deps.client, distinct, { concurrency: options.concurrency }, async (answered, first) => {
-    for (let i = 0; i < answered.length; i++) verdicts[first + i] = answered[i];
-    await writeAnswered(first + answered.length);
-  });
-  // Lines that are not hashes after the last hash.
-  await writeAnswered(distinct.length);
+  await inOrder(windows, options.concurrency, (window, signal) => askBatch(deps.client, window.distinct, signal), write);
   if (format === 'table') await writeLookupRows(table, 'table', deps.out, style);
   await deps.out.flush();
   return summary;
 }
 
-async function readList(options: LookupOptions, environment: CliEnvironment): Promise<HashList> {
+/** A hash list whose entries can be read more than once (`--strict` checks them all first). */
+interface ListSource extends Omit<HashList, 'entries'> {
+  entries(): Iterable<ListEntry>;
+}
+
+async function readList(options: LookupOptions, environment: CliEnvironment): Promise<ListSource> {
   if (options.hashes.length > 0) {
     if (options.file !== undefined) throw new UsageError('give hashes as arguments or with -f FILE, not both');
     if (options.column !== undefined) throw new UsageError('--column reads CSV from -f FILE or standard input, not from arguments');
-    return readArguments(options.hashes);
+    return replayable(readArguments(options.hashes));
   }
   let bytes: Uint8Array;
   if (options.file === undefined || options.file === '-') {
@@ -193,7 +202,12 @@ async function readList(options: LookupOptions, environment: CliEnvironment): Pr
     }
   }
   const text = decodeInput(bytes);
-  return options.column === undefined ? readChecksumLines(text) : readCsvColumn(text, options.column);
+  if (options.column !== undefined) return replayable(readCsvColumn(text, options.column));
+  return { entries: () => checksumEntries(text), emptyCells: 0 };
+}
+
+function replayable({ entries, ...rest }: HashList): ListSource {
+  return { ...rest, entries: () => entries };
 }
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<Uint8Array> {

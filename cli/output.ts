@@ -68,35 +68,43 @@ export function lookupCsvHeader(style: LookupStyle): string {
 
 /** Rows as JSON Lines or CSV lines (without the CSV header), joined by line feeds, none after the last. */
 export function lookupLines(rows: readonly LookupRow[], format: 'json' | 'csv', style: LookupStyle): string {
-  const lines = new Array<string>(rows.length);
+  let text = '';
   if (format === 'json') {
-    for (let i = 0; i < rows.length; i++) lines[i] = JSON.stringify(lookupJson(rows[i]!));
+    for (let i = 0; i < rows.length; i++) text += (i === 0 ? '' : '\n') + lookupJsonLine(rows[i]!);
   } else {
     const rowColumns = style.rowColumns ?? [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const cells = rowColumns.map((name) => formatCsvField(row.entry.row?.[name] ?? '', { text: true }));
-      lines[i] = [lookupCsv(row), ...cells].join(',');
+      text += (i === 0 ? '' : '\n') + [lookupCsv(row), ...cells].join(',');
     }
   }
-  return lines.join('\n');
+  return text;
 }
 
-/** Built by assignment, in the documented field order: a feed of a million hashes makes a million of these. */
-function lookupJson({ entry, result }: LookupRow): Record<string, unknown> {
-  const json: Record<string, unknown> = { line: entry.line, input: entry.input };
-  if ('error' in result) {
-    json['verdict'] = 'invalid';
-    json['error'] = result.error.message;
-  } else {
-    json['hash'] = result.hash;
-    json['algorithm'] = result.algorithm;
-    json['verdict'] = result.verdict;
-    json['match'] = result.match;
+/** Printable ASCII but `"` and the backslash: a string JSON writes as it is, between quotes. */
+const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A string as JSON; the common case (a hash, a plain line) without a call to JSON.stringify. */
+function jsonString(text: string): string {
+  return PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/**
+ * One result as a JSON line, in the documented field order, put together as text: a feed of a million
+ * hashes makes a million of these. Only the hash, algorithm and verdict go in without JSON.stringify,
+ * and the answer's schema has already checked them to be hex digits and names.
+ */
+function lookupJsonLine({ entry, result }: LookupRow): string {
+  let line = `{"line":${entry.line},"input":${jsonString(entry.input)}`;
+  if ('error' in result) line += `,"verdict":"invalid","error":${JSON.stringify(result.error.message)}`;
+  else {
+    const match = result.match === null ? 'null' : JSON.stringify(result.match);
+    line += `,"hash":"${result.hash}","algorithm":"${result.algorithm}","verdict":"${result.verdict}","match":${match}`;
   }
-  if (entry.name !== undefined) json['name'] = entry.name;
-  if (entry.row) json['row'] = entry.row;
-  return json;
+  if (entry.name !== undefined) line += `,"name":${jsonString(entry.name)}`;
+  if (entry.row) line += `,"row":${JSON.stringify(entry.row)}`;
+  return `${line}}`;
 }
 
 const LOOKUP_CSV_COLUMNS = ['line', 'input', 'hash', 'algorithm', 'verdict', 'name', ...matchColumns(), 'error'];

@@ -43,12 +43,17 @@ export interface ServiceRequest {
   readonly timeoutMs?: number;
   /** Aborts the request and any wait between attempts. */
   readonly signal?: AbortSignal;
+  /**
+   * Answer with the body's text, to be parsed by the caller when it needs it: a bulk lookup keeps a few
+   * answers waiting to be written in order, and a string waits at no cost where parsed objects would not.
+   */
+  readonly text?: true;
 }
 
 /** An answer with one of the expected statuses. */
 export interface ServiceAnswer {
   readonly status: number;
-  /** The parsed JSON body, or `undefined` for an empty one. */
+  /** The parsed JSON body, or `undefined` for an empty one; the text as it came with `text: true`. */
   readonly body: unknown;
 }
 
@@ -120,7 +125,9 @@ export class ServiceClient {
         throw new ServiceError(this.unreachableMessage(url, request, failure, attempt), { cause: error });
       }
 
-      if (request.expect.includes(response.status)) return { status: response.status, body: parseBody(text, url, request) };
+      if (request.expect.includes(response.status)) {
+        return { status: response.status, body: request.text ? text : parseBody(text, url, request) };
+      }
 
       if (RETRYABLE_STATUSES.has(response.status) && retriesLeft) {
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
@@ -157,7 +164,8 @@ export class ServiceClient {
     return response;
   }
 
-  private resolve(target: string | URL): URL {
+  /** Where a request to `target` goes: a path under the service URL, or the absolute URL given. */
+  resolve(target: string | URL): URL {
     if (target instanceof URL) return target;
     // Keeps a stage path in the service URL (`…/prod`): `new URL('/v1/…', base)` would drop it.
     const base = this.options.url;
@@ -259,7 +267,8 @@ function describeStatus(status: number, text: string): string {
   return `${status}${code ? ` ${code}` : ''}${detail}`;
 }
 
-function parseBody(text: string, url: URL, request: ServiceRequest): unknown {
+/** The JSON of an answer's body, `undefined` for an empty one; a body that is not JSON is a `ServiceError`. */
+export function parseBody(text: string, url: URL, request: Pick<ServiceRequest, 'what' | 'method'>): unknown {
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);

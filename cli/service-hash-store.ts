@@ -3,9 +3,9 @@ import type { HashHex } from '../lambdas/core/hashes.js';
 import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
 import type { HashStore } from '../lambdas/core/lookup.js';
 import type { KnownRecord } from '../lambdas/core/records.js';
-import { bulkAnswerSchema, readAnswer, toKnownRecord } from './answers.js';
+import { toKnownRecord } from './answers.js';
+import { askBatch, readBatchAnswer } from './bulk-lookup.js';
 import { mapLimit } from './concurrency.js';
-import { ServiceError } from './errors.js';
 import type { ServiceClient } from './service-client.js';
 
 /** Options of {@link ServiceHashStore}. */
@@ -22,7 +22,7 @@ export interface ServiceHashStoreOptions {
 
 /**
  * The known-bad list as the service answers it: the same `HashStore` port the service's own core reads,
- * so the command line runs the core's verdict logic (`lookupHashList`, `judgeFiles`) unchanged over
+ * so the command line runs the core's verdict logic (`judgeFiles`) unchanged over
  * `POST /v1/hashes/lookup`.
  *
  * Like every store, it answers for every hash it is asked about or throws: a batch that fails, or an
@@ -57,34 +57,10 @@ export class ServiceHashStore implements HashStore {
   }
 
   private async lookUpBatch(batch: readonly HashHex[], signal: AbortSignal): Promise<Map<HashHex, KnownRecord>> {
-    const answer = await this.client.request({
-      what: 'lookup',
-      method: 'POST',
-      target: '/v1/hashes/lookup',
-      json: { hashes: batch },
-      expect: [200],
-      signal,
-    });
-    const { results } = readAnswer(bulkAnswerSchema, answer.body, 'lookup');
-    if (results.length !== batch.length) {
-      throw new ServiceError(
-        `lookup failed: the service answered ${results.length} of the ${batch.length} hashes sent; a partial answer counts as a failure`,
-      );
-    }
+    const verdicts = readBatchAnswer(await askBatch(this.client, batch, signal));
     const found = new Map<HashHex, KnownRecord>();
-    for (const [i, result] of results.entries()) {
-      const asked = batch[i]!;
-      // Results come in request order; anything else means the answers cannot be matched to the hashes.
-      if ('error' in result) {
-        throw new ServiceError(`lookup failed: the service refused ${asked} (${result.error.code}), which is a valid hash`);
-      }
-      if (result.hash !== asked) {
-        throw new ServiceError(`lookup failed: the service answered for ${result.hash} where ${asked} was asked`);
-      }
-      if (result.verdict === 'malicious') {
-        if (!result.match) throw new ServiceError(`lookup failed: the service called ${asked} malicious without the record it matched`);
-        found.set(asked, toKnownRecord(result.match, 'lookup'));
-      }
+    for (const [i, verdict] of verdicts.entries()) {
+      if (verdict.match) found.set(batch[i]!, toKnownRecord(verdict.match, 'lookup'));
     }
     return found;
   }

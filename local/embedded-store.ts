@@ -345,7 +345,8 @@ class LmdbHashStore implements EmbeddedHashStore {
   async getManyWithContainers(hashes: readonly HashHex[]): Promise<RecordsAndContainers> {
     const records = await this.getMany(hashes);
     await settled(this.handles);
-    return { records, containedIn: readFrom(this.handles, () => readSightings(this.handles.db.sightings, hashes)) };
+    // Only a known-bad hash is answered with its containers: the others cost no second read.
+    return { records, containedIn: readFrom(this.handles, () => readSightings(this.handles.db.sightings, [...records.keys()])) };
   }
 
   /** Adds containers to their members' `containedIn`, in the write queue; the list's version stays. */

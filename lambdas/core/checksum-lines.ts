@@ -56,10 +56,29 @@ const TAG_ALGORITHMS: Readonly<Record<string, HashAlgorithm>> = {
  * Linear in the text whatever it holds: one pass, and no regular expression runs over a whole line.
  */
 export function readChecksumLines(text: string): ChecksumLine[] {
-  const entries: ChecksumLine[] = [];
+  return Array.from(checksumLines(text));
+}
+
+/** The entries of {@link readChecksumLines} one at a time, for a caller that works through a long list in pieces. */
+export function* checksumLines(text: string): Generator<ChecksumLine, void, undefined> {
   let columns = HASHDEEP_DEFAULT_COLUMNS;
   let line = 1;
   let start = 0;
+  if (!OTHER_LINE_ENDS.test(text)) {
+    // Lines that end only in LF or CRLF, as nearly every list does: found with indexOf, not a character at a time.
+    while (start <= text.length) {
+      const lf = text.indexOf('\n', start);
+      const end = lf < 0 ? text.length : lf;
+      const input = text.slice(start, end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end);
+      const read = readLine(input, columns);
+      if (read && 'columns' in read) columns = read.columns;
+      else if (read) yield withPlace(line, input, read);
+      if (lf < 0) return;
+      line++;
+      start = lf + 1;
+    }
+    return;
+  }
   for (let i = 0; i <= text.length; i++) {
     const code = i < text.length ? text.charCodeAt(i) : LF;
     if (!endsLine(code)) continue;
@@ -68,18 +87,37 @@ export function readChecksumLines(text: string): ChecksumLine[] {
     start = i + 1;
     const read = readLine(input, columns);
     if (read && 'columns' in read) columns = read.columns;
-    else if (read) entries.push({ line, input, ...read });
+    else if (read) yield withPlace(line, input, read);
     if (i < text.length && text.charCodeAt(i) === LF) line++;
   }
-  return entries;
+}
+
+/** An entry with its line and text, built by assignment: a feed of a million lines makes a million of these. */
+function withPlace(line: number, input: string, read: LineContent): ChecksumLine {
+  const entry: { -readonly [K in keyof ChecksumLine]: ChecksumLine[K] } = { line, input, digests: read.digests };
+  if (read.name !== undefined) entry.name = read.name;
+  if (read.escaped) entry.escaped = true;
+  return entry;
 }
 
 const LF = 0x0a;
 const CR = 0x0d;
+/** Any line end but LF and CRLF: a CR alone, vertical tab, form feed, NEL, U+2028, U+2029. */
+const OTHER_LINE_ENDS = /[\v\f\u0085\u2028\u2029]|\r(?!\n)/;
 
 /** What ends a line: line feed, carriage return, vertical tab, form feed, NEL (U+0085), U+2028 and U+2029. */
 export function endsLine(code: number): boolean {
   return code === LF || code === CR || code === 0x0b || code === 0x0c || code === 0x85 || code === 0x2028 || code === 0x2029;
+}
+
+/** Whether `text` from `start` to `end` is hex digits only, of either case. */
+function isHexRun(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    const letter = code | 0x20;
+    if (!((code >= 0x30 && code <= 0x39) || (letter >= 0x61 && letter <= 0x66))) return false;
+  }
+  return true;
 }
 
 /** White space around an entry and between its hash and path: tab, space, the Unicode space separators, the byte-order mark. */
@@ -110,6 +148,8 @@ function readLine(input: string, columns: readonly string[]): LineContent | { re
   while (start < end && isSpace(input.charCodeAt(start))) start++;
   while (end > start && isSpace(input.charCodeAt(end - 1))) end--;
   if (start === end || input[start] === '#') return undefined;
+  // A bare hash, most lines of most lists: nothing else to read in it.
+  if (isHexRun(input, start, end)) return { digests: [{ value: start === 0 && end === input.length ? input : input.slice(start, end) }] };
   if (input.startsWith('%%%%', start)) return { columns: readHashdeepHeader(input.slice(start + 4, end)) ?? columns };
   const escaped = input[start] === '\\';
   const from = escaped ? start + 1 : start;

@@ -35,7 +35,10 @@ export interface RecordsAndContainers {
  * hashes, so listings, counts and exports of the list never see them.
  */
 export interface ContainerSightings {
-  /** Like `getMany`, and the containers each hash was seen in, read in the same batched pass. */
+  /**
+   * Like `getMany`, and the containers each hash was seen in. Only those of the hashes on the list are
+   * answered with (see `lookupHashes`): a store may leave the others unread.
+   */
   getManyWithContainers(hashes: readonly HashHex[]): Promise<RecordsAndContainers>;
   /**
    * Adds each container to its member digest's list, newest first, keeping at most {@link MAX_CONTAINED_IN};

@@ -75,14 +75,17 @@ export type HashInput =
 
 /** Parses each input independently, so one bad entry never spoils the others. */
 export function parseHashList(inputs: readonly string[]): HashInput[] {
-  return inputs.map((input) => {
-    try {
-      return { input, parsed: parseHash(input) };
-    } catch (error) {
-      if (error instanceof InvalidHashError) return { input, error };
-      throw error;
-    }
-  });
+  return inputs.map(checkHash);
+}
+
+/** One input of a list: its parsed hash, or why it is not one. */
+export function checkHash(input: string): HashInput {
+  try {
+    return { input, parsed: parseHash(input) };
+  } catch (error) {
+    if (error instanceof InvalidHashError) return { input, error };
+    throw error;
+  }
 }
 
 /**

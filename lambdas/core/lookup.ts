@@ -21,7 +21,8 @@ function verdictOf(
   containedIn: ReadonlyMap<HashHex, readonly ContainerSighting[]>,
 ): HashVerdict {
   const record = found.get(parsed.hash);
-  const containers = containedIn.size === 0 ? undefined : containedIn.get(parsed.hash);
+  // The containers a file was found in are told with its known-bad verdict: a hash off the list is answered alone.
+  const containers = record === undefined || containedIn.size === 0 ? undefined : containedIn.get(parsed.hash);
   // Built by assignment, in the field order of the answer: a bulk answer makes ten thousand of these.
   const verdict: HashVerdict = {
     hash: parsed.hash,

@@ -220,7 +220,7 @@ export const hashVerdictSchema = documented(
     match: z.nullable(recordViewSchema),
     containedIn: z.optional(
       documented(z.array(containerSightingSchema), {
-        description: `The containers a file of this hash was found in by scans, newest first, at most ${MAX_CONTAINED_IN}; absent when it was seen in none.`,
+        description: `The containers a file of this hash was found in by scans, newest first, at most ${MAX_CONTAINED_IN}; given with a \`malicious\` verdict, absent when the file was seen in none.`,
       }),
     ),
   }),
