@@ -1,4 +1,4 @@
-import type { HashHex, HashInput } from '../lambdas/core/hashes.js';
+import { ALGORITHM_BY_LENGTH, type HashHex, type HashInput } from '../lambdas/core/hashes.js';
 import type { HashVerdict } from '../lambdas/core/lookup.js';
 import { bulkAnswerSchema, readAnswer } from './answers.js';
 import { ServiceError } from './errors.js';
@@ -135,57 +135,74 @@ export interface BatchAnswer {
   readonly url: URL;
 }
 
-/** One request of a bulk lookup (`POST /v1/hashes/lookup`), its answer kept as text until it is read. */
+/**
+ * One request of a bulk lookup (`POST /v1/hashes/lookup?only=malicious`: the unknown results are left out
+ * of the answer, most of a feed), its answer kept as text until it is read.
+ */
 export async function askBatch(client: ServiceClient, batch: readonly HashHex[], signal: AbortSignal): Promise<BatchAnswer> {
-  if (batch.length === 0) return { batch, text: '', url: client.resolve(LOOKUP_PATH) };
+  const url = client.resolve(LOOKUP_PATH);
+  url.searchParams.set('only', 'malicious');
+  if (batch.length === 0) return { batch, text: '', url };
   const answer = await client.request({
     what: 'lookup',
     method: 'POST',
-    target: LOOKUP_PATH,
+    target: url,
     json: { hashes: batch },
     expect: [200],
     signal,
     text: true,
   });
-  return { batch, text: answer.body as string, url: client.resolve(LOOKUP_PATH) };
+  return { batch, text: answer.body as string, url };
 }
 
 const LOOKUP_PATH = '/v1/hashes/lookup';
 
 /**
- * The service's verdicts of one answered batch, in the order asked, checked against the documented shape
- * and each checked to answer the hash it stands for.
+ * The service's verdicts of one answered batch, in the order asked. The answer holds the results of the
+ * known-bad hashes in the order asked (all results, from a service that does not leave out the unknown
+ * ones), checked against the documented shape; a hash without a result is unknown only when the summary
+ * counts exactly that many unknown and every result was matched to a hash asked.
  *
- * Fails closed: an answer that is not JSON, leaves out a hash, answers for another one, refuses a valid
- * one, or calls a hash malicious without its record is a `ServiceError`, never a verdict.
+ * Fails closed: an answer that is not JSON, whose results cannot be matched to the hashes in order, whose
+ * counts disagree with its results, that refuses a valid hash, or calls a hash malicious without its
+ * record is a `ServiceError`, never a verdict.
  */
 export function readBatchAnswer({ batch, text, url }: BatchAnswer): HashVerdict[] {
   if (batch.length === 0) return [];
   const body = parseBody(text, url, { what: 'lookup', method: 'POST' });
-  const { results } = readAnswer(bulkAnswerSchema, body, 'lookup');
-  if (results.length !== batch.length) {
-    throw new ServiceError(
-      `lookup failed: the service answered ${results.length} of the ${batch.length} hashes sent; a partial answer counts as a failure`,
-    );
-  }
-  const verdicts: HashVerdict[] = new Array(results.length);
-  for (let i = 0; i < results.length; i++) {
-    const result = results[i]!;
+  const { results, summary } = readAnswer(bulkAnswerSchema, body, 'lookup');
+  const verdicts: HashVerdict[] = new Array(batch.length);
+  let next = 0;
+  let malicious = 0;
+  for (let i = 0; i < batch.length; i++) {
     const asked = batch[i]!;
-    // Results come in request order; anything else means the answers cannot be matched to the hashes.
-    if ('error' in result) {
-      throw new ServiceError(`lookup failed: the service refused ${asked} (${result.error.code}), which is a valid hash`);
+    const result = results[next];
+    if (result && 'error' in result) {
+      throw new ServiceError(`lookup failed: the service refused ${result.input} (${result.error.code}), which is a valid hash`);
     }
-    if (result.hash !== asked) {
-      throw new ServiceError(`lookup failed: the service answered for ${result.hash} where ${asked} was asked`);
+    if (result === undefined || result.hash !== asked) {
+      verdicts[i] = { hash: asked, algorithm: ALGORITHM_BY_LENGTH[asked.length]!, verdict: 'unknown', match: null };
+      continue;
     }
-    if (result.verdict === 'malicious' && !result.match) {
-      throw new ServiceError(`lookup failed: the service called ${asked} malicious without the record it matched`);
-    }
-    if (result.verdict === 'unknown' && result.match) {
+    next += 1;
+    if (result.verdict === 'malicious') {
+      if (!result.match) throw new ServiceError(`lookup failed: the service called ${asked} malicious without the record it matched`);
+      malicious += 1;
+    } else if (result.match) {
       throw new ServiceError(`lookup failed: the service called ${asked} unknown yet sent a record it matched`);
     }
     verdicts[i] = result;
+  }
+  // Results come in request order; one left over answers a hash that was not asked, or not in its place.
+  if (next < results.length) {
+    const stray = results[next]!;
+    throw new ServiceError(`lookup failed: the service answered for ${'hash' in stray ? stray.hash : stray.input}, which was not asked there`);
+  }
+  if (summary.total !== batch.length || summary.malicious !== malicious || summary.unknown !== batch.length - malicious || summary.invalid !== 0) {
+    throw new ServiceError(
+      `lookup failed: the service's counts (${summary.total} hashes, ${summary.malicious} malicious, ${summary.unknown} unknown, ${summary.invalid} invalid) ` +
+        `disagree with its ${results.length} results for the ${batch.length} hashes sent; a partial answer counts as a failure`,
+    );
   }
   return verdicts;
 }

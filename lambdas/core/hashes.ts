@@ -14,7 +14,8 @@ export interface ParsedHash {
   readonly algorithm: HashAlgorithm;
 }
 
-const ALGORITHM_BY_LENGTH: Readonly<Record<number, HashAlgorithm>> = { 32: 'md5', 40: 'sha1', 64: 'sha256' };
+/** The algorithm of a digest by the length of its hex form. */
+export const ALGORITHM_BY_LENGTH: Readonly<Record<number, HashAlgorithm>> = { 32: 'md5', 40: 'sha1', 64: 'sha256' };
 const HEX = /^[0-9a-f]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

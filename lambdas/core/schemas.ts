@@ -247,6 +247,12 @@ export const bulkAnswerSchema = documented(z.object({ results: z.array(bulkResul
 });
 export type BulkAnswer = z.infer<typeof bulkAnswerSchema>;
 
+/**
+ * The query of `POST /v1/hashes/lookup`: `only=malicious` leaves the `unknown` results out of the answer
+ * (the summary still counts every input), for clients checking large feeds that need only the matches.
+ */
+export const bulkLookupQuerySchema = z.object({ only: z.optional(z.enum(['malicious'])) });
+
 /** The JSON body of `POST /v1/hashes/lookup`; more hashes than the limit is a 413 from the handler, not a 400 from this check. */
 export const bulkLookupBodySchema = documented(z.strictObject({ hashes: z.array(z.string()) }), { id: 'BulkLookupRequest' });
 

@@ -2,9 +2,9 @@ import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js';
 import { parseHash, parseHashLines, parseHashList } from '../core/hashes.js';
 import { LARGE_TEXT_BODY_BYTES, MAX_BULK_HASHES } from '../core/limits.js';
 import { lookupHashList, lookupHashes, type HashStore } from '../core/lookup.js';
-import { bulkLookupBodySchema } from '../core/schemas.js';
+import { bulkLookupBodySchema, bulkLookupQuerySchema } from '../core/schemas.js';
 import { makeHttpHandler, type LargeAnswerStore, type Log } from '../http/handler.js';
-import { jsonBody, bodyText, requireMediaType } from '../http/request.js';
+import { checkInput, jsonBody, bodyText, requireMediaType } from '../http/request.js';
 
 /** `GET /v1/hashes/{hash}` and `POST /v1/hashes/lookup` (1 to 10,000 hashes; an empty list is a 400). */
 export function makeLookupHandler(deps: { store: HashStore; log: Log; largeAnswers?: LargeAnswerStore }) {
@@ -15,6 +15,7 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log; largeAnswe
         return { statusCode: 200, json: verdict };
       },
       'POST /v1/hashes/lookup': async (event) => {
+        const { only } = checkInput(bulkLookupQuerySchema, event.queryStringParameters ?? {}, 'The query does not have the expected shape');
         const type = requireMediaType(event, ['application/json', 'text/plain']);
         const inputs =
           type === 'application/json'
@@ -34,7 +35,9 @@ export function makeLookupHandler(deps: { store: HashStore; log: Log; largeAnswe
             { details: { limit: MAX_BULK_HASHES } },
           );
         }
-        return { statusCode: 200, json: await lookupHashList(inputs, deps) };
+        const answer = await lookupHashList(inputs, deps);
+        if (only === 'malicious') answer.results = answer.results.filter((result) => !('verdict' in result) || result.verdict !== 'unknown');
+        return { statusCode: 200, json: answer };
       },
     },
     deps,

@@ -70,6 +70,16 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     summary: `Look up to ${MAX_BULK_HASHES} hashes at once`,
     description:
       'One result per input, in input order. Plain text takes one entry per line: a bare hash, `sha256sum`/`sha1sum`/`md5sum` output (`<hash>  <path>`, `<hash> *<path>`), tagged output (`SHA256 (<path>) = <hash>`) or a hashdeep line (`<size>,<md5>,<sha256>,<path>`, both hashes answered); each result\'s `input` is the whole line (CRLF accepted; blank lines, lines starting with `#` and hashdeep `%%%%` headers ignored).',
+    parameters: [
+      {
+        name: 'only',
+        in: 'query',
+        required: false,
+        description:
+          '`malicious`: leave the `unknown` results out; the malicious and invalid ones keep their input order, and the summary still counts every input. For checking large feeds, where nearly every hash is unknown.',
+        schema: { type: 'string', enum: ['malicious'] },
+      },
+    ],
     requestBody: {
       required: true,
       content: {
@@ -82,7 +92,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, Record<string, unknown>>> = {
     responses: {
       '200': { description: 'The verdicts and their counts', content: { 'application/json': { schema: ref('BulkAnswer') } } },
       '303': largeAnswerResponse,
-      '400': errorResponse('`invalid_request`: the JSON is malformed or has the wrong shape, or the list holds no hash'),
+      '400': errorResponse('`invalid_request`: the JSON is malformed or has the wrong shape, the list holds no hash, or `only` is not `malicious`'),
       '413': errorResponse(`\`payload_too_large\`: more than ${MAX_BULK_HASHES} hashes`),
       '415': errorResponse('`unsupported_media_type`: neither `application/json` nor `text/plain`, or a charset other than UTF-8'),
       '503': errorResponse('`upstream_unavailable`: the list could not be read'),

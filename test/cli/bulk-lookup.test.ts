@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inOrder, listWindows } from '../../cli/bulk-lookup.js';
+import { inOrder, listWindows, readBatchAnswer } from '../../cli/bulk-lookup.js';
 import { checkHash, type HashHex } from '../../lambdas/core/hashes.js';
 import type { ListEntry } from '../../cli/hash-list.js';
 import { lookupLines, type LookupRow } from '../../cli/output.js';
@@ -121,5 +121,40 @@ describe('lookup results as JSON Lines', () => {
       ...names.map((name, i) => ({ line: i + 1, input: `${hash}  ${name}`, hash, algorithm: 'sha256', verdict: 'unknown', match: null, name })),
       { line: 9, input: 'x"\\y', verdict: 'invalid', error: 'not "hex"' },
     ]);
+  });
+});
+
+describe('reading a bulk lookup answer', () => {
+  const url = new URL('http://127.0.0.1:1/v1/hashes/lookup?only=malicious');
+  const known = md5(1) as HashHex;
+  const other = md5(2) as HashHex;
+  const third = md5(3) as HashHex;
+  const record = { md5: known, fileName: 'a.dll', platform: 'windows', version: '1', kind: 'library', stage: 'x', campaign: 'c', confidence: 'high', sources: ['s'] };
+  const malicious = (hash: string) => ({ input: hash, hash, algorithm: 'md5', verdict: 'malicious', match: { ...record, md5: hash } });
+  const unknown = (hash: string) => ({ input: hash, hash, algorithm: 'md5', verdict: 'unknown', match: null });
+  const read = (batch: HashHex[], results: unknown[], summary: Record<string, number>) =>
+    readBatchAnswer({ batch, url, text: JSON.stringify({ results, summary }) });
+
+  it('answers the hashes without a result unknown, when the counts say so', () => {
+    const verdicts = read([other, known, third], [malicious(known)], { total: 3, malicious: 1, unknown: 2, invalid: 0 });
+    expect(verdicts.map((v) => [v.hash, v.verdict, v.algorithm])).toEqual([
+      [other, 'unknown', 'md5'],
+      [known, 'malicious', 'md5'],
+      [third, 'unknown', 'md5'],
+    ]);
+  });
+
+  it('reads an answer holding every result, as a service that does not know only= sends it, the same way', () => {
+    const verdicts = read([other, known], [unknown(other), malicious(known)], { total: 2, malicious: 1, unknown: 1, invalid: 0 });
+    expect(verdicts.map((v) => v.verdict)).toEqual(['unknown', 'malicious']);
+  });
+
+  it('refuses results out of order, results for hashes not asked, and counts that disagree with the results', () => {
+    expect(() => read([other, known], [malicious(known), unknown(other)], { total: 2, malicious: 1, unknown: 1, invalid: 0 })).toThrow(
+      `the service answered for ${other}, which was not asked there`,
+    );
+    expect(() => read([other], [malicious(third)], { total: 1, malicious: 1, unknown: 0, invalid: 0 })).toThrow('which was not asked there');
+    expect(() => read([other, known], [], { total: 2, malicious: 1, unknown: 1, invalid: 0 })).toThrow('a partial answer counts as a failure');
+    expect(() => read([other, known], [malicious(known)], { total: 3, malicious: 1, unknown: 2, invalid: 0 })).toThrow('disagree');
   });
 });

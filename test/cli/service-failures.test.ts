@@ -45,7 +45,7 @@ describe('hashcheck when the service fails', () => {
   it('retries a 429, waiting as Retry-After says, and then answers', async () => {
     let throttled = 0;
     const proxy = await startProxy(server.url, async (req, _body, res) => {
-      if (req.url !== '/v1/hashes/lookup' || throttled++ > 0) return false;
+      if (!req.url?.startsWith('/v1/hashes/lookup') || throttled++ > 0) return false;
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
       res.end(JSON.stringify({ error: { code: 'rate_limited', message: 'Slow down.', requestId: 'r' } }));
       return true;
@@ -55,17 +55,17 @@ describe('hashcheck when the service fails', () => {
 
       expect(run.code).toBe(1);
       expect(jsonLines(run.stdout)).toMatchObject([{ hash: MSI_MD5, verdict: 'malicious' }]);
-      expect(proxy.requests).toEqual(['POST /v1/hashes/lookup', 'POST /v1/hashes/lookup']);
+      expect(proxy.requests).toEqual(['POST /v1/hashes/lookup?only=malicious', 'POST /v1/hashes/lookup?only=malicious']);
     } finally {
       await proxy.close();
     }
   });
 
-  it('exits 2 and prints no verdict when an answer leaves hashes out', async () => {
+  it('exits 2 and prints no verdict when an answer leaves a known-bad hash out', async () => {
     const proxy = await startProxy(server.url, async (req, _body, res, forward) => {
-      if (req.url !== '/v1/hashes/lookup') return false;
+      if (!req.url?.startsWith('/v1/hashes/lookup')) return false;
       const answer = JSON.parse((await forward()).body);
-      answer.results.pop();
+      answer.results = answer.results.filter((result: { verdict?: string }) => result.verdict !== 'malicious');
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       return true;
     });
@@ -74,7 +74,9 @@ describe('hashcheck when the service fails', () => {
 
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toBe('hashcheck: lookup failed: the service answered 1 of the 2 hashes sent; a partial answer counts as a failure\n');
+      expect(run.stderr).toBe(
+        "hashcheck: lookup failed: the service's counts (2 hashes, 1 malicious, 1 unknown, 0 invalid) disagree with its 0 results for the 2 hashes sent; a partial answer counts as a failure\n",
+      );
     } finally {
       await proxy.close();
     }

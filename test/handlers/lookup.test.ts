@@ -93,6 +93,29 @@ describe('POST /v1/hashes/lookup', () => {
     expect(body.summary).toEqual({ total: 3, malicious: 1, unknown: 1, invalid: 1 });
   });
 
+  it('leaves the unknown results out with ?only=malicious, keeping the known-bad and invalid ones in input order and every count', async () => {
+    const event = lookupEvent(JSON.stringify({ hashes: ['0'.repeat(64), MSI_MD5, 'nope', '1'.repeat(32), MSI_SHA256] }));
+    const result = await handler({ ...event, queryStringParameters: { only: 'malicious' } });
+    expect(result.statusCode).toBe(200);
+    const body = json(result);
+    expect(body.results.map((r: { input: string; verdict?: string; error?: { code: string } }) => [r.input, r.verdict ?? r.error?.code])).toEqual([
+      [MSI_MD5, 'malicious'],
+      ['nope', 'invalid_hash'],
+      [MSI_SHA256, 'malicious'],
+    ]);
+    expect(body.summary).toEqual({ total: 5, malicious: 2, unknown: 2, invalid: 1 });
+  });
+
+  it('answers 400 invalid_request for an only= other than malicious, and ignores query parameters it does not know', async () => {
+    const event = lookupEvent(JSON.stringify({ hashes: [MSI_MD5, '0'.repeat(32)] }));
+    const refused = await handler({ ...event, queryStringParameters: { only: 'unknown' } });
+    expect(refused.statusCode).toBe(400);
+    expect(json(refused).error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('only') });
+    const ignored = await handler({ ...event, queryStringParameters: { cacheBuster: '1' } });
+    expect(json(ignored).summary).toEqual({ total: 2, malicious: 1, unknown: 1, invalid: 0 });
+    expect(json(ignored).results).toHaveLength(2);
+  });
+
   it('takes text/plain with CRLF, comments and blank lines', async () => {
     const text = `# EDR export\r\n${MSI_SHA256}\r\n\r\n${MSI_MD5}\r\n`;
     const body = json(await handler(lookupEvent(text, 'text/plain; charset=utf-8')));
