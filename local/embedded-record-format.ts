@@ -1,3 +1,4 @@
+import type { HashHex } from '../lambdas/core/hashes.js';
 import type { KnownRecord } from '../lambdas/core/records.js';
 
 /**
@@ -120,3 +121,74 @@ export function storedFields(primary: string, stored: StoredRecord): { fields: R
   const revoked = at(FIELD.revoked);
   return { fields, revoked: revoked === null ? undefined : revoked };
 }
+
+/** The fields many records share (one import's name, kind, campaign, sources…), checked, and what they were stored as. */
+interface CheckedShared {
+  readonly fileName: string;
+  readonly platform: string;
+  readonly version: string;
+  readonly kind: KnownRecord['kind'];
+  readonly stage: string;
+  readonly campaign: string;
+  readonly confidence: string;
+  readonly sources: readonly string[];
+}
+
+/** Checked shared fields by the JSON of their stored form; emptied when it holds this many. */
+const SHARED_CHECKS_KEPT = 1024;
+const sharedChecks = new Map<string, CheckedShared>();
+
+/** The byte length of each digest kept as bytes in a stored record. */
+const DIGEST_BYTES = { sha256: 32, sha1: 20, md5: 16 } as const;
+
+/**
+ * Reads a stored record back, checked: the fields records share are checked once per distinct value (a
+ * list of a million records from one feed shares them all), and the fields of each record (its digests,
+ * size, when it was added) by what the stored form allows: digests of the right length in bytes, a whole
+ * size, a time as milliseconds of a year from 0 to 9999. A value of any other form, and a revoked or derived
+ * record, is read by `readWhole`, which checks the whole record against the record schema. Either way a
+ * value that is not a valid record throws.
+ */
+export function readCheckedRecord(primary: string, stored: StoredRecord, readWhole: () => KnownRecord): KnownRecord {
+  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  if (!Array.isArray(stored) || stored.length > FIELD.size + 1 || keyField === undefined) return readWhole();
+  const addedAt = stored[FIELD.addedAt] ?? null;
+  const size = stored[FIELD.size] ?? null;
+  if (addedAt !== null && !(Number.isSafeInteger(addedAt) && (addedAt as number) >= FIRST_TIME_MS && (addedAt as number) <= LAST_TIME_MS)) return readWhole();
+  if (size !== null && !(Number.isSafeInteger(size) && (size as number) >= 0)) return readWhole();
+  for (const field of DIGEST_FIELDS) {
+    const value = field === keyField ? null : (stored[FIELD[field]] ?? null);
+    if (value !== null && !(value instanceof Uint8Array && value.byteLength === DIGEST_BYTES[field])) return readWhole();
+  }
+  const key = JSON.stringify(stored.slice(0, FIELD.sources + 1));
+  let shared = sharedChecks.get(key);
+  if (shared === undefined) {
+    // The whole record is checked the first time; what it shares with others is kept as checked.
+    const record = readWhole();
+    const { fileName, platform, version, kind, stage, campaign, confidence } = record;
+    shared = { fileName, platform, version, kind, stage, campaign, confidence, sources: Object.freeze([...record.sources]) };
+    if (sharedChecks.size >= SHARED_CHECKS_KEPT) sharedChecks.clear();
+    sharedChecks.set(key, shared);
+  }
+  // In the order of the record schema's fields, as a record checked whole comes out.
+  const record: { -readonly [K in keyof KnownRecord]: KnownRecord[K] } = {} as KnownRecord;
+  for (const field of DIGEST_FIELDS) {
+    const value = field === keyField ? primary : hexOf(stored[FIELD[field]]);
+    if (value !== undefined) record[field] = value as HashHex;
+  }
+  if (size !== null) record.size = size as number;
+  record.fileName = shared.fileName;
+  record.platform = shared.platform;
+  record.version = shared.version;
+  record.kind = shared.kind;
+  record.stage = shared.stage;
+  record.campaign = shared.campaign;
+  record.confidence = shared.confidence;
+  record.sources = shared.sources;
+  if (addedAt !== null) record.addedAt = new Date(addedAt as number).toISOString();
+  return record;
+}
+
+/** The first and last milliseconds of the years 0 to 9999, the times an ISO 8601 timestamp writes in four digits. */
+const FIRST_TIME_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');

@@ -13,7 +13,7 @@ import type { KnownRecord } from '../lambdas/core/records.js';
 import { describeIssues, recordInputSchema, revocationSchema } from '../lambdas/core/schemas.js';
 import type { ScanRecord, ScanStore } from '../lambdas/core/uploads.js';
 import { makeFilesPrivate, preparePrivateFolder } from './embedded-folder.js';
-import { storedDigests, storedFields } from './embedded-record-format.js';
+import { readCheckedRecord, storedDigests, storedFields } from './embedded-record-format.js';
 import { digestKey, importRecords, META, writeRecords, type WriteTarget, type Written } from './embedded-writes.js';
 import { readScan, toStoredScan, type StoredScan } from './embedded-scans.js';
 import { addSightings, readSightings, SIGHTINGS_DATABASE } from './embedded-sightings.js';
@@ -89,6 +89,11 @@ const openInThisProcess = new Set<string>();
  * @throws UpstreamUnavailableError naming the digest and what is wrong with the value.
  */
 function readRecord(primary: string, stored: unknown): KnownRecord {
+  return readCheckedRecord(primary, stored, () => readWholeRecord(primary, stored));
+}
+
+/** {@link readRecord} with every field checked against the schemas. */
+function readWholeRecord(primary: string, stored: unknown): KnownRecord {
   const { fields, revoked } = storedFields(primary, stored);
   const record = recordInputSchema.safeParse(fields);
   const revocation = revoked === undefined ? undefined : revocationSchema.safeParse(revoked);

@@ -46,6 +46,23 @@ export function trimSpaces(input: string): string {
  * @throws InvalidHashError for anything else, with a message saying what is wrong.
  */
 export function parseHash(input: string): ParsedHash {
+  // Most hashes come as they should, lower-case hex with nothing around them: told in one pass.
+  const algorithm = ALGORITHM_BY_LENGTH[input.length];
+  if (algorithm !== undefined && isLowerHex(input)) return { hash: input as HashHex, algorithm };
+  return parseUntidyHash(input);
+}
+
+/** Whether every character of `text` is 0-9 or a-f. */
+function isLowerHex(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66))) return false;
+  }
+  return true;
+}
+
+/** {@link parseHash} of anything but a bare lower-case hash: spaces dropped, case ignored, every fault named. */
+function parseUntidyHash(input: string): ParsedHash {
   const hash = trimSpaces(input).toLowerCase();
   if (hash.length === 0) {
     throw new InvalidHashError('The hash is empty: expected 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters.');

@@ -9,6 +9,7 @@ import type { KnownRecord } from '../../lambdas/core/records.js';
 import { toRecordView } from '../../lambdas/core/records.js';
 import type { ScanRecord } from '../../lambdas/core/uploads.js';
 import { DATABASE_FILE, openEmbeddedStore, StoreInUseError, type EmbeddedStore } from '../../local/embedded-store.js';
+import { toStoredRecord } from '../../local/embedded-record-format.js';
 import { makeRecord, randomHex as hex } from '../support/dynamodb.js';
 
 let parent: string;
@@ -230,6 +231,39 @@ describe('EmbeddedHashStore', () => {
     }
     await expect(hashes.listRecords()).rejects.toBeInstanceOf(UpstreamUnavailableError);
     expect((await hashes.getMany([other.sha1!])).get(other.sha1!)).toEqual(other);
+  });
+
+  it('refuses a damaged record kept in the compact form even after a record with the same shared fields was read', async () => {
+    const store = await openStore();
+    // One feed's records: everything but their digests alike.
+    const fromFeed = (n: number): KnownRecord => ({ ...makeRecord(n), fileName: 'shared.dll', sources: ['one feed'], addedAt: '2026-01-02T03:04:05.006Z' });
+    const good = fromFeed(30);
+    const victims = [31, 32, 33, 34].map(fromFeed);
+    await store.hashes.putRecords([good, ...victims]);
+    expect((await store.hashes.getMany([good.sha256!])).get(good.sha256!)).toEqual(good);
+    await store.close();
+    const damage: ((stored: unknown[]) => void)[] = [
+      (stored) => (stored[3] = 'worm'), // kind
+      (stored) => (stored[10] = Buffer.alloc(19)), // a SHA-1 one byte short
+      (stored) => (stored[8] = Date.parse('9999-12-31T23:59:59.999Z') + 1), // a time no ISO 8601 year of four digits holds
+      (stored) => (stored[12] = -1), // size
+    ];
+    const raw = open({ path: join(dataDir, DATABASE_FILE), maxDbs: 8 });
+    const records = raw.openDB({ name: 'records', keyEncoding: 'binary' });
+    for (const [i, victim] of victims.entries()) {
+      const stored = toStoredRecord(victim, victim.sha256!);
+      damage[i]!(stored);
+      await records.put(Buffer.from(victim.sha256!, 'hex'), stored);
+    }
+    await raw.close();
+
+    const { hashes } = await openStore();
+    expect((await hashes.getMany([good.sha256!])).get(good.sha256!)).toEqual(good);
+    for (const victim of victims) {
+      const error = await hashes.getMany([victim.sha256!]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect((error as Error).message).toContain(`item for ${victim.sha256} that is not a valid record`);
+    }
   });
 });
 
