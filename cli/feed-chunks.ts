@@ -236,8 +236,8 @@ const MOST_ALIKE = 32;
  * of it rather than pages all over it, which makes a large import several times faster. Nothing else
  * changes: every line is read by the service as the one digest it is, none depends on another, and the
  * line numbers the service reports are mapped back to the file's ({@link fileLine}). The digests are
- * ordered by their first 32 bits in linear time (two counting passes), the file's order kept among those
- * that begin alike.
+ * ordered by their first 32 bits in linear time (two counting passes), then the few that begin alike by
+ * the rest of them.
  *
  * Undefined for a list that fits one request, holds any other line (a path, a tag, a comment, spaces), or
  * names a digest twice (a repeated digest is reported by the line it repeats, which only the file's order
@@ -277,15 +277,22 @@ export function splitDigestList(body: Buffer, maxBytes: number): FeedChunk[] | u
   if (count === 0) return undefined;
 
   const order = sortByKey(keys, count);
-  // A digest named twice begins as its twin does: only digests that begin alike are compared.
+  // Digests that begin alike are put in order by the rest of them, and a digest named twice, which begins
+  // as its twin does, is found among them.
   for (let runStart = 0; runStart < count; ) {
     let runEnd = runStart + 1;
     while (runEnd < count && keys[order[runEnd]!] === keys[order[runStart]!]) runEnd++;
     if (runEnd - runStart > MOST_ALIKE) return undefined;
-    for (let a = runStart; a < runEnd; a++) {
-      for (let b = a + 1; b < runEnd; b++) {
-        if (sameDigest(body, starts, sizes, order[a]!, order[b]!)) return undefined;
+    for (let a = runStart + 1; a < runEnd; a++) {
+      const index = order[a]!;
+      let b = a;
+      for (; b > runStart; b--) {
+        const comparison = compareDigests(body, starts, sizes, order[b - 1]!, index);
+        if (comparison === 0) return undefined;
+        if (comparison < 0) break;
+        order[b] = order[b - 1]!;
       }
+      order[b] = index;
     }
     runStart = runEnd;
   }
@@ -325,14 +332,20 @@ function sortByKey(keys: Uint32Array, count: number): Uint32Array {
   return from;
 }
 
-/** Whether two digest lines are the same digest, in either case. */
-function sameDigest(body: Buffer, starts: Uint32Array, sizes: Uint8Array, a: number, b: number): boolean {
-  if (sizes[a] !== sizes[b]) return false;
+/**
+ * How two digest lines compare as the service orders their keys (byte by byte, the shorter first when one
+ * begins the other), in either case: negative, zero for the same digest, or positive.
+ */
+function compareDigests(body: Buffer, starts: Uint32Array, sizes: Uint8Array, a: number, b: number): number {
   const at = starts[a]!;
   const bt = starts[b]!;
-  // Setting bit 5 makes A-F a-f and leaves the digits as they are.
-  for (let i = 0; i < sizes[a]!; i++) if ((body[at + i]! | 0x20) !== (body[bt + i]! | 0x20)) return false;
-  return true;
+  const common = Math.min(sizes[a]!, sizes[b]!);
+  for (let i = 0; i < common; i++) {
+    // Setting bit 5 makes A-F a-f and leaves the digits as they are.
+    const difference = (body[at + i]! | 0x20) - (body[bt + i]! | 0x20);
+    if (difference !== 0) return difference;
+  }
+  return sizes[a]! - sizes[b]!;
 }
 
 /** A chunk of digest lines, put together from the file's bytes only when its body is read. */
