@@ -114,6 +114,8 @@ class ListView {
   }
 
   pointerAt(hash: string): string | undefined {
+    // Only a record's weaker digests point to it: a SHA-256 is always the digest a record is stored under.
+    if (hash.length === 64) return undefined;
     const slot = this.slots.get(hash);
     if (slot !== undefined && slot.pointer !== NOT_READ) return slot.pointer;
     const primary = this.target.databases().digests.get(digestKey(hash))?.toString('hex');
@@ -166,14 +168,18 @@ class ListView {
    * are not read one by one: an import into a part of the list's key space that holds nothing yet (a large
    * list sent in the order of its digests, into a list that holds little there) reads almost nothing.
    * Checked in runs of PROBE_RUN digests: one look into each database tells whether any key lies in a
-   * run's range. Only for digests the call has not read or changed yet.
+   * run's range (SHA-256 digests point nowhere: for a run of them only the records are looked into). Only
+   * for digests the call has not read or changed yet.
    */
   markEmptyRanges(sorted: readonly string[]): void {
     const { records, digests } = this.target.databases();
     for (let start = 0; start < sorted.length; start += PROBE_RUN) {
       const end = Math.min(start + PROBE_RUN, sorted.length);
       const range = { start: digestKey(sorted[start]!), end: digestKey(sorted[end - 1]!), inclusiveEnd: true, limit: 1 };
-      if (hasAny(records.getKeys(range)) || hasAny(digests.getKeys(range))) continue;
+      if (hasAny(records.getKeys(range))) continue;
+      let pointing = false;
+      for (let i = start; i < end && !pointing; i++) pointing = sorted[i]!.length !== 64;
+      if (pointing && hasAny(digests.getKeys(range))) continue;
       for (let i = start; i < end; i++) if (!this.slots.has(sorted[i]!)) this.slots.set(sorted[i]!, EMPTY);
     }
   }
@@ -428,13 +434,22 @@ export async function importRecords(
     return stored;
   };
   try {
-    const sorted: string[] = [];
-    for (const { sha256, sha1, md5 } of records) {
-      if (sha256) sorted.push(sha256);
-      if (sha1) sorted.push(sha1);
-      if (md5) sorted.push(md5);
+    // Digests that come in key order (a list sent in that order) are looked up by the part of the key space
+    // they fall in; others one by one (sorting them first would cost more than it saves).
+    const digests: string[] = [];
+    let ascending = true;
+    const take = (digest: string | undefined) => {
+      if (digest === undefined) return;
+      ascending &&= digests.length === 0 || digest > digests[digests.length - 1]!;
+      digests.push(digest);
+    };
+    for (let i = 0; i < records.length && ascending; i++) {
+      const { sha256, sha1, md5 } = records[i]!;
+      take(sha256);
+      take(sha1);
+      take(md5);
     }
-    view.markEmptyRanges(sorted.sort());
+    if (ascending) view.markEmptyRanges(digests);
     for (let start = 0; start < records.length; start += READ_SLICE) {
       // Reads are synchronous: other requests get a turn between slices of a large call.
       if (start > 0) await nextTurn();
