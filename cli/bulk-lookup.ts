@@ -1,4 +1,4 @@
-import { ALGORITHM_BY_LENGTH, type HashHex, type HashInput } from '../lambdas/core/hashes.js';
+import { ALGORITHM_BY_LENGTH, type HashHex } from '../lambdas/core/hashes.js';
 import type { HashVerdict } from '../lambdas/core/lookup.js';
 import { bulkAnswerSchema, readAnswer } from './answers.js';
 import { ServiceError } from './errors.js';
@@ -25,7 +25,7 @@ export interface ListWindow {
  */
 export function* listWindows(
   entries: Iterable<ListEntry>,
-  check: (entry: ListEntry) => HashInput,
+  check: (entry: ListEntry) => HashHex | InvalidHashError,
   batchSize: number,
   maxEntries = batchSize * 4,
 ): Generator<ListWindow, void, undefined> {
@@ -40,10 +40,10 @@ export function* listWindows(
     return done;
   };
   for (const entry of entries) {
-    const input = check(entry);
+    const checked = check(entry);
     let slot = -1;
-    if ('parsed' in input) {
-      const hash = input.parsed.hash;
+    if (typeof checked === 'string') {
+      const hash = checked;
       const known = slots.get(hash);
       if (known !== undefined) slot = known;
       else {
@@ -51,7 +51,7 @@ export function* listWindows(
         slot = window.distinct.push(hash) - 1;
         slots.set(hash, slot);
       }
-    } else window.invalid.set(window.entries.length, input.error);
+    } else window.invalid.set(window.entries.length, checked);
     window.entries.push(entry);
     slotOf.push(slot);
     if (window.entries.length >= maxEntries) yield cut();

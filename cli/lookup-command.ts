@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidHashError } from '../lambdas/core/errors.js';
-import { checkHash, type HashInput } from '../lambdas/core/hashes.js';
+import { parseHash, type HashHex } from '../lambdas/core/hashes.js';
 import type { BulkSummary } from '../lambdas/core/lookup.js';
 import { askBatch, inOrder, listWindows, readBatchAnswer, type BatchAnswer, type ListWindow } from './bulk-lookup.js';
 import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
@@ -81,10 +81,19 @@ export async function runLookup(options: LookupOptions, deps: LookupDeps): Promi
     const none = entries === 1 ? 'the only entry is not a hash' : `none of the ${formatCount(entries)} entries is a hash`;
     return new InputError(`${none}${formatHint(options, invalid[0]!.entry.input)}`);
   };
-  const check = (entry: ListEntry): HashInput => {
-    const input = entry.problem === undefined ? checkHash(entry.candidate) : { input: entry.candidate, error: new InvalidHashError(entry.problem) };
-    if ('error' in input) invalid.push({ entry, message: input.error.message });
-    return input;
+  const check = (entry: ListEntry): HashHex | InvalidHashError => {
+    let checked: HashHex | InvalidHashError;
+    if (entry.problem !== undefined) checked = new InvalidHashError(entry.problem);
+    else {
+      try {
+        checked = parseHash(entry.candidate).hash;
+      } catch (error) {
+        if (!(error instanceof InvalidHashError)) throw error;
+        checked = error;
+      }
+    }
+    if (typeof checked !== 'string') invalid.push({ entry, message: checked.message });
+    return checked;
   };
 
   if (options.strict) {

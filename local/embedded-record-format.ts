@@ -134,9 +134,39 @@ interface CheckedShared {
   readonly sources: readonly string[];
 }
 
-/** Checked shared fields by the JSON of their stored form; emptied when it holds this many. */
-const SHARED_CHECKS_KEPT = 1024;
-const sharedChecks = new Map<string, CheckedShared>();
+/** Shared fields checked lately: their stored values (positions 0 to FIELD.sources) and the checked fields, newest first. */
+const sharedChecks: { readonly stored: readonly unknown[]; readonly checked: CheckedShared }[] = [];
+/** How many kinds of shared fields are kept: a lookup meets records of a few feeds at a time. */
+const SHARED_CHECKS_KEPT = 16;
+
+/**
+ * Whether a stored record's shared fields are those kept: the same strings (or the same absent ones) and
+ * the same sources. Anything else (a value of another type included) is not the same, and is checked.
+ */
+function sameShared(stored: readonly unknown[], kept: readonly unknown[]): boolean {
+  for (let i = 0; i < FIELD.sources; i++) {
+    const value = stored[i];
+    if (value !== kept[i] || (value !== undefined && value !== null && typeof value !== 'string')) return false;
+  }
+  const sources = stored[FIELD.sources];
+  const keptSources = kept[FIELD.sources] as readonly unknown[];
+  if (!Array.isArray(sources) || sources.length !== keptSources.length) return false;
+  for (let i = 0; i < sources.length; i++) if (sources[i] !== keptSources[i] || typeof sources[i] !== 'string') return false;
+  return true;
+}
+
+/** The text of times read lately: the records of one import, or of one request of it, share their time. */
+const timeTexts = new Map<number, string>();
+const TIME_TEXTS_KEPT = 1024;
+
+function timeText(ms: number): string {
+  let text = timeTexts.get(ms);
+  if (text === undefined) {
+    if (timeTexts.size >= TIME_TEXTS_KEPT) timeTexts.clear();
+    timeTexts.set(ms, (text = new Date(ms).toISOString()));
+  }
+  return text;
+}
 
 /** The byte length of each digest kept as bytes in a stored record. */
 const DIGEST_BYTES = { sha256: 32, sha1: 20, md5: 16 } as const;
@@ -160,15 +190,22 @@ export function readCheckedRecord(primary: string, stored: StoredRecord, readWho
     const value = field === keyField ? null : (stored[FIELD[field]] ?? null);
     if (value !== null && !(value instanceof Uint8Array && value.byteLength === DIGEST_BYTES[field])) return readWhole();
   }
-  const key = JSON.stringify(stored.slice(0, FIELD.sources + 1));
-  let shared = sharedChecks.get(key);
+  let shared: CheckedShared | undefined;
+  for (const kept of sharedChecks) {
+    if (sameShared(stored, kept.stored)) {
+      shared = kept.checked;
+      break;
+    }
+  }
   if (shared === undefined) {
     // The whole record is checked the first time; what it shares with others is kept as checked.
     const record = readWhole();
     const { fileName, platform, version, kind, stage, campaign, confidence } = record;
     shared = { fileName, platform, version, kind, stage, campaign, confidence, sources: Object.freeze([...record.sources]) };
-    if (sharedChecks.size >= SHARED_CHECKS_KEPT) sharedChecks.clear();
-    sharedChecks.set(key, shared);
+    const keptStored = stored.slice(0, FIELD.sources + 1);
+    keptStored[FIELD.sources] = [...(stored[FIELD.sources] as unknown[])];
+    sharedChecks.unshift({ stored: keptStored, checked: shared });
+    if (sharedChecks.length > SHARED_CHECKS_KEPT) sharedChecks.pop();
   }
   // In the order of the record schema's fields, as a record checked whole comes out.
   const record: { -readonly [K in keyof KnownRecord]: KnownRecord[K] } = {} as KnownRecord;
@@ -185,7 +222,7 @@ export function readCheckedRecord(primary: string, stored: StoredRecord, readWho
   record.campaign = shared.campaign;
   record.confidence = shared.confidence;
   record.sources = shared.sources;
-  if (addedAt !== null) record.addedAt = new Date(addedAt as number).toISOString();
+  if (addedAt !== null) record.addedAt = timeText(addedAt as number);
   return record;
 }
 

@@ -5,7 +5,10 @@ import type { ListEntry } from '../../cli/hash-list.js';
 import { lookupLines, type LookupRow } from '../../cli/output.js';
 
 const entry = (line: number, text: string): ListEntry => ({ line, input: text, candidate: text });
-const check = (e: ListEntry) => checkHash(e.candidate);
+const check = (e: ListEntry) => {
+  const checked = checkHash(e.candidate);
+  return 'parsed' in checked ? checked.parsed.hash : checked.error;
+};
 const md5 = (n: number) => n.toString(16).padStart(32, '0');
 
 /** A promise settled from outside, so a test decides the order in which pieces of work finish. */
