@@ -69,7 +69,8 @@ Run "hashcheck COMMAND --help" for the options of a command.
 /** `hashcheck lookup --help`. */
 export const LOOKUP_HELP = `Usage: hashcheck lookup [options] [HASH...]
 
-Looks hashes up in the known-bad list, in input order, in batches of up to 10,000.
+Looks hashes up in the known-bad list, in input order, in batches of up to 10,000,
+writing the results as they are answered.
 The hashes come from the arguments, from -f FILE, or else from standard input.
 
 Input, one entry per line:

@@ -85,6 +85,11 @@ export class ServiceClient {
     this.random = options.random ?? Math.random;
   }
 
+  /** Whether the service runs on this machine (a loopback address): no network between, no usage plan. */
+  get onThisMachine(): boolean {
+    return LOOPBACK.has(this.options.url.hostname);
+  }
+
   /** Sends a request, retrying what is worth retrying, and returns the parsed answer. */
   async request(request: ServiceRequest): Promise<ServiceAnswer> {
     const url = this.resolve(request.target);
