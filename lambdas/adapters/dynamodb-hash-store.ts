@@ -218,17 +218,25 @@ export class DynamoDbHashStore implements RecordStore, RecordLister, ContainerSi
    * The records of `hashes` (revoked ones left out) and the containers each was seen in, read in one
    * batched pass over both kinds of item.
    */
+  /**
+   * The records, then the containers of the hashes on the list only: a lookup answers a hash off the list
+   * alone, so most hashes of a feed cost one read, and a known-bad one a second.
+   */
   async getManyWithContainers(hashes: readonly HashHex[]): Promise<RecordsAndContainers> {
-    const items = await this.readItems([...hashes, ...hashes.map(sightingsKey)]);
+    const items = await this.readItems(hashes);
     const records = new Map<HashHex, KnownRecord>();
-    const containedIn = new Map<HashHex, readonly ContainerSighting[]>();
     for (const hash of hashes) {
       const item = items.get(hash);
       if (item) {
         const record = fromItem(item);
         if (!record.revoked) records.set(hash, record);
       }
-      const containers = sightingsOf(hash, items.get(sightingsKey(hash)));
+    }
+    const containedIn = new Map<HashHex, readonly ContainerSighting[]>();
+    if (records.size === 0) return { records, containedIn };
+    const listed = await this.readItems([...records.keys()].map(sightingsKey));
+    for (const hash of records.keys()) {
+      const containers = sightingsOf(hash, listed.get(sightingsKey(hash)));
       if (containers.length > 0) containedIn.set(hash, containers);
     }
     return { records, containedIn };
