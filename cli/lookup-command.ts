@@ -7,7 +7,7 @@ import { MAX_BULK_HASHES } from '../lambdas/core/limits.js';
 import { EXIT_KNOWN_BAD, EXIT_NOTHING_KNOWN_BAD, InputError, UsageError, oneLine } from './errors.js';
 import { checksumEntries, decodeInput, readArguments, readCsvColumn, type HashList, type ListEntry } from './hash-list.js';
 import { lookupCsvHeader, lookupLines, writeLookupRows, type LookupRow, type OutputFormat } from './output.js';
-import { formatCount, formatCounted } from './progress.js';
+import { formatCount, formatCounted, formatLookupProgress, type LookupProgress } from './progress.js';
 import type { ServiceClient } from './service-client.js';
 import type { CliEnvironment, OutputWriter, Reporter } from './terminal.js';
 import { describeErrno } from './walk.js';
@@ -123,7 +123,7 @@ export async function runLookup(options: LookupOptions, deps: LookupDeps): Promi
     entries += next.value.entries.length;
     if (next.value.distinct.length > 0) break;
   }
-  const summary = await lookUpAndWrite(concat(ahead, windows), options, deps, style);
+  const summary = await lookUpAndWrite(concat(ahead, windows), list.lines, options, deps, style);
   // With --bad-only the invalid lines are not in the results, so they are listed here instead.
   if (options.badOnly) reportInvalid();
 
@@ -152,6 +152,7 @@ function* concat<T>(first: readonly T[], rest: Iterator<T>): Generator<T, void, 
  */
 async function lookUpAndWrite(
   windows: Iterator<ListWindow>,
+  totalLines: number,
   options: LookupOptions,
   deps: LookupDeps,
   style: Parameters<typeof writeLookupRows>[3],
@@ -160,6 +161,7 @@ async function lookUpAndWrite(
   const table: LookupRow[] = [];
   const format = options.format;
   if (format === 'csv') await deps.out.line(lookupCsvHeader(style));
+  let linesDone = 0;
   const write = async (window: ListWindow, answer: BatchAnswer) => {
     const verdicts = readBatchAnswer(answer);
     const rows: LookupRow[] = [];
@@ -180,9 +182,23 @@ async function lookUpAndWrite(
       else rows.push(row);
     }
     summary.total += window.entries.length;
+    linesDone = window.entries[window.entries.length - 1]!.line;
     if (format !== 'table' && rows.length > 0) await deps.out.line(lookupLines(rows, format, style));
   };
-  await inOrder(windows, options.concurrency, (window, signal) => askBatch(deps.client, window.distinct, signal), write);
+  const started = Date.now();
+  const progress = (): LookupProgress => ({
+    lines: linesDone,
+    totalLines,
+    hashes: summary.malicious + summary.unknown,
+    malicious: summary.malicious,
+    elapsedMs: Date.now() - started,
+  });
+  deps.reporter.startProgressLine((width) => formatLookupProgress(progress(), width));
+  try {
+    await inOrder(windows, options.concurrency, (window, signal) => askBatch(deps.client, window.distinct, signal), write);
+  } finally {
+    deps.reporter.stopProgress();
+  }
   if (format === 'table') await writeLookupRows(table, 'table', deps.out, style);
   await deps.out.flush();
   return summary;
@@ -191,6 +207,8 @@ async function lookUpAndWrite(
 /** A hash list whose entries can be read more than once (`--strict` checks them all first). */
 interface ListSource extends Omit<HashList, 'entries'> {
   entries(): Iterable<ListEntry>;
+  /** The lines (or arguments) of the input, for the progress line. */
+  readonly lines: number;
 }
 
 async function readList(options: LookupOptions, environment: CliEnvironment): Promise<ListSource> {
@@ -214,11 +232,18 @@ async function readList(options: LookupOptions, environment: CliEnvironment): Pr
   }
   const text = decodeInput(bytes);
   if (options.column !== undefined) return replayable(readCsvColumn(text, options.column));
-  return { entries: () => checksumEntries(text), emptyCells: 0 };
+  return { entries: () => checksumEntries(text), emptyCells: 0, lines: countLines(text) };
 }
 
 function replayable({ entries, ...rest }: HashList): ListSource {
-  return { ...rest, entries: () => entries };
+  return { ...rest, entries: () => entries, lines: entries.length === 0 ? 0 : entries[entries.length - 1]!.line };
+}
+
+/** Lines as an editor counts them: line feeds, and one more for text after the last. */
+function countLines(text: string): number {
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
+  return text.length > 0 && !text.endsWith('\n') ? lines + 1 : lines;
 }
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<Uint8Array> {

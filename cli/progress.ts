@@ -71,6 +71,32 @@ export function formatProgress(snapshot: ProgressSnapshot, width: number): strin
   return fit(`[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]${text}`, width);
 }
 
+/** Where a long lookup stands: the input's lines answered, of how many, and what was found. */
+export interface LookupProgress {
+  readonly lines: number;
+  readonly totalLines: number;
+  readonly hashes: number;
+  readonly malicious: number;
+  readonly elapsedMs: number;
+}
+
+/** One progress line of a lookup, at most `width` characters: a bar, the lines answered, the rate and the time left. */
+export function formatLookupProgress(snapshot: LookupProgress, width: number): string {
+  const { lines, totalLines, hashes, malicious, elapsedMs } = snapshot;
+  const fraction = totalLines > 0 ? Math.min(1, lines / totalLines) : 1;
+  const seconds = elapsedMs / 1000;
+  const rate = seconds > 0 ? lines / seconds : 0;
+  const eta = rate > 0 && elapsedMs >= 500 ? formatDuration((totalLines - lines) / rate) : '--:--';
+  const bad = malicious > 0 ? `  ${formatCount(malicious)} known-bad` : '';
+  const text =
+    ` ${String(Math.floor(fraction * 100)).padStart(3)}%` +
+    `  ${formatCount(lines)}/${formatCounted(totalLines, 'line')}` +
+    `  ${formatCounted(Math.round(seconds > 0 ? hashes / seconds : 0), 'hash', 'hashes')}/s  ETA ${eta}${bad}`;
+  const barWidth = Math.max(10, Math.min(30, width - text.length - 3));
+  const filled = Math.round(fraction * barWidth);
+  return fit(`[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]${text}`, width);
+}
+
 function fit(line: string, width: number): string {
   // The last column is left free: writing into it makes some terminals wrap.
   return line.length < width ? line : line.slice(0, Math.max(0, width - 1));
@@ -92,7 +118,8 @@ export class ProgressBar {
 
   constructor(
     private readonly stream: ProgressStream,
-    private readonly snapshot: () => ProgressSnapshot,
+    /** The line to draw, at most the width given. */
+    private readonly line: (width: number) => string,
     private readonly intervalMs = 200,
   ) {}
 
@@ -105,7 +132,7 @@ export class ProgressBar {
 
   render(): void {
     // A terminal that reports no width (0) gets the classic 80 columns.
-    this.stream.write(`\r${formatProgress(this.snapshot(), this.stream.columns || 80)}\u001b[K`);
+    this.stream.write(`\r${this.line(this.stream.columns || 80)}\u001b[K`);
   }
 
   /** Clears the line, lets `write` print, then draws the line again. */

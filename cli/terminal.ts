@@ -1,5 +1,5 @@
 import { CliError } from './errors.js';
-import { ProgressBar, type ProgressSnapshot } from './progress.js';
+import { formatProgress, ProgressBar, type ProgressSnapshot } from './progress.js';
 
 /** The process's streams and environment, passed in so the commands never reach for globals. */
 export interface CliEnvironment {
@@ -99,8 +99,13 @@ export class Reporter {
    * is a pipe or a file nothing is drawn, so logs stay clean.
    */
   startProgress(snapshot: () => ProgressSnapshot): void {
+    this.startProgressLine((width) => formatProgress(snapshot(), width));
+  }
+
+  /** {@link startProgress} with a line of the caller's own, at most the width it is given. */
+  startProgressLine(line: (width: number) => string): void {
     if (!this.options.progress || this.options.quiet || !this.environment.stderr.isTTY || this.bar) return;
-    this.bar = new ProgressBar(this.environment.stderr, snapshot);
+    this.bar = new ProgressBar(this.environment.stderr, line);
     this.bar.start();
   }
 

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatProgress, type ProgressSnapshot } from '../../cli/progress.js';
+import { formatBytes, formatDuration, formatLookupProgress, formatProgress, type ProgressSnapshot } from '../../cli/progress.js';
 import { Reporter, type CliEnvironment } from '../../cli/terminal.js';
 
 const GiB = 1024 ** 3;
@@ -85,5 +85,18 @@ describe('Reporter', () => {
 
     expect(piped.stderr()).toBe('');
     expect(quiet.stderr()).toBe('');
+  });
+});
+
+describe('formatLookupProgress', () => {
+  it('shows the share of the input answered, its lines, the rate in hashes and the time left', () => {
+    const line = formatLookupProgress({ lines: 250_000, totalLines: 1_000_000, hashes: 240_000, malicious: 3, elapsedMs: 2_000 }, 200);
+    expect(line).toBe('[########----------------------]  25%  250,000/1,000,000 lines  120,000 hashes/s  ETA 0:06  3 known-bad');
+  });
+
+  it('fits the terminal width and says nothing of the time left at the start', () => {
+    const start = { lines: 0, totalLines: 10, hashes: 0, malicious: 0, elapsedMs: 0 };
+    expect(formatLookupProgress(start, 200)).toContain('ETA --:--');
+    for (const width of [40, 60, 80]) expect(formatLookupProgress({ ...start, lines: 5, elapsedMs: 900 }, width).length).toBeLessThan(width);
   });
 });
