@@ -78,7 +78,14 @@ type StoredItem = Partial<Record<keyof ItemAttributes, unknown>> & Record<string
  * digest's key; it has no `recordKey`, so listings and counts never take it for a record.
  */
 function sightingsKey(hash: HashHex): string {
-  return `contained-in:${hash}`;
+  return `${SIGHTINGS_KEY_PREFIX}${hash}`;
+}
+
+const SIGHTINGS_KEY_PREFIX = 'contained-in:';
+
+/** Whether a table key is one of the items listing containers (not a record: no change to the list). */
+export function isSightingsKey(key: string | undefined): boolean {
+  return key !== undefined && key.startsWith(SIGHTINGS_KEY_PREFIX);
 }
 
 const sightingsSchema = z.array(containerSightingSchema);

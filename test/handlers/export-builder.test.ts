@@ -130,6 +130,18 @@ describe('the export builder', () => {
     expect((await readdir(dir)).filter((name) => name.startsWith('exports-') || name.startsWith('export-'))).toEqual([]);
   });
 
+  it('writes nothing for a batch that changed only the containers members were seen in, and rebuilds for one that also changed a record', async () => {
+    await put(record());
+    const sightingsOnly: DynamoDBStreamEvent = {
+      Records: [1, 2].map((n) => ({ ...STREAM_EVENT.Records[0]!, dynamodb: { ...STREAM_EVENT.Records[0]!.dynamodb, Keys: { hash: { S: `contained-in:${String(n).repeat(64)}` } } } })),
+    };
+    await builder()(sightingsOnly);
+    expect(await object(EXPORT_MANIFEST_KEY)).toBeUndefined();
+
+    await builder()({ Records: [...sightingsOnly.Records, ...STREAM_EVENT.Records] });
+    expect((await manifest()).version).toBe(1);
+  });
+
   it('writes a new version after a change, with new ETags and a later date, and removes the old version’s objects', async () => {
     await put(record());
     await builder()(STREAM_EVENT);
