@@ -1,3 +1,4 @@
+import { parseCsv } from '../lambdas/core/csv.js';
 import { InputError } from './errors.js';
 import { formatBytes } from './progress.js';
 
@@ -29,11 +30,13 @@ export function fileLine(chunk: FeedChunk, line: number): number {
 }
 
 /**
- * The requests a line-based feed is sent in: a plain list of bare digests larger than one request in the
- * order of its digests (see {@link splitDigestList}), anything else as {@link splitFeed} splits it.
+ * The requests a line-based feed is sent in: a plain list of bare digests, or a CSV of simple rows, larger
+ * than one request in the order of its digests (see {@link splitDigestList}, {@link splitCsvByDigest}),
+ * anything else as {@link splitFeed} splits it.
  */
 export function splitImport(body: Buffer, format: LineFormat, maxBytes: number): FeedChunk[] {
-  return (format === 'plain' ? splitDigestList(body, maxBytes) : undefined) ?? splitFeed(body, format, maxBytes);
+  const ordered = format === 'plain' ? splitDigestList(body, maxBytes) : format === 'csv' ? splitCsvByDigest(body, maxBytes) : undefined;
+  return ordered ?? splitFeed(body, format, maxBytes);
 }
 
 /**
@@ -358,6 +361,192 @@ function digestChunk(body: Buffer, starts: Uint32Array, sizes: Uint8Array, indic
       let at = 0;
       for (const index of indices) {
         at += body.copy(out, at, starts[index]!, starts[index]! + sizes[index]!);
+        out[at++] = LF;
+      }
+      return out;
+    },
+  };
+}
+
+/** The digest columns a CSV header names, as the service reads them, strongest first. */
+const DIGEST_COLUMNS = ['sha256', 'sha1', 'md5'] as const;
+
+/**
+ * For each column of a CSV header, the rank of the digest it holds (0 for SHA-256, 1 SHA-1, 2 MD5) or -1,
+ * the names read as the service reads them; undefined when it names no digest, or one twice.
+ */
+function digestColumnsOf(header: string): number[] | undefined {
+  const fields = parseCsv(header)[0]?.fields ?? [];
+  const ranks = fields.map((name) => DIGEST_COLUMNS.indexOf(name.trim().toLowerCase().replace(/\s+/g, '_') as (typeof DIGEST_COLUMNS)[number]));
+  const named = ranks.filter((rank) => rank >= 0);
+  return named.length > 0 && new Set(named).size === named.length ? ranks : undefined;
+}
+
+/** Growable typed arrays for the rows and digests of a large CSV. */
+class Column<T extends Uint32Array | Uint8Array> {
+  length = 0;
+  constructor(
+    public items: T,
+    private readonly make: (size: number) => T,
+  ) {}
+
+  push(value: number): void {
+    if (this.length === this.items.length) {
+      const grown = this.make(this.items.length * 2);
+      grown.set(this.items);
+      this.items = grown;
+    }
+    this.items[this.length++] = value;
+  }
+}
+const uint32s = (size: number) => new Column(new Uint32Array(size), (n) => new Uint32Array(n));
+
+/**
+ * A CSV whose rows are simple (no quotes, each ended by LF or CRLF) and whose digests are each named once,
+ * split into requests of at most `maxBytes` (the header in front of each) in the order of each row's
+ * strongest digest, the key its record is stored under, rather than the file's: each request then writes
+ * one part of the service's list, as {@link splitDigestList} does for a plain list. Every row is sent whole
+ * and read as it would be in the file's order; the line numbers the service reports are mapped back to
+ * the file's ({@link fileLine}).
+ *
+ * Undefined, so the file's order is kept, for a CSV that fits one request, names no digest column or one
+ * twice, has a row with a quote or a lone CR, a row with no digest, a digest that is not hex, or a digest
+ * named twice in any column (a repeat is reported by the line it repeats, which only the file's order
+ * keeps).
+ */
+export function splitCsvByDigest(body: Buffer, maxBytes: number): FeedChunk[] | undefined {
+  if (body.length <= maxBytes || body.length >= 2 ** 32) return undefined;
+  const reader = csvRecords(body);
+  let more = reader.next();
+  while (more && isBlank(body.subarray(reader.start, reader.end), true)) more = reader.next();
+  if (!more) return undefined;
+  const header = body.subarray(0, reader.end);
+  const ranks = digestColumnsOf(body.toString('utf8', reader.start, reader.end));
+  if (!ranks) return undefined;
+  more = reader.next();
+  // Lines the header takes (blank lines before it included): a chunk's rows come after them.
+  const headerLines = reader.line - 1;
+
+  // Each row's bytes (line end left out), file line, and the digest it is stored under; each digest's bytes.
+  const rowStarts = uint32s(1024);
+  const rowEnds = uint32s(1024);
+  const rowLines = uint32s(1024);
+  const rowPrimaries = uint32s(1024);
+  const digestStarts = uint32s(4096);
+  const digestSizes = new Column(new Uint8Array(4096), (n) => new Uint8Array(n));
+  const digestKeys = uint32s(4096);
+  for (; more; more = reader.next()) {
+    let end = reader.end;
+    if (body[end - 1] === LF) end--;
+    if (end > reader.start && body[end - 1] === CR) end--;
+    let primary = -1;
+    let primaryRank: number = DIGEST_COLUMNS.length;
+    let valued = false;
+    for (let field = 0, at = reader.start; at <= end; field++) {
+      let stop = body.indexOf(COMMA, at);
+      if (stop === -1 || stop > end) stop = end;
+      let from = at;
+      let to = stop;
+      at = stop + 1;
+      if (to > from) valued = true;
+      const rank = ranks[field] ?? -1;
+      if (rank < 0) {
+        for (let i = from; i < to; i++) if (body[i] === QUOTE || body[i] === CR) return undefined;
+        continue;
+      }
+      while (from < to && (body[from] === 0x20 || body[from] === 0x09)) from++;
+      while (to > from && (body[to - 1] === 0x20 || body[to - 1] === 0x09)) to--;
+      if (to === from) continue;
+      if (to - from < 8 || to - from > 255) return undefined;
+      let key = 0;
+      for (let i = from; i < to; i++) {
+        const value = HEX_VALUES[body[i]!]!;
+        if (value < 0) return undefined;
+        if (i < from + 8) key = key * 16 + value;
+      }
+      if (rank < primaryRank) {
+        primaryRank = rank;
+        primary = digestStarts.length;
+      }
+      digestStarts.push(from);
+      digestSizes.push(to - from);
+      digestKeys.push(key);
+    }
+    // A row of empty fields is no row to the service; a row with values but no digest is one it rejects.
+    if (!valued) continue;
+    if (primary < 0) return undefined;
+    rowStarts.push(reader.start);
+    rowEnds.push(end);
+    rowLines.push(reader.line);
+    rowPrimaries.push(primary);
+  }
+  const rows = rowStarts.length;
+  if (rows === 0) return undefined;
+  const starts = digestStarts.items;
+  const sizes = digestSizes.items;
+
+  // No digest named twice, in any column: only digests that begin alike are compared.
+  const digests = digestStarts.length;
+  const byDigest = sortByKey(digestKeys.items, digests);
+  for (let runStart = 0; runStart < digests; ) {
+    let runEnd = runStart + 1;
+    while (runEnd < digests && digestKeys.items[byDigest[runEnd]!] === digestKeys.items[byDigest[runStart]!]) runEnd++;
+    if (runEnd - runStart > MOST_ALIKE) return undefined;
+    for (let a = runStart; a < runEnd; a++) {
+      for (let b = a + 1; b < runEnd; b++) if (compareDigests(body, starts, sizes, byDigest[a]!, byDigest[b]!) === 0) return undefined;
+    }
+    runStart = runEnd;
+  }
+
+  // Rows in the order of the digest each is stored under: by its first 32 bits, then the rest.
+  const primaries = rowPrimaries.items;
+  const rowKeys = new Uint32Array(rows);
+  for (let r = 0; r < rows; r++) rowKeys[r] = digestKeys.items[primaries[r]!]!;
+  const order = sortByKey(rowKeys, rows);
+  for (let runStart = 0; runStart < rows; ) {
+    let runEnd = runStart + 1;
+    while (runEnd < rows && rowKeys[order[runEnd]!] === rowKeys[order[runStart]!]) runEnd++;
+    for (let a = runStart + 1; a < runEnd; a++) {
+      const row = order[a]!;
+      let b = a;
+      for (; b > runStart && compareDigests(body, starts, sizes, primaries[order[b - 1]!]!, primaries[row]!) > 0; b--) order[b] = order[b - 1]!;
+      order[b] = row;
+    }
+    runStart = runEnd;
+  }
+
+  const chunks: FeedChunk[] = [];
+  const rowStartsAll = rowStarts.items;
+  const rowEndsAll = rowEnds.items;
+  let from = 0;
+  let bytes = header.length;
+  for (let k = 0; k <= rows; k++) {
+    const size = k < rows ? rowEndsAll[order[k]!]! - rowStartsAll[order[k]!]! + 1 : 0;
+    if (k < rows && header.length + size > maxBytes) return undefined;
+    if (k === rows || bytes + size > maxBytes) {
+      const indices = order.subarray(from, k);
+      const lines = new Uint32Array(headerLines + indices.length);
+      for (let line = 0; line < headerLines; line++) lines[line] = line + 1;
+      for (const [i, row] of indices.entries()) lines[headerLines + i] = rowLines.items[row]!;
+      chunks.push(csvChunk(body, header, rowStartsAll, rowEndsAll, indices, lines, bytes));
+      from = k;
+      bytes = header.length;
+    }
+    bytes += size;
+  }
+  return chunks;
+}
+
+/** A chunk of CSV rows behind the header, put together from the file's bytes only when its body is read. */
+function csvChunk(body: Buffer, header: Buffer, starts: Uint32Array, ends: Uint32Array, indices: Uint32Array, lines: Uint32Array, bytes: number): FeedChunk {
+  return {
+    lineOffset: 0,
+    lines,
+    get body() {
+      const out = Buffer.allocUnsafe(bytes);
+      let at = header.copy(out, 0);
+      for (const index of indices) {
+        at += body.copy(out, at, starts[index]!, ends[index]!);
         out[at++] = LF;
       }
       return out;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../cli/errors.js';
-import { fileLine, splitDigestList, splitFeed, splitImport, type FeedChunk } from '../../cli/feed-chunks.js';
+import { fileLine, splitCsvByDigest, splitDigestList, splitFeed, splitImport, type FeedChunk } from '../../cli/feed-chunks.js';
 import { parseCsv, parseImport } from '../../lambdas/core/import-formats.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -213,5 +213,69 @@ describe('splitDigestList', () => {
     const digests = Array.from({ length: 200 }, (_, i) => `00000000${sha256(`alike ${i}`).slice(8)}`);
 
     expect(splitDigestList(Buffer.from(`${digests.join('\n')}\n`), 4096)).toBeUndefined();
+  });
+});
+
+describe('splitCsvByDigest', () => {
+  const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+  const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+  /** A CSV of `count` rows: all three digests, or only some, a file name, CRLF and blank lines among them. */
+  function digestCsv(count: number): string {
+    const rows = Array.from({ length: count }, (_, i) => {
+      const [a, b, c] = [sha256(`row ${i}`), sha1(`row ${i}`), md5(`row ${i}`)];
+      const digests = i % 5 === 0 ? ['', b, c] : i % 7 === 0 ? ['', '', c.toUpperCase()] : [a, b, ` ${c} `];
+      return `${digests.join(',')},file-${i}.exe`;
+    });
+    return `\nsha256,SHA1,md5,File Name\r\n${rows.map((row, i) => `${row}${i % 11 === 0 ? '\r\n' : '\n'}${i % 13 === 0 ? ',,,\n' : ''}`).join('')}`;
+  }
+  /** The digest a row is stored under: its strongest. */
+  const keyOf = (row: string) => row.split(',').slice(0, 3).map((field) => field.trim().toLowerCase()).find((field) => field !== '')!;
+  const rowsOf = (chunk: FeedChunk) => chunk.body.toString('utf8').split('\n').slice(2).filter(Boolean);
+
+  it('sends the rows of a CSV in the order of the digest each is stored under, the header in front of every request', () => {
+    const text = digestCsv(2000);
+    const chunks = splitCsvByDigest(Buffer.from(text), 16 * 1024)!;
+
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const chunk of chunks) {
+      expect(chunk.body.length).toBeLessThanOrEqual(16 * 1024);
+      expect(chunk.body.toString('utf8').startsWith('\nsha256,SHA1,md5,File Name\r\n')).toBe(true);
+    }
+    const keys = chunks.flatMap(rowsOf).map(keyOf);
+    expect(keys).toEqual([...keys].sort());
+    expect(keys).toHaveLength(2000);
+  });
+
+  it('reads every row as the service reads it in the file, its line mapped back to the file\'s', () => {
+    const text = digestCsv(1500);
+    // Rows rejected for want of a campaign: every row by its own line, with its own input.
+    const whole = parseImport(text, { format: 'csv', defaults: {} }).rejected;
+    const chunks = splitImport(Buffer.from(text), 'csv', 8 * 1024);
+    const mapped = chunks.flatMap((chunk) =>
+      parseImport(chunk.body.toString('utf8'), { format: 'csv', defaults: {} }).rejected.map((r) => ({ ...r, line: fileLine(chunk, r.line!) })),
+    );
+
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(whole).toHaveLength(1500);
+    expect(mapped.sort((a, b) => a.line - b.line)).toEqual(whole);
+    const defaults = { campaign: 'c', source: 's' };
+    const records = chunks.flatMap((chunk) => parseImport(chunk.body.toString('utf8'), { format: 'csv', defaults }).records.map((r) => JSON.stringify(r)));
+    expect(records.sort()).toEqual(parseImport(text, { format: 'csv', defaults }).records.map((r) => JSON.stringify(r)).sort());
+  });
+
+  it('keeps the file\'s order for a CSV that names a digest twice, in any column, or has rows it cannot read simply', () => {
+    const base = digestCsv(1000).trimEnd().split(/\r?\n/);
+    const twice = [...base, `,${sha1('row 3')},`];
+    const variants = [
+      twice,
+      [...base, `${sha256('quoted')},,,"a, b.exe"`],
+      [...base, ',,,a-row-with-no-digest.exe'],
+      [...base, `${sha256('bad').slice(0, 63)}g,,,bad.exe`],
+      [...base, `${sha256('short').slice(0, 7)},,,short.exe`],
+      [base[0], base[1]!.replace('sha256', 'md5'), ...base.slice(2)],
+    ];
+    for (const lines of variants) expect(splitCsvByDigest(Buffer.from(`${lines.join('\n')}\n`), 8 * 1024)).toBeUndefined();
+    expect(splitImport(Buffer.from(`${twice.join('\n')}\n`), 'csv', 8 * 1024)).toEqual(splitFeed(Buffer.from(`${twice.join('\n')}\n`), 'csv', 8 * 1024));
   });
 });
