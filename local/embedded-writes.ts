@@ -434,22 +434,18 @@ export async function importRecords(
     return stored;
   };
   try {
-    // Digests that come in key order (a list sent in that order) are looked up by the part of the key space
-    // they fall in; others one by one (sorting them first would cost more than it saves).
-    const digests: string[] = [];
+    // Records that come in the order of the digests they are stored under (a feed sent in key order) are
+    // looked up by the part of the key space those fall in; others one by one (sorting them first would cost
+    // more than it saves). Their weaker digests are read one by one.
+    const primaries: string[] = [];
     let ascending = true;
-    const take = (digest: string | undefined) => {
-      if (digest === undefined) return;
-      ascending &&= digests.length === 0 || digest > digests[digests.length - 1]!;
-      digests.push(digest);
-    };
     for (let i = 0; i < records.length && ascending; i++) {
       const { sha256, sha1, md5 } = records[i]!;
-      take(sha256);
-      take(sha1);
-      take(md5);
+      const primary = (sha256 ?? sha1 ?? md5)!;
+      ascending = i === 0 || primary > primaries[i - 1]!;
+      primaries.push(primary);
     }
-    if (ascending) view.markEmptyRanges(digests);
+    if (ascending) view.markEmptyRanges(primaries);
     for (let start = 0; start < records.length; start += READ_SLICE) {
       // Reads are synchronous: other requests get a turn between slices of a large call.
       if (start > 0) await nextTurn();
