@@ -156,22 +156,27 @@ class ListView {
     return { primary, stored };
   }
 
-  /** Whether a digest is known to hold nothing, no record and no pointer (or is no digest). */
-  isEmpty(hash: string | undefined): boolean {
-    if (hash === undefined) return true;
+  /** Whether a digest is known to hold nothing, no record and no pointer. */
+  isEmpty(hash: string): boolean {
     const slot = this.slots.get(hash);
     return slot === EMPTY || (slot !== undefined && slot.record === undefined && slot.pointer === undefined);
   }
 
+  /** Marks a digest as holding nothing, no record and no pointer, as `emptyRanges` found it. */
+  markEmpty(hash: string): void {
+    if (!this.slots.has(hash)) this.slots.set(hash, EMPTY);
+  }
+
   /**
-   * Marks the digests no key of the list lies between (`sorted`, in key order) as holding nothing, so they
-   * are not read one by one: an import into a part of the list's key space that holds nothing yet (a large
-   * list sent in the order of its digests, into a list that holds little there) reads almost nothing.
-   * Checked in runs of PROBE_RUN digests: one look into each database tells whether any key lies in a
-   * run's range (SHA-256 digests point nowhere: for a run of them only the records are looked into). Only
-   * for digests the call has not read or changed yet.
+   * Which of `sorted` (digests in key order) no key of the list lies between, so they hold nothing and are
+   * not read one by one: an import into a part of the key space that holds nothing yet (a large feed sent
+   * in the order of its keys, into a list that holds little there) reads almost nothing. Checked in runs of
+   * PROBE_RUN digests: one look into each database tells whether any key lies in a run's range (a SHA-256
+   * points nowhere: for a run of them only the records are looked into).
+   * @returns 1 at the index of each digest found to hold nothing.
    */
-  markEmptyRanges(sorted: readonly string[]): void {
+  emptyRanges(sorted: readonly string[]): Uint8Array {
+    const empty = new Uint8Array(sorted.length);
     const { records, digests } = this.target.databases();
     for (let start = 0; start < sorted.length; start += PROBE_RUN) {
       const end = Math.min(start + PROBE_RUN, sorted.length);
@@ -180,8 +185,9 @@ class ListView {
       let pointing = false;
       for (let i = start; i < end && !pointing; i++) pointing = sorted[i]!.length !== 64;
       if (pointing && hasAny(digests.getKeys(range))) continue;
-      for (let i = start; i < end; i++) if (!this.slots.has(sorted[i]!)) this.slots.set(sorted[i]!, EMPTY);
+      empty.fill(1, start, end);
     }
+    return empty;
   }
 }
 
@@ -445,7 +451,11 @@ export async function importRecords(
       ascending = i === 0 || primary > primaries[i - 1]!;
       primaries.push(primary);
     }
-    if (ascending) view.markEmptyRanges(primaries);
+    // Records found to hold nothing under their primary digest; for those with other digests, what the view reads.
+    const empty = ascending ? view.emptyRanges(primaries) : new Uint8Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      if (empty[i] && othersOf(records[i]!).length > 0) view.markEmpty(primaries[i]!);
+    }
     for (let start = 0; start < records.length; start += READ_SLICE) {
       // Reads are synchronous: other requests get a turn between slices of a large call.
       if (start > 0) await nextTurn();
@@ -453,17 +463,23 @@ export async function importRecords(
       for (let i = start; i < end; i++) {
         const record = records[i]!;
         const { sha256, sha1, md5 } = record;
+        const primary = (sha256 ?? sha1 ?? md5)!;
         const count = Number(Boolean(sha256)) + Number(Boolean(sha1)) + Number(Boolean(md5));
-        // In `recordDigests` order: sha256, sha1, md5.
-        let index = 0;
-        let stored: (KnownRecord | undefined)[] | undefined;
-        if (sha256) stored = look(sha256, index++, count, stored);
-        if (sha1) stored = look(sha1, index++, count, stored);
-        if (md5) stored = look(md5, index++, count, stored);
+        // In `recordDigests` order (sha256, sha1, md5): the primary first, not looked up when found to hold nothing.
+        const primaryEmpty = empty[i] === 1;
+        let stored = primaryEmpty ? undefined : look(primary, 0, count, undefined);
+        let index = 1;
+        if (sha1 && sha1 !== primary) stored = look(sha1, index++, count, stored);
+        if (md5 && md5 !== primary) stored = look(md5, index++, count, stored);
         const write = decide(record, stored ?? none);
         if (!write) continue;
         // A record written as it came, whose digests hold nothing: nothing need be read to write it.
-        const fresh = write === record && stored === undefined && view.isEmpty(sha256) && view.isEmpty(sha1) && view.isEmpty(md5);
+        const fresh =
+          write === record &&
+          stored === undefined &&
+          (primaryEmpty || view.isEmpty(primary)) &&
+          (!sha1 || sha1 === primary || view.isEmpty(sha1)) &&
+          (!md5 || md5 === primary || view.isEmpty(md5));
         call.add(write, fresh, addedAt);
       }
     }
