@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 /** Another process on the data folder, with what it has said so far. */
-function startChild(mode: 'hold' | 'import'): { child: ChildProcess; output: () => string; exited: Promise<void> } {
+function startChild(mode: 'hold' | 'import' | 'import-records'): { child: ChildProcess; output: () => string; exited: Promise<void> } {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
@@ -74,8 +74,11 @@ describe('openEmbeddedStore: one server at a time', () => {
 });
 
 describe('EmbeddedStore crash safety', () => {
-  it('keeps every record whole, with all its digests or none, when the server is killed in the middle of an import', async () => {
-    const importer = startChild('import');
+  it.each([
+    ['putRecords', 'import'],
+    ['an import, as a request writes it', 'import-records'],
+  ] as const)('keeps every record whole, with all its digests or none, when the server is killed in the middle of %s', async (_what, mode) => {
+    const importer = startChild(mode);
     await pollUntil(() => (/^begin 1$/m.test(importer.output()) ? true : undefined), 120_000, 'the second batch to start');
     // Killed as soon as a first part of the second batch is committed, the rest of it still being written:
     // a store committing a record's digests apart would leave records found by some digests only.
