@@ -13,11 +13,11 @@ import { isActive, storedDigests, toStoredRecord } from './embedded-record-forma
  */
 
 /**
- * Pages one transaction changes at most, about (see `transactionEnd`). LMDB holds every page a transaction changes
- * in memory until it commits, and keeps buffers for as many pages as its largest transaction changed:
- * 12,288 pages of 4 KiB is 48 MiB. Records spread over a large list change about a page each, and each of
- * their other digests another; records close to one another in key order (a list sent in that order)
- * share pages, and many more of them go in one transaction, so fewer commits wait for the disk.
+ * Pages one transaction changes at most, about (see `transactionEnd`). LMDB holds every page a transaction
+ * changes in memory until it commits, and keeps buffers for as many pages as its largest transaction
+ * changed: 12,288 pages of 4 KiB is 48 MiB. Records spread over a large list change about a page each, and
+ * each of their other digests another; records close to one another in key order (a list sent in that
+ * order) share pages, and many more of them go in one transaction, so fewer commits wait for the disk.
  */
 export const TRANSACTION_PAGES = 12_288;
 /** Records in one transaction at most, however few pages they change. */
@@ -278,13 +278,13 @@ function planTransaction(
 
 /**
  * How `writes` are written: `distinct` when each has a single digest of its own and they come in key order
- * (a list sent in that order: told in one pass); `sort` into key order when no two share a digest; `keep`
+ * (a list sent in that order: told in one pass, or known as `inKeyOrder`); `sort` into key order when no two share a digest; `keep`
  * the order they came in when two do, since it decides which one a digest ends up naming.
  */
-function writeOrder(writes: readonly RecordWrite[]): 'distinct' | 'sort' | 'keep' {
+function writeOrder(writes: readonly RecordWrite[], inKeyOrder: boolean): 'distinct' | 'sort' | 'keep' {
   let ascending = true;
   for (let i = 0; i < writes.length && ascending; i++) {
-    ascending = writes[i]!.others.length === 0 && (i === 0 || writes[i]!.primary > writes[i - 1]!.primary);
+    ascending = writes[i]!.others.length === 0 && (inKeyOrder || i === 0 || writes[i]!.primary > writes[i - 1]!.primary);
   }
   if (ascending) return 'distinct';
   const seen = new Set<string>();
@@ -439,12 +439,12 @@ export async function importRecords(
     stored[index] = read;
     return stored;
   };
+  // Records that come in the order of the digests they are stored under (a feed sent in key order) are
+  // looked up by the part of the key space those fall in; others one by one (sorting them first would cost
+  // more than it saves). Their weaker digests are read one by one.
+  let ascending = true;
   try {
-    // Records that come in the order of the digests they are stored under (a feed sent in key order) are
-    // looked up by the part of the key space those fall in; others one by one (sorting them first would cost
-    // more than it saves). Their weaker digests are read one by one.
     const primaries: string[] = [];
-    let ascending = true;
     for (let i = 0; i < records.length && ascending; i++) {
       const { sha256, sha1, md5 } = records[i]!;
       const primary = (sha256 ?? sha1 ?? md5)!;
@@ -488,7 +488,8 @@ export async function importRecords(
     throw new UpstreamUnavailableError('The known-bad list could not be read; try again shortly.', { cause: error });
   }
   if (call.writes.length === 0) return NOTHING_WRITTEN;
-  return commitWrites(target, view, call);
+  // Written in the order they came: in key order when the records came in the order of their primaries.
+  return commitWrites(target, view, call, ascending);
 }
 
 /**
@@ -505,13 +506,23 @@ function transactionEnd(writes: readonly RecordWrite[], start: number, listed: n
   let end = start;
   for (; end < writes.length && end - start < TRANSACTION_RECORDS; end++) {
     const { primary, others } = writes[end]!;
-    const here = Number.parseInt(primary.slice(0, 8), 16) >>> (32 - bits);
+    const here = top32(primary) >>> (32 - bits);
     const more = (here === page ? 0 : 1) + others.length;
     if (end > start && pages + more > TRANSACTION_PAGES) break;
     pages += more;
     page = here;
   }
   return { end, pages };
+}
+
+/** The first 32 bits of a digest (lower-case hex), as a number. */
+function top32(hash: string): number {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const code = hash.charCodeAt(i);
+    value = value * 16 + (code <= 0x39 ? code - 0x30 : code - 0x57);
+  }
+  return value;
 }
 
 /** Keys as bytes, one buffer per length (MD5, SHA-1, SHA-256), reused: LMDB copies a key as it is given one. */
@@ -529,11 +540,11 @@ function keyNow(hash: string): Buffer {
  * Writes a call's records through `view` in transactions of bounded size (see `transactionEnd`), each
  * with a version bump, the next one planned while the one before commits.
  */
-async function commitWrites(target: WriteTarget, view: ListView, call: CallWrites): Promise<Written> {
+async function commitWrites(target: WriteTarget, view: ListView, call: CallWrites, inKeyOrder = false): Promise<Written> {
   const { writes, latest } = call;
   // Written in the order of their keys, each transaction then changes pages near one another; records that
   // share digests keep the order they came in, since it decides which record a digest ends up naming.
-  const order = writeOrder(writes);
+  const order = writeOrder(writes, inKeyOrder);
   if (order === 'sort') writes.sort(byPrimary);
   // Records each with its own single digest change no key twice: what they change need not be read back.
   const remember = order !== 'distinct';
