@@ -36,8 +36,12 @@ const READ_SLICE = 2048;
  * written on with few reopenings; records spread over the list change a page or more each.
  */
 const RELEASE_AFTER_PAGES = 32_768;
-/** Once the list has had no write for this long after one, the data file is opened afresh (see `release`). */
+/**
+ * Once the list has had no write for this long after writes that touched this many pages or more (an
+ * import, not a record put or a container remembered), the data file is opened afresh (see `release`).
+ */
 const RELEASE_WHEN_IDLE_MS = 1000;
+const RELEASE_WHEN_IDLE_AFTER_PAGES = 4096;
 /**
  * The address space the database is mapped into (not disk: the file grows with the data). Large enough for
  * lists of many millions of records, so the map is never moved and re-made while the server runs.
@@ -336,7 +340,7 @@ class LmdbHashStore implements EmbeddedHashStore {
     clearTimeout(handles.idleRelease);
     const written = await handles.writes.run(async () => {
       const done = await task(target);
-      if (handles.pagesSinceOpen > 0) releaseWhenIdle(handles);
+      if (handles.pagesSinceOpen >= RELEASE_WHEN_IDLE_AFTER_PAGES) releaseWhenIdle(handles);
       return done;
     });
     try {
