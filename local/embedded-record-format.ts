@@ -1,4 +1,4 @@
-import type { HashHex } from '../lambdas/core/hashes.js';
+import { ALGORITHM_BY_LENGTH, type HashHex } from '../lambdas/core/hashes.js';
 import type { KnownRecord } from '../lambdas/core/records.js';
 
 /**
@@ -32,8 +32,6 @@ const FIELD = {
 const TEXT_FIELDS = ['fileName', 'platform', 'version', 'kind', 'stage', 'campaign', 'confidence'] as const;
 const DIGEST_FIELDS = ['sha256', 'sha1', 'md5'] as const;
 
-/** The algorithm of a digest by its length in hex: a record's key tells which digest it is. */
-export const ALGORITHM_BY_HEX_LENGTH: Readonly<Record<number, (typeof DIGEST_FIELDS)[number]>> = { 64: 'sha256', 40: 'sha1', 32: 'md5' };
 
 /** A stored value as it comes back from the database. */
 export type StoredRecord = unknown;
@@ -56,7 +54,7 @@ function hexOf(bytes: unknown): string | undefined {
 
 /** The value a record is stored as under its primary digest `primary`. */
 export function toStoredRecord(record: KnownRecord, primary: string): unknown[] {
-  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  const keyField = ALGORITHM_BY_LENGTH[primary.length];
   const stored: unknown[] = TEXT_FIELDS.map((field) => record[field]);
   stored[FIELD.sources] = record.sources;
   stored[FIELD.addedAt] = record.addedAt === undefined ? null : packTime(record.addedAt);
@@ -81,7 +79,7 @@ export function isActive(stored: StoredRecord): boolean {
 /** The digests of a stored record, its primary first, read without checking the rest of it. */
 export function storedDigests(primary: string, stored: StoredRecord): string[] {
   const digests = [primary];
-  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  const keyField = ALGORITHM_BY_LENGTH[primary.length];
   for (const field of DIGEST_FIELDS) {
     if (field === keyField) continue;
     const value = Array.isArray(stored)
@@ -99,7 +97,7 @@ export function storedDigests(primary: string, stored: StoredRecord): string[] {
  * them against the record schema. A value of no known shape gives fields the schema refuses.
  */
 export function storedFields(primary: string, stored: StoredRecord): { fields: Record<string, unknown>; revoked: unknown } {
-  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  const keyField = ALGORITHM_BY_LENGTH[primary.length];
   if (!Array.isArray(stored)) {
     const value = (typeof stored === 'object' && stored !== null ? stored : { value: stored }) as Record<string, unknown>;
     const { revoked, ...rest } = value;
@@ -180,7 +178,7 @@ const DIGEST_BYTES = { sha256: 32, sha1: 20, md5: 16 } as const;
  * value that is not a valid record throws.
  */
 export function readCheckedRecord(primary: string, stored: StoredRecord, readWhole: () => KnownRecord): KnownRecord {
-  const keyField = ALGORITHM_BY_HEX_LENGTH[primary.length];
+  const keyField = ALGORITHM_BY_LENGTH[primary.length];
   if (!Array.isArray(stored) || stored.length > FIELD.size + 1 || keyField === undefined) return readWhole();
   const addedAt = stored[FIELD.addedAt] ?? null;
   const size = stored[FIELD.size] ?? null;

@@ -1,7 +1,7 @@
 import { endsLine, isSpace as isLineSpace, readChecksumLines } from './checksum-lines.js';
 import { parseCsv } from './csv.js';
 import { InvalidRequestError } from './errors.js';
-import { parseHash, type HashAlgorithm, type HashHex } from './hashes.js';
+import { ALGORITHM_BY_LENGTH, parseHash, type HashAlgorithm, type HashHex } from './hashes.js';
 import type { KnownRecord } from './records.js';
 import { describeIssues, recordInputSchema, type ImportFormat, type RejectedInput } from './schemas.js';
 
@@ -207,9 +207,6 @@ const HEX_DIGIT = Uint8Array.from({ length: 256 }, (_, code) =>
   (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66) ? 1 : code >= 0x41 && code <= 0x46 ? 3 : 0,
 );
 
-/** Hex digest lengths and their algorithms. */
-const BARE_ALGORITHMS: Readonly<Record<number, HashAlgorithm>> = { 32: 'md5', 40: 'sha1', 64: 'sha256' };
-
 /**
  * A plain list of one bare digest per line (blank lines between them taken), as the largest feeds are:
  * read in one pass straight into records, each with the common fields. Every digest is exactly what
@@ -233,7 +230,7 @@ function bareDigestRecords(text: string, common: CommonFields): Omit<ParsedImpor
     // CRLF ends a line as LF does.
     const stop = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
     if (stop > start) {
-      const algorithm = BARE_ALGORITHMS[stop - start];
+      const algorithm = ALGORITHM_BY_LENGTH[stop - start];
       if (algorithm === undefined) return undefined;
       // Every character a hex digit (each gives 1, or 3 in upper case, ANDed and ORed together).
       let all = 1;
