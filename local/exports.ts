@@ -4,7 +4,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { makeFileLineSorter } from '../lambdas/adapters/export-sort.js';
 import { NotFoundError } from '../lambdas/core/errors.js';
@@ -166,6 +166,9 @@ export function makeLocalExports(deps: LocalExportsDeps): LocalExports {
       } catch (error) {
         plain.destroy();
         gzip.destroy();
+        // Both files closed, or never opened, before they are removed below: a file stream destroyed while it
+        // is still opening creates its file after that, and would leave it behind.
+        await Promise.all([finished(plain).catch(() => undefined), gzipped.catch(() => undefined)]);
         throw error;
       }
       await rename(gzipTemp, join(dir, `${format}.gz`));
