@@ -504,9 +504,11 @@ class SevenZipWorkspace implements InsideWorkspace {
 
 /**
  * 7-Zip's words for a member it could not decrypt without a password, naming it: `Wrong password` (ZIP, 7z,
- * RAR 5), `Data Error in encrypted file. Wrong password?` (RAR 4, whose check comes only after the data).
+ * RAR 5), `Data Error in encrypted file. Wrong password?` (RAR 4, whose check comes only after the data),
+ * `CRC Failed in encrypted file. Wrong password?` (a ZipCrypto member whose check byte, one in 256, the
+ * empty password happens to pass: it is decrypted into garbage).
  */
-const WRONG_PASSWORD = /^ERROR: (?:Wrong password|Data Error in encrypted file\. Wrong password\?) : (.*)$/;
+const WRONG_PASSWORD = /^ERROR: (?:Wrong password|(?:Data Error|CRC Failed) in encrypted file\. Wrong password\?) : (.*)$/;
 
 /** 7-Zip's words for a damaged archive, in a listing or an extraction. */
 const SEVEN_ZIP_SIGNATURE = Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]);

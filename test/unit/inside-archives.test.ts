@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SevenZipLookInside } from '../../lambdas/adapters/sevenzip-inside.js';
@@ -115,6 +115,13 @@ describe('looking inside files', () => {
     expect(file.verdict).toBe('unknown');
     expect(file.inside!.complete).toBe(false);
     expect(file.inside!.reasons).toContainEqual({ reason: 'encrypted', path: ['eicar.com'] });
+  });
+
+  it('reports an encrypted member as encrypted only, also when an empty password passes its check byte', async () => {
+    const locked = readFileSync(new URL('../fixtures/zip/empty-password-passes-check.zip', import.meta.url));
+    const file = await scan(locked, 'locked.zip');
+    expect(file.verdict).toBe('unknown');
+    expect(file.inside).toMatchObject({ complete: false, reasons: [{ reason: 'encrypted', path: ['eicar.com'] }] });
   });
 
   it('reports a 7z whose names are encrypted too (-mhe) as encrypted, not corrupt', async () => {
